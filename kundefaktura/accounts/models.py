@@ -1,0 +1,32 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .roles import CASEWORKER, CUSTOMER, INSTALLER, ROLES, user_has_role
+
+
+class User(AbstractUser):
+    """Everybody who logs in: case workers, customers (portal) and installers."""
+
+    email = models.EmailField(_("e-post"), blank=True, db_index=True)
+    phone = models.CharField(_("telefon"), max_length=40, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+        verbose_name = _("bruker")
+        verbose_name_plural = _("brukere")
+        permissions = [
+            (f"act_as_{CASEWORKER}", "Kan arbeide som saksbehandler"),
+            (f"act_as_{CUSTOMER}", "Kan bruke kundeportalen"),
+            (f"act_as_{INSTALLER}", "Kan se installatørsider"),
+        ]
+
+    @property
+    def role(self) -> str | None:
+        for role in ROLES:
+            if user_has_role(self, role):
+                return role
+        return None
+
+    def __str__(self):
+        return self.get_full_name() or self.username

@@ -1,0 +1,30 @@
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from .roles import ROLE_GROUP_NAMES, ROLES
+
+
+@transaction.atomic
+def user_assign_role(*, user, role: str) -> None:
+    """Put `user` in exactly the group of `role` (idempotent)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    others = Group.objects.filter(name__in=[n for r, n in ROLE_GROUP_NAMES.items() if r != role])
+    user.groups.remove(*others)
+    user.groups.add(Group.objects.get(name=ROLE_GROUP_NAMES[role]))
+    # Drop Django's per-instance permission caches so the new role counts at once.
+    for attr in ("_perm_cache", "_group_perm_cache", "_user_perm_cache"):
+        user.__dict__.pop(attr, None)
+
+
+def user_create(*, username: str, role: str, password: str | None = None, **fields):
+    from .models import User
+
+    user = User(username=username, **fields)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    user_assign_role(user=user, role=role)
+    return user

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+from .accounts import views as account_views
+from .health import healthz
+
+admin.site.site_header = "Kundefaktura – administrasjon"
+admin.site.site_title = "Kundefaktura"
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("ingen-rolle/", TemplateView.as_view(template_name="registration/no_role.html"), name="no_role"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("arbeid/", include("billing.urls")),
+    path("dokumenter/", include("offers.urls")),
+    path("portal/", include("portal.urls")),
+    path("", include("integrations.urls")),
+]
