@@ -174,9 +174,12 @@ def _largest_remainder_ore(
     """Core of the largest-remainder method in integer øre.
 
     ``weights`` holds ``(key, tie_key, weight)``; the weight sum must be positive. Each share is
-    floored (towards -inf, so negative totals work too), then the missing øre go one each to the
-    largest fractional remainders, ties to the smallest ``tie_key``.
+    floored, then the missing øre go one each to the largest fractional remainders, ties to the
+    smallest ``tie_key``. A negative total is split as its magnitude and negated, so a credit
+    splits exactly as the mirror image of the charge it reverses.
     """
+    if total_ore < 0:
+        return {key: -ore for key, ore in _largest_remainder_ore(-total_ore, weights).items()}
     weight_sum = sum((w for _, _, w in weights), Fraction(0))
     floors: dict[object, int] = {}
     remainders: list[tuple[Fraction, object, object]] = []
@@ -201,12 +204,15 @@ def _check_ids(ids: Sequence[object], what: str) -> None:
         seen.add(ident)
 
 
-def allocate_largest_remainder(total: Decimal | int, weights: Sequence[tuple[K, Decimal]]) -> dict[K, Decimal]:
+def allocate_largest_remainder(
+    total: Decimal | int, weights: Sequence[tuple[K, Decimal]]
+) -> dict[K, Decimal]:
     """Split ``total`` proportionally to ``weights`` so the øre-rounded shares sum exactly to it.
 
     Shares are floored to the øre, then the remaining øre go one each to the largest fractional
-    remainders; ties go to the lowest id. ``total`` must be whole øre (it may be negative);
-    weights must be >= 0 with a positive sum. The result keeps the order of ``weights``.
+    remainders; ties go to the lowest id. ``total`` must be whole øre; a negative total gives
+    exactly the negated split of its magnitude. Weights must be >= 0 with a positive sum. The
+    result keeps the order of ``weights``.
     """
     total_dec = _money(total, "total")
     items = list(weights)
