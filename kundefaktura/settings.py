@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "offers",
     "portal",
     "integrations",
+    "integrations.erp",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +176,11 @@ STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
 PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "local")
+
+# --- Portal access links ----------------------------------------------------------------------
+# How long the set-password link (offer e-mail) and the one-time login link stay valid, in seconds.
+PASSWORD_RESET_TIMEOUT = env.int("PORTAL_SET_PASSWORD_MAX_AGE", default=7 * 24 * 3600)
+PORTAL_LOGIN_LINK_MAX_AGE = env.int("PORTAL_LOGIN_LINK_MAX_AGE", default=30 * 60)
 
 # --- ERP ----------------------------------------------------------------------------------------
 ERP_ADAPTER = env.str("ERP_ADAPTER", default="demo")  # demo | http | filedrop

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ErpConfig(AppConfig):
+    name = "integrations.erp"
+    label = "erp"
+    verbose_name = "ERP og bank"
+    default_auto_field = "django.db.models.BigAutoField"
