@@ -5,3 +5,10 @@ class OffersConfig(AppConfig):
     name = "offers"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Dokumenter og e-post"
+
+    def ready(self):
+        from kundefaktura.outbox import register
+
+        from . import receivers, services  # noqa: F401 - connects the audit_recorded receivers
+
+        register(services.outbox_sweep)

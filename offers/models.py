@@ -1,1 +1,82 @@
+"""Documents and e-mail: the outbox of e-mails and the company's own attachments (terms etc.)."""
 
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OutboundEmail(models.Model):
+    """One e-mail to send: an outbox row written in the caller's transaction, delivered by a Celery task.
+
+    `attachments` is a JSON list; each item is either a stored file
+    ``{"path": "<storage path under MEDIA_ROOT>", "filename": "vilkaar.pdf", "mimetype": "application/pdf"}``
+    or a document that is rendered on demand before sending
+    ``{"document": "offer" | "invoice", "pk": 12}`` (its stored PDF is attached; rendered first if missing).
+    """
+
+    class Kind(models.TextChoices):
+        OFFER = "offer", _("Tilbud")
+        INVOICE = "invoice", _("Faktura")
+        CREDIT_NOTE = "credit_note", _("Kreditnota")
+        REMINDER = "reminder", _("Purring")
+        LOGIN_LINK = "login_link", _("Innloggingslenke")
+        CHANGE_NOTICE = "change_notice", _("Endringsvarsel")
+        OTHER = "other", _("Annet")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("I kø")
+        SENDING = "sending", _("Sendes")
+        SENT = "sent", _("Sendt")
+        FAILED = "failed", _("Feilet")
+
+    basis = models.ForeignKey("billing.InvoiceBasis", null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="emails", verbose_name=_("fakturagrunnlag"))
+    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="emails", verbose_name=_("faktura"))
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    to = models.CharField(_("til"), max_length=254)
+    subject = models.CharField(_("emne"), max_length=300)
+    body_text = models.TextField(_("tekst"))
+    body_html = models.TextField(_("HTML"), blank=True)
+    attachments = models.JSONField(_("vedlegg"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED,
+                              db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("forsøk"), default=0)
+    last_error = models.TextField(_("siste feil"), blank=True)
+    next_attempt_at = models.DateTimeField(_("neste forsøk"), null=True, blank=True)
+    created_at = models.DateTimeField(_("opprettet"), auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(_("sendt"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        verbose_name = _("utgående e-post")
+        verbose_name_plural = _("utgående e-post")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} → {self.to} ({self.get_status_display()})"
+
+
+class Attachment(models.Model):
+    """A company document (uploaded PDF: terms, information sheets) attached to offer e-mails.
+
+    Attached when `always` is set, when one of the basis' cost categories is in `categories`, or when the
+    basis is in `bases`.
+    """
+
+    title = models.CharField(_("tittel"), max_length=200)
+    file = models.FileField(_("fil"), upload_to="attachments/")
+    always = models.BooleanField(_("alltid med tilbud"), default=False)
+    categories = models.ManyToManyField("billing.CostCategory", blank=True, related_name="+",
+                                        verbose_name=_("kostnadskategorier"))
+    bases = models.ManyToManyField("billing.InvoiceBasis", blank=True, related_name="document_attachments",
+                                   verbose_name=_("fakturagrunnlag"))
+    active = models.BooleanField(_("aktiv"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = _("vedlegg")
+        verbose_name_plural = _("vedlegg")
+
+    def __str__(self):
+        return self.title

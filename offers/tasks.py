@@ -1,0 +1,26 @@
+"""Celery tasks of the documents app: thin wrappers taking ids and calling one service."""
+
+from celery import shared_task
+
+
+@shared_task(name="offers.email_send", acks_late=True)
+def email_send(email_id: int) -> str:
+    from . import services
+
+    return services.email_deliver(email_id)
+
+
+@shared_task(name="offers.document_render", acks_late=True)
+def document_render(kind: str, pk: int) -> str:
+    """Render and store the PDF of an offer or an invoice (no-op when one is already stored)."""
+    from . import renderers
+
+    return renderers.document_pdf_ensure(kind, pk)
+
+
+@shared_task(name="kundefaktura.outbox_sweep")
+def outbox_sweep() -> dict:
+    """Every sweeper registered in kundefaktura.outbox.SWEEPERS (e-mails, notifications, …)."""
+    from kundefaktura.outbox import sweep_all
+
+    return sweep_all()
