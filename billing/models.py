@@ -264,6 +264,8 @@ class CostLine(models.Model):
     customer_caused = models.BooleanField(_("kundeforårsaket"), default=False)
     phase = models.CharField(_("fase"), max_length=10, choices=Phase.choices, default=Phase.ESTIMATE)
     is_change = models.BooleanField(_("endring etter aksept"), default=False)
+    change_notice = models.ForeignKey("ChangeNotice", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="lines", verbose_name=_("endringsvarsel"))
     shared_cost = models.ForeignKey("SharedCost", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="share_lines")
     invoice = models.ForeignKey("Invoice", null=True, blank=True, on_delete=models.PROTECT,
@@ -703,3 +705,80 @@ class BulkJobItem(models.Model):
         constraints = [models.UniqueConstraint(fields=["job", "basis"], name="bulkjobitem_unique_basis")]
         verbose_name = _("massehandling (grunnlag)")
         verbose_name_plural = _("massehandling (grunnlag)")
+
+
+# --- changes after acceptance, reminders (billing.lifecycle) ---------------------------------------
+
+
+class ChangeNotice(models.Model):
+    """Endringsvarsel: the notice of changed/new costs after acceptance that the customer must accept
+    before the change is invoiced (kontrollforskriften § 16-3 keeps it as documentation). Each send makes
+    a new version; an unanswered older version is superseded by the newer one."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", _("Sendt, venter på svar")
+        ACCEPTED = "accepted", _("Akseptert")
+        DECLINED = "declined", _("Avslått")
+        SUPERSEDED = "superseded", _("Erstattet av nyere versjon")
+
+    basis = models.ForeignKey(InvoiceBasis, on_delete=models.CASCADE, related_name="change_notices")
+    version = models.PositiveIntegerField(_("versjon"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.SENT,
+                              db_index=True)
+    valid_until = models.DateField(_("svarfrist"))
+    snapshot = models.JSONField(default=dict, blank=True)
+    net = models.DecimalField(_("endring netto"), **MONEY, default=Decimal("0"))
+    vat = models.DecimalField(_("endring MVA"), **MONEY, default=Decimal("0"))
+    gross = models.DecimalField(_("endring å betale"), **MONEY, default=Decimal("0"))
+    new_estimate_gross = models.DecimalField(_("nytt estimat totalt"), **MONEY, default=Decimal("0"))
+    pdf = models.FileField(upload_to="change_notices/%Y/", blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    sent_at = models.DateTimeField(_("sendt"), auto_now_add=True)
+    # Evidence of the answer.
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    answered_at = models.DateTimeField(_("besvart"), null=True, blank=True)
+    answer_channel = models.CharField(max_length=10, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    answer_pdf_sha256 = models.CharField(max_length=64, blank=True)
+    answer_note = models.TextField(_("merknad"), blank=True)
+
+    class Meta:
+        ordering = ["basis", "-version"]
+        constraints = [models.UniqueConstraint(fields=["basis", "version"], name="changenotice_unique_version")]
+        verbose_name = _("endringsvarsel")
+        verbose_name_plural = _("endringsvarsler")
+
+    def __str__(self):
+        return f"{self.basis.number} endring v{self.version}"
+
+
+class Reminder(models.Model):
+    """Purring: at most two per invoice (step 1 and 2), each with the company's reminder fee.
+
+    The fee is a claim on the reminder (outside the VAT scope, not a sale), payable with the invoice's KID;
+    payments beyond the invoice's balance settle unpaid reminder fees before anything counts as overpaid."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="reminders")
+    step = models.PositiveSmallIntegerField(_("purring nr."))
+    fee = models.DecimalField(_("purregebyr"), **MONEY, default=Decimal("0"))
+    outstanding = models.DecimalField(_("utestående"), **MONEY, default=Decimal("0"))
+    due_date = models.DateField(_("ny betalingsfrist"))
+    pdf = models.FileField(upload_to="reminders/%Y/", blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    sent_at = models.DateTimeField(_("sendt"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["invoice", "step"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "step"], name="reminder_once_per_step"),
+            models.CheckConstraint(condition=models.Q(step__in=[1, 2]), name="reminder_step_1_or_2"),
+        ]
+        verbose_name = _("purring")
+        verbose_name_plural = _("purringer")
+
+    def __str__(self):
+        return f"{self.invoice} purring {self.step}"
