@@ -38,6 +38,8 @@ class OutboundEmail(models.Model):
     body_text = models.TextField(_("tekst"))
     body_html = models.TextField(_("HTML"), blank=True)
     attachments = models.JSONField(_("vedlegg"), default=list, blank=True)
+    # Idempotency: e.g. "offer:12" or "invoice:7" — one e-mail per document, however often the event fires.
+    dedupe_key = models.CharField(max_length=100, blank=True, default="")
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED,
                               db_index=True)
     attempts = models.PositiveSmallIntegerField(_("forsøk"), default=0)
@@ -49,6 +51,8 @@ class OutboundEmail(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [models.UniqueConstraint(fields=["dedupe_key"], condition=~models.Q(dedupe_key=""),
+                                               name="outboundemail_unique_dedupe_key")]
         verbose_name = _("utgående e-post")
         verbose_name_plural = _("utgående e-post")
 

@@ -38,12 +38,17 @@ def _enqueue(pk: int, countdown: int | None = None) -> None:
 
 
 def email_queue(*, kind, to, subject, template, context, basis=None, invoice=None,
-                attachments=()) -> OutboundEmail:
+                attachments=(), dedupe_key: str = "") -> OutboundEmail:
     """Render `documents/email/<template>.txt` (+ `.html` if present) into an outbox row and queue
     its delivery when the caller's transaction commits.
 
-    `attachments`: items as described on `OutboundEmail.attachments`.
+    `attachments`: items as described on `OutboundEmail.attachments`. `dedupe_key`: when a row with
+    this key exists already, it is returned and nothing new is queued (one e-mail per document).
     """
+    if dedupe_key:
+        existing = OutboundEmail.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
     ctx = {"company": _company(), "site_url": settings.SITE_URL, "basis": basis, "invoice": invoice,
            **(context or {})}
     body_text = render_to_string(f"documents/email/{template}.txt", ctx)
@@ -53,7 +58,7 @@ def email_queue(*, kind, to, subject, template, context, basis=None, invoice=Non
         body_html = ""
     row = OutboundEmail.objects.create(
         kind=kind, to=to, subject=subject, body_text=body_text, body_html=body_html,
-        attachments=list(attachments), basis=basis, invoice=invoice)
+        attachments=list(attachments), basis=basis, invoice=invoice, dedupe_key=dedupe_key)
     transaction.on_commit(lambda: _enqueue(row.pk))
     return row
 
@@ -205,3 +210,131 @@ def outbox_sweep(now=None) -> int:
     for pk in due:
         _enqueue(pk)
     return len(due)
+
+
+# --- portal access ----------------------------------------------------------------------------------
+
+
+def portal_user_ensure(customer):
+    """The customer's portal user (role customer, no password), created and linked when missing.
+    Username: the customer's e-mail lower-cased (with "+<customer id>" if another customer has it)."""
+    from django.contrib.auth import get_user_model
+
+    from billing.models import Customer
+    from kundefaktura.accounts.roles import CUSTOMER
+    from kundefaktura.accounts.services import user_create
+
+    if customer.user_id:
+        return customer.user
+    email = (customer.email or "").strip().lower()
+    if not email:
+        return None
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.user_id:
+            return customer.user
+        User = get_user_model()
+        user = User.objects.filter(username=email).first()
+        if user is not None and Customer.objects.filter(user=user).exists():
+            user, email = None, f"{email}+{customer.pk}"
+            user = User.objects.filter(username=email).first()
+        if user is None:
+            first, _, last = customer.name.partition(" ") if customer.kind == "person" else (customer.name, "", "")
+            user = user_create(username=email, role=CUSTOMER, password=None, email=customer.email.lower(),
+                               first_name=first[:150], last_name=last[:150])
+        customer.user = user
+        customer.save(update_fields=["user"])
+    return user
+
+
+def set_password_link(user) -> str:
+    """Single-use, expiring (settings.PASSWORD_RESET_TIMEOUT) link for the user to choose a password."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import NoReverseMatch, reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    try:
+        path = reverse("portal:set_password", args=[uidb64, token])
+    except NoReverseMatch:  # the portal view is not mounted (yet): keep its documented address
+        log.warning("portal:set_password is not routed; using the documented path")
+        path = f"/portal/passord/{uidb64}/{token}/"
+    return f"{settings.SITE_URL}{path}"
+
+
+# --- document e-mails -----------------------------------------------------------------------------
+
+
+def offer_attachments(basis) -> list[dict]:
+    """The company documents for this basis: marked `always`, chosen for one of its cost categories,
+    or chosen for the basis itself."""
+    from django.db.models import Q
+
+    from .models import Attachment
+
+    cats = basis.lines.values_list("category_id", flat=True)
+    docs = (Attachment.objects.filter(active=True)
+            .filter(Q(always=True) | Q(categories__in=cats) | Q(bases=basis)).distinct().order_by("title"))
+    return [{"path": d.file.name, "filename": f"{d.title}.pdf" if not d.title.lower().endswith(".pdf")
+             else d.title, "mimetype": "application/pdf"} for d in docs]
+
+
+def offer_email_queue(*, offer_id: int) -> OutboundEmail | None:
+    """The offer e-mail (PDF, company documents, portal access) — once per offer version."""
+    from billing.models import Offer
+
+    from .receivers import _queue_render
+    from .renderers import portal_url
+
+    offer = Offer.objects.select_related("basis", "basis__customer").get(pk=offer_id)
+    basis, customer = offer.basis, offer.basis.customer
+    key = f"offer:{offer.pk}"
+    if OutboundEmail.objects.filter(dedupe_key=key).exists():
+        return None
+    _queue_render("offer", offer.pk)
+    if not customer or not customer.email:
+        log.warning("offer %s: the customer has no e-mail address; no e-mail queued", offer.pk)
+        return None
+    user = portal_user_ensure(customer)
+    company = _company()
+    change = offer.kind == "change"
+    subject = (f"Endringsvarsel {basis.number}" if change else f"Tilbud {basis.number}") + \
+        (f" fra {company.name}" if company else "")
+    return email_queue(
+        kind=OutboundEmail.Kind.CHANGE_NOTICE if change else OutboundEmail.Kind.OFFER,
+        to=customer.email, subject=subject, template="offer", basis=basis,
+        context={"offer": offer, "customer": customer, "username": user.username if user else "",
+                 "set_password_url": set_password_link(user) if user else "",
+                 "has_password": bool(user and user.has_usable_password()),
+                 "link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600, "portal_url": portal_url()},
+        attachments=[{"document": "offer", "pk": offer.pk}] + offer_attachments(basis), dedupe_key=key)
+
+
+def invoice_email_queue(*, invoice_id: int) -> OutboundEmail | None:
+    """The e-mail carrying an issued invoice's or credit note's PDF — once per document."""
+    from billing.models import Invoice
+
+    from .receivers import _queue_render
+    from .renderers import portal_url
+
+    invoice = Invoice.objects.select_related("basis", "credited_invoice").get(pk=invoice_id)
+    if invoice.number is None:
+        return None
+    key = f"invoice:{invoice.pk}"
+    if OutboundEmail.objects.filter(dedupe_key=key).exists():
+        return None
+    _queue_render("invoice", invoice.pk)
+    to = (invoice.buyer or {}).get("email") or (invoice.basis.customer.email if invoice.basis.customer_id else "")
+    if not to:
+        log.warning("invoice %s: the buyer has no e-mail address; no e-mail queued", invoice.pk)
+        return None
+    credit = invoice.kind == Invoice.Kind.CREDIT_NOTE
+    company = _company()
+    subject = f"{invoice.get_kind_display()} {invoice.display_number}" + (f" fra {company.name}" if company else "")
+    return email_queue(
+        kind=OutboundEmail.Kind.CREDIT_NOTE if credit else OutboundEmail.Kind.INVOICE,
+        to=to, subject=subject, template="invoice", basis=invoice.basis, invoice=invoice,
+        context={"is_credit_note": credit, "portal_url": portal_url(), "buyer": invoice.buyer},
+        attachments=[{"document": "invoice", "pk": invoice.pk}], dedupe_key=key)

@@ -53,3 +53,15 @@ def document_pdf(request, kind, pk):
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def document_css(request):
+    """The documents' stylesheet for the on-screen preview (the PDF inlines it). No data: public."""
+    from . import renderers
+
+    response = HttpResponse(renderers.document_css(), content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+document_css.public = True
