@@ -1,0 +1,248 @@
+"""Shared fixtures for the whole suite.
+
+The environment lines at the top run before pytest-django imports the settings: KF_TESTING lets
+the settings start without a SECRET_KEY and with cookies that work over plain http; the async
+escape hatch lets live_server tests use the ORM next to Playwright's event loop.
+
+Services: tests that need PostgreSQL or Redis call `require_service`; on a developer machine a
+missing service skips the test, under CI=true it fails it (CI must never go green on skips).
+"""
+
+import os
+
+os.environ.setdefault("KF_TESTING", "1")
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import socket  # noqa: E402
+from pathlib import Path  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS_DIR = REPO_ROOT / "var" / "test-artifacts"
+# whitenoise warns on every request when STATIC_ROOT is missing (collectstatic is not run in tests).
+(REPO_ROOT / "var" / "staticfiles").mkdir(parents=True, exist_ok=True)
+# Every fixture user gets this password; tests that log in through the form use it.
+TEST_PASSWORD = "riktig-hest-batteri-42"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# --- Services ---------------------------------------------------------------------------------
+
+
+def require_service(name: str, check) -> None:
+    """Skip (locally) or fail (under CI=true) the calling test unless `check()` succeeds.
+
+    `check` returns a truthy value when the service answers; a falsy value or an exception means
+    it is unreachable.
+    """
+    try:
+        if check():
+            return
+        reason = f"{name} did not answer"
+    except Exception as exc:  # noqa: BLE001 — any failure means "not reachable"
+        reason = f"{name} is unreachable: {type(exc).__name__}: {exc}"
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure, not a skip)", pytrace=False)
+    pytest.skip(reason)
+
+
+def redis_ping(url: str, timeout: float = 2.0) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        return bool(client.ping())
+    finally:
+        client.close()
+
+
+def postgres_ping(timeout: int = 2) -> bool:
+    """The configured database answers and is PostgreSQL."""
+    from django.conf import settings
+    from django.db import connection
+
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        raise RuntimeError(f"DATABASE_URL is not PostgreSQL ({settings.DATABASES['default']['ENGINE']})")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        return cursor.fetchone() == (1,)
+
+
+def tcp_port_open(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis URL tests may use (a database of its own per run: .ci/run picks it)."""
+    url = os.environ.get("TEST_REDIS_URL") or os.environ.get("CELERY_BROKER_URL") or ""
+    if not url:
+        if in_ci():
+            pytest.fail("CI=true but neither TEST_REDIS_URL nor CELERY_BROKER_URL is set", pytrace=False)
+        pytest.skip("no TEST_REDIS_URL / CELERY_BROKER_URL set")
+    if urlsplit(url).scheme not in ("redis", "rediss"):
+        pytest.skip(f"not a Redis URL: {url}")
+    return url
+
+
+# --- Session checks ---------------------------------------------------------------------------
+
+
+def pytest_sessionstart(session):
+    """Under CI the suite must run on PostgreSQL: SQLite would hide locking and constraint bugs."""
+    if not in_ci():
+        return
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if not engine.endswith("postgresql"):
+        pytest.exit(f"CI=true requires PostgreSQL (DATABASE_URL=postgres://...), got {engine}", returncode=3)
+
+
+# --- Database: transactional tests last, migration data restored --------------------------------
+
+
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
+        return True
+    names = getattr(item, "fixturenames", ())
+    return "transactional_db" in names or "live_server" in names
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Run transactional tests (live_server, transaction=True) after all others, as Django does.
+
+    pytest-django sorts them last too, but pytest's own grouping by session-scoped parameters
+    (Playwright's browser_name) can move them forward again; a transactional test ends with a
+    flush that would leave later tests without the rows migrations create (role groups, VAT codes).
+    """
+    items.sort(key=_is_transactional)
+
+
+@pytest.fixture(autouse=True)
+def django_db_serialized_rollback():
+    """Every transactional test starts from the migrated data (serialized once at DB creation).
+
+    Overrides pytest-django's fixture of this name; being requested is what turns it on.
+    """
+
+
+# --- Settings every test gets -------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    """Celery in-process and loud, mail in memory, uploads in a temp dir. Axes stays on."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_TASK_EAGER_PROPAGATES = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return settings
+
+
+# --- Playwright with Debian's chromium ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS_DIR
+
+
+# --- Users and clients --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def password() -> str:
+    return TEST_PASSWORD
+
+
+@pytest.fixture
+def make_user(db):
+    """`make_user(role, username=..., **fields)` through the real service."""
+    from kundefaktura.accounts.services import user_create
+
+    counter = {"n": 0}
+
+    def make(role: str, username: str | None = None, password: str = TEST_PASSWORD, **fields):
+        counter["n"] += 1
+        return user_create(username=username or f"{role}{counter['n']}", role=role, password=password,
+                           **fields)
+
+    return make
+
+
+@pytest.fixture
+def caseworker(make_user):
+    from kundefaktura.accounts.roles import CASEWORKER
+
+    return make_user(CASEWORKER, username="sara", first_name="Sara", last_name="Saksbehandler",
+                     email="sara@example.com")
+
+
+@pytest.fixture
+def customer_user(make_user):
+    from kundefaktura.accounts.roles import CUSTOMER
+
+    return make_user(CUSTOMER, username="kari", first_name="Kari", last_name="Kunde",
+                     email="kari@example.com")
+
+
+@pytest.fixture
+def installer_user(make_user):
+    from kundefaktura.accounts.roles import INSTALLER
+
+    return make_user(INSTALLER, username="ivar", first_name="Ivar", last_name="Installatør",
+                     email="ivar@example.com")
+
+
+def _logged_in_client(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+@pytest.fixture
+def caseworker_client(caseworker):
+    return _logged_in_client(caseworker)
+
+
+@pytest.fixture
+def customer_client(customer_user):
+    return _logged_in_client(customer_user)
+
+
+@pytest.fixture
+def installer_client(installer_user):
+    return _logged_in_client(installer_user)

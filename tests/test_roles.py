@@ -1,0 +1,112 @@
+"""Each role logs in through the login page, lands on its own page and is refused the others."""
+
+import pytest
+from django.test import Client
+
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+ROLE_PAGES = {
+    "caseworker": "/arbeid/",
+    "customer": "/portal/",
+    "installer": "/installator/",
+}
+ROLE_FIXTURES = {
+    "caseworker": "caseworker",
+    "customer": "customer_user",
+    "installer": "installer_user",
+}
+ROLE_HEADINGS = {
+    "caseworker": "Arbeidsliste",
+}
+
+
+def login_through_form(client: Client, username: str, password: str = TEST_PASSWORD):
+    assert client.get("/login/").status_code == 200
+    return client.post("/login/", {"username": username, "password": password}, follow=True)
+
+
+@pytest.mark.parametrize("role", ROLE_PAGES)
+def test_role_logs_in_and_lands_on_its_own_page(request, role):
+    user = request.getfixturevalue(ROLE_FIXTURES[role])
+    client = Client()
+    response = login_through_form(client, user.username)
+    assert response.status_code == 200
+    assert response.wsgi_request.path == ROLE_PAGES[role]
+    assert response.context["user"] == user
+    # The page greets the logged-in user and offers a way out.
+    content = response.content.decode()
+    assert user.get_full_name() in content
+    assert "Logg ut" in content
+    if role in ROLE_HEADINGS:
+        assert ROLE_HEADINGS[role] in content
+
+
+@pytest.mark.parametrize("role", ROLE_PAGES)
+def test_role_is_refused_the_other_roles_pages(request, role):
+    user = request.getfixturevalue(ROLE_FIXTURES[role])
+    client = Client()
+    login_through_form(client, user.username)
+    for other_role, url in ROLE_PAGES.items():
+        response = client.get(url)
+        expected = 200 if other_role == role else 403
+        assert response.status_code == expected, f"{role} on {url}: {response.status_code}"
+
+
+@pytest.mark.parametrize("url", ROLE_PAGES.values())
+def test_anonymous_is_sent_to_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"/login/?next={url}"
+
+
+def test_wrong_password_stays_on_login_page_with_an_error(caseworker):
+    client = Client()
+    response = client.post("/login/", {"username": caseworker.username, "password": "feil-passord"})
+    assert response.status_code == 200
+    assert not response.context["user"].is_authenticated
+    assert response.context["form"].errors
+
+
+def test_login_follows_next_to_the_requested_page(caseworker):
+    client = Client()
+    response = client.post("/login/?next=/arbeid/", {"username": caseworker.username,
+                                                      "password": TEST_PASSWORD, "next": "/arbeid/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/arbeid/"
+
+
+def test_logout_ends_the_session(caseworker):
+    client = Client()
+    login_through_form(client, caseworker.username)
+    assert client.get("/arbeid/").status_code == 200
+    response = client.post("/logout/", follow=True)
+    assert response.wsgi_request.path == "/login/"
+    assert not response.context["user"].is_authenticated
+    after = client.get("/arbeid/")
+    assert after.status_code == 302 and after["Location"].startswith("/login/")
+
+
+def test_user_without_role_is_told_so(make_user, db):
+    from kundefaktura.accounts.models import User
+
+    user = User.objects.create_user("utenrolle", password=TEST_PASSWORD)
+    client = Client()
+    response = login_through_form(client, user.username)
+    assert response.wsgi_request.path == "/ingen-rolle/"
+    for url in ROLE_PAGES.values():
+        assert client.get(url).status_code == 403
+
+
+def test_changing_role_moves_the_landing_page(customer_user):
+    from kundefaktura.accounts.roles import CASEWORKER
+    from kundefaktura.accounts.services import user_assign_role
+
+    user_assign_role(user=customer_user, role=CASEWORKER)
+    user_assign_role(user=customer_user, role=CASEWORKER)  # idempotent
+    client = Client()
+    response = login_through_form(client, customer_user.username)
+    assert response.wsgi_request.path == "/arbeid/"
+    assert client.get("/portal/").status_code == 403
+    assert customer_user.groups.count() == 1

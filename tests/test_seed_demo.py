@@ -1,0 +1,84 @@
+"""`manage.py seed_demo`: the demo a newcomer logs into after `make run`."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from kundefaktura.accounts.management.commands.seed_demo import DEMO_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+LANDING = {"saksbehandler": "/arbeid/", "kunde": "/portal/", "installator": "/installator/"}
+
+
+def seed(capsys) -> str:
+    call_command("seed_demo")
+    return capsys.readouterr().out
+
+
+def user_actions(output: str) -> dict[str, str]:
+    """{"saksbehandler": "opprettet", ...} from the per-user lines the command prints."""
+    return dict(re.findall(r"^\s+(saksbehandler|kunde|installator|admin)\s+\S+\s+(\w+)$", output, re.M))
+
+
+def test_seed_demo_is_idempotent_and_prints_the_password(capsys):
+    User = get_user_model()
+    first = seed(capsys)
+    snapshot = sorted(User.objects.values_list("id", "username", "password", "is_superuser"))
+    groups = sorted(User.objects.values_list("username", "groups__name"))
+    second = seed(capsys)
+
+    assert DEMO_PASSWORD in first and DEMO_PASSWORD in second
+    assert set(user_actions(first).values()) == {"opprettet"}
+    assert user_actions(second) == dict.fromkeys(("saksbehandler", "kunde", "installator", "admin"),
+                                                 "uendret")
+    assert sorted(User.objects.values_list("id", "username", "password", "is_superuser")) == snapshot
+    assert sorted(User.objects.values_list("username", "groups__name")) == groups
+    assert {u for _, u, _, _ in snapshot} >= {"saksbehandler", "kunde", "installator", "admin"}
+
+
+@pytest.mark.parametrize("username", LANDING)
+def test_demo_users_log_in_and_land_on_their_page(capsys, username):
+    seed(capsys)
+    seed(capsys)
+    client = Client()
+    response = client.post("/login/", {"username": username, "password": DEMO_PASSWORD}, follow=True)
+    assert response.status_code == 200
+    assert response.wsgi_request.path == LANDING[username]
+
+
+def test_demo_admin_reaches_the_admin(capsys):
+    seed(capsys)
+    client = Client()
+    response = client.post("/login/", {"username": "admin", "password": DEMO_PASSWORD}, follow=True)
+    assert response.status_code == 200
+    assert response.context["user"].is_superuser
+    assert client.get("/admin/").status_code == 200
+
+
+def test_seed_demo_repairs_a_changed_password_and_role(capsys):
+    from kundefaktura.accounts.roles import INSTALLER
+    from kundefaktura.accounts.services import user_assign_role
+
+    seed(capsys)
+    user = get_user_model().objects.get(username="kunde")
+    user.set_password("noe-annet-helt")
+    user.save()
+    user_assign_role(user=user, role=INSTALLER)
+    out = seed(capsys)
+    assert user_actions(out)["kunde"] == "oppdatert"
+    assert user_actions(out)["saksbehandler"] == "uendret"
+    user.refresh_from_db()
+    assert user.check_password(DEMO_PASSWORD)
+    assert user.role == "customer"
+
+
+def test_seed_demo_refuses_production_without_force(settings):
+    settings.DEBUG = False
+    settings.TESTING = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo")
+    assert not get_user_model().objects.filter(username="saksbehandler").exists()
