@@ -5,3 +5,12 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Integrasjoner"
+
+    def ready(self):
+        from billing.signals import audit_recorded
+        from kundefaktura.outbox import register
+
+        from . import receivers, services
+
+        audit_recorded.connect(receivers.on_audit_recorded, dispatch_uid="integrations.notifications")
+        register(services.sweep_notifications)

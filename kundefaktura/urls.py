@@ -19,5 +19,7 @@ urlpatterns = [
     path("arbeid/", include("billing.urls")),
     path("dokumenter/", include("offers.urls")),
     path("portal/", include("portal.urls")),
+    path("erp/", include("integrations.erp.urls")),
     path("", include("integrations.urls")),
+    path("api/v1/", include("integrations.api_urls")),
 ]

@@ -1,1 +1,125 @@
+"""ERP export batches (the outbox of issued documents) and bank payment imports.
 
+Exactly once: `ExportItem.invoice` is unique, so an issued invoice or credit note can belong to one
+batch only. Claiming is an `INSERT ... SELECT ... ON CONFLICT DO NOTHING` (see services.py), which
+PostgreSQL serialises on the unique index; two concurrent runs never claim the same document.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import MONEY, Invoice, Payment
+
+
+class ExportBatch(models.Model):
+    class Status(models.TextChoices):
+        CLAIMED = "claimed", _("Reservert")  # documents claimed, files not yet written
+        PENDING = "pending", _("Venter på levering")  # files written, not yet delivered
+        DELIVERING = "delivering", _("Leveres")
+        DELIVERED = "delivered", _("Levert")
+        FAILED = "failed", _("Levering feilet")
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Nattlig kjøring")
+        COMMAND = "command", _("Kommando")
+        MANUAL = "manual", _("Manuelt")
+
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.CLAIMED,
+                              db_index=True)
+    trigger = models.CharField(_("utløst av"), max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    adapter = models.CharField(_("ERP-adapter"), max_length=20, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("startet av"))
+    created_at = models.DateTimeField(_("opprettet"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    document_count = models.PositiveIntegerField(_("dokumenter"), default=0)
+    invoice_count = models.PositiveIntegerField(_("fakturaer"), default=0)
+    credit_note_count = models.PositiveIntegerField(_("kreditnotaer"), default=0)
+    gross_total = models.DecimalField(_("sum fakturaer"), **MONEY, default=0)
+    credit_total = models.DecimalField(_("sum kreditnotaer"), **MONEY, default=0)
+    csv_file = models.CharField(_("CSV-fil"), max_length=300, blank=True)  # relative to MEDIA_ROOT
+    ehf_archive = models.CharField(_("EHF-arkiv"), max_length=300, blank=True)  # zip, relative to MEDIA_ROOT
+    built_at = models.DateTimeField(_("filer skrevet"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("leveringsforsøk"), default=0)
+    last_error = models.TextField(_("siste feil"), blank=True)
+    delivered_at = models.DateTimeField(_("levert"), null=True, blank=True)
+    delivery_reference = models.CharField(_("mottakers referanse"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("eksportbunt")
+        verbose_name_plural = _("eksportbunter")
+
+    def __str__(self):
+        return f"ERP-eksport #{self.pk}"
+
+
+class ExportItem(models.Model):
+    batch = models.ForeignKey(ExportBatch, on_delete=models.PROTECT, related_name="items")
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="erp_export_item")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("eksportert dokument")
+        verbose_name_plural = _("eksporterte dokumenter")
+
+
+class BankImport(models.Model):
+    class Format(models.TextChoices):
+        CAMT054 = "camt054", _("ISO 20022 camt.054")
+        OCR = "ocr", _("OCR giro (Nets)")
+
+    format = models.CharField(_("format"), max_length=10, choices=Format.choices)
+    filename = models.CharField(_("filnavn"), max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    file = models.CharField(_("fil"), max_length=300, blank=True)  # relative to MEDIA_ROOT
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+", verbose_name=_("lastet opp av"))
+    created_at = models.DateTimeField(_("importert"), auto_now_add=True)
+    transaction_count = models.PositiveIntegerField(_("transaksjoner"), default=0)
+    matched_count = models.PositiveIntegerField(_("avstemt"), default=0)
+    mismatched_count = models.PositiveIntegerField(_("avvikende beløp"), default=0)
+    unmatched_count = models.PositiveIntegerField(_("uten treff"), default=0)
+    duplicate_count = models.PositiveIntegerField(_("allerede importert"), default=0)
+    total_amount = models.DecimalField(_("sum"), **MONEY, default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("bankimport")
+        verbose_name_plural = _("bankimporter")
+
+    def __str__(self):
+        return f"{self.filename} ({self.created_at:%Y-%m-%d})"
+
+
+class BankTransaction(models.Model):
+    class Status(models.TextChoices):
+        MATCHED = "matched", _("Avstemt")
+        MISMATCHED = "mismatched", _("Avvikende beløp")
+        UNMATCHED = "unmatched", _("Ukjent KID")
+        RESOLVED = "resolved", _("Behandlet")
+
+    bank_import = models.ForeignKey(BankImport, on_delete=models.PROTECT, related_name="transactions")
+    bank_reference = models.CharField(_("bankens referanse"), max_length=140, unique=True)
+    kid = models.CharField(_("KID"), max_length=35, blank=True, db_index=True)
+    amount = models.DecimalField(_("beløp"), **MONEY)
+    booking_date = models.DateField(_("bokført"), null=True, blank=True)
+    value_date = models.DateField(_("valutadato"), null=True, blank=True)
+    payer = models.CharField(_("betaler"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, db_index=True)
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("faktura"))
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    expected_amount = models.DecimalField(_("utestående før betaling"), **MONEY, null=True, blank=True)
+    message = models.CharField(_("merknad"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("banktransaksjon")
+        verbose_name_plural = _("banktransaksjoner")
+
+    def __str__(self):
+        return f"{self.bank_reference} {self.amount}"

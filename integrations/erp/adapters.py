@@ -1,0 +1,201 @@
+"""ERP adapters: customer search and delivery of export batches, chosen by settings.ERP_ADAPTER.
+
+- "demo":     customers from integrations/erp/fixtures/demo_customers.json (or ERP_DEMO_CUSTOMERS);
+              delivery is accepted at once (nothing leaves the machine) — for `make run`.
+- "http":     a generic HTTP/JSON ERP at ERP_BASE_URL with a bearer token ERP_TOKEN:
+                GET  {base}/customers?q=<text>&limit=<n>   → {"results": [{customer}, ...]}
+                POST {base}/invoices  (one JSON document per invoice/credit note, with the EHF XML),
+                     header Idempotency-Key: kundefaktura-<series>-<number>; 2xx = accepted,
+                     409 = already had it (also accepted). Anything else fails the delivery.
+- "filedrop": writes the batch into ERP_DROP_DIR/kundefaktura-batch-<id>/ (export.csv and one
+              XML per document) through a temporary directory that is renamed when complete, so
+              the ERP never picks up half a batch. Customer search reads ERP_DROP_DIR/customers.json
+              when the ERP drops one there.
+
+A customer is a dict with: number, name, orgnr, email, phone, street, postal_code, city, kind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from django.conf import settings
+
+CUSTOMER_FIELDS = ("number", "name", "orgnr", "email", "phone", "street", "postal_code", "city", "kind")
+
+
+class ErpError(Exception):
+    """The ERP could not be reached or refused what we sent (delivery is retried)."""
+
+
+@dataclass
+class DeliveryResult:
+    reference: str = ""
+    delivered: int = 0
+
+
+def _normalise(raw: dict) -> dict:
+    c = {f: str(raw.get(f) or "").strip() for f in CUSTOMER_FIELDS}
+    c["number"] = c["number"] or str(raw.get("customer_number") or raw.get("id") or "").strip()
+    if not c["kind"]:
+        c["kind"] = "organisation" if c["orgnr"] else "person"
+    return c
+
+
+def _match(customers, q: str, limit: int) -> list[dict]:
+    words = [w for w in q.lower().split() if w]
+    hits = []
+    for raw in customers:
+        c = _normalise(raw)
+        hay = " ".join((c["number"], c["name"], c["orgnr"], c["email"], c["street"], c["city"])).lower()
+        if words and all(w in hay for w in words):
+            hits.append(c)
+            if len(hits) >= limit:
+                break
+    return hits
+
+
+class ErpAdapter:
+    name = "base"
+
+    def search_customers(self, q: str, limit: int = 10) -> list[dict]:
+        raise NotImplementedError
+
+    def deliver(self, batch, files: "BatchFiles") -> DeliveryResult:
+        raise NotImplementedError
+
+
+class BatchFiles:
+    """The written files of a batch: the CSV and the zip of EHF documents (streamed, never loaded whole)."""
+
+    def __init__(self, csv_path: Path, archive_path: Path):
+        self.csv_path = Path(csv_path)
+        self.archive_path = Path(archive_path)
+
+    def documents(self):
+        """Yield (filename, xml bytes) one at a time."""
+        with zipfile.ZipFile(self.archive_path) as zf:
+            for info in zf.infolist():
+                yield info.filename, zf.read(info)
+
+
+class DemoAdapter(ErpAdapter):
+    name = "demo"
+
+    def _customers(self):
+        path = getattr(settings, "ERP_DEMO_CUSTOMERS", "") or Path(__file__).parent / "fixtures" / "demo_customers.json"
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+
+    def search_customers(self, q: str, limit: int = 10) -> list[dict]:
+        return _match(self._customers(), q, limit)
+
+    def deliver(self, batch, files: BatchFiles) -> DeliveryResult:
+        count = sum(1 for _ in files.documents())
+        return DeliveryResult(reference=f"demo-{batch.pk}", delivered=count)
+
+
+class HttpAdapter(ErpAdapter):
+    name = "http"
+
+    def __init__(self, base_url: str | None = None, token: str | None = None, timeout: float | None = None,
+                 session: requests.Session | None = None):
+        self.base_url = (base_url if base_url is not None else settings.ERP_BASE_URL).rstrip("/")
+        self.token = token if token is not None else settings.ERP_TOKEN
+        self.timeout = timeout or getattr(settings, "ERP_HTTP_TIMEOUT", 10)
+        self.session = session or requests.Session()
+        if not self.base_url:
+            raise ErpError("ERP_BASE_URL is not set")
+
+    def _headers(self, **extra):
+        return {"Authorization": f"Bearer {self.token}", "Accept": "application/json", **extra}
+
+    def search_customers(self, q: str, limit: int = 10) -> list[dict]:
+        try:
+            r = self.session.get(f"{self.base_url}/customers", params={"q": q, "limit": limit},
+                                 headers=self._headers(), timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ErpError(f"ERP customer search failed: {exc}") from exc
+        if r.status_code != 200:
+            raise ErpError(f"ERP customer search answered {r.status_code}")
+        try:
+            results = r.json().get("results", [])
+        except ValueError as exc:
+            raise ErpError("ERP customer search did not answer JSON") from exc
+        return [_normalise(c) for c in results][:limit]
+
+    def push_document(self, payload: dict) -> None:
+        key = f"kundefaktura-{payload['series']}-{payload['number']}"
+        try:
+            r = self.session.post(f"{self.base_url}/invoices", json=payload,
+                                  headers=self._headers(**{"Idempotency-Key": key}), timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ErpError(f"ERP invoice push failed: {exc}") from exc
+        if r.status_code == 409 or 200 <= r.status_code < 300:
+            return
+        raise ErpError(f"ERP refused document {payload['number']}: HTTP {r.status_code} {r.text[:200]}")
+
+    def deliver(self, batch, files: BatchFiles) -> DeliveryResult:
+        import csv
+
+        count = 0
+        with open(files.csv_path, encoding="utf-8", newline="") as fh, zipfile.ZipFile(files.archive_path) as zf:
+            for row in csv.DictReader(fh, delimiter=";"):
+                xml = zf.read(row["ehf_file"]).decode("utf-8")
+                self.push_document({**row, "series": "K" if row["document_type"] == "credit_note" else "F",
+                                    "batch": batch.pk, "ehf_xml": xml})
+                count += 1
+        return DeliveryResult(reference=f"http-{batch.pk}", delivered=count)
+
+
+class FileDropAdapter(ErpAdapter):
+    name = "filedrop"
+
+    def __init__(self, drop_dir=None):
+        self.drop_dir = Path(drop_dir or settings.ERP_DROP_DIR)
+
+    def search_customers(self, q: str, limit: int = 10) -> list[dict]:
+        path = self.drop_dir / "customers.json"
+        if not path.exists():
+            return []
+        with open(path, encoding="utf-8") as fh:
+            return _match(json.load(fh), q, limit)
+
+    def deliver(self, batch, files: BatchFiles) -> DeliveryResult:
+        final = self.drop_dir / f"kundefaktura-batch-{batch.pk}"
+        if final.exists():  # re-delivery on demand replaces the earlier copy
+            shutil.rmtree(final)
+        tmp = self.drop_dir / f".tmp-kundefaktura-batch-{batch.pk}-{os.getpid()}"
+        try:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            (tmp / "ehf").mkdir(parents=True)
+            shutil.copyfile(files.csv_path, tmp / "export.csv")
+            count = 0
+            with zipfile.ZipFile(files.archive_path) as zf:
+                for info in zf.infolist():
+                    with zf.open(info) as src, open(tmp / "ehf" / Path(info.filename).name, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    count += 1
+            os.replace(tmp, final)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise ErpError(f"file drop to {self.drop_dir} failed: {exc}") from exc
+        return DeliveryResult(reference=str(final), delivered=count)
+
+
+ADAPTERS = {"demo": DemoAdapter, "http": HttpAdapter, "filedrop": FileDropAdapter}
+
+
+def get_adapter(name: str | None = None) -> ErpAdapter:
+    name = name or settings.ERP_ADAPTER
+    try:
+        return ADAPTERS[name]()
+    except KeyError:
+        raise ErpError(f"unknown ERP_ADAPTER {name!r} (choose one of {', '.join(ADAPTERS)})") from None

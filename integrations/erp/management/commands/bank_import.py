@@ -1,0 +1,29 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from integrations.erp import services
+
+
+class Command(BaseCommand):
+    help = "Import bank files (camt.054 XML or Nets OCR): given files, or every file in --dir (moved to done/)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="*")
+        parser.add_argument("--dir", help="drop directory to import from (default: settings.ERP_BANK_DROP_DIR)")
+
+    def handle(self, *args, **opts):
+        from django.conf import settings
+
+        if opts["files"]:
+            imports = [services.bank_import_file(data=Path(f).read_bytes(), filename=Path(f).name)
+                       for f in opts["files"]]
+        else:
+            directory = opts["dir"] or getattr(settings, "ERP_BANK_DROP_DIR", "")
+            if not directory:
+                raise CommandError("give files or --dir")
+            imports = services.bank_import_dir(directory=directory)
+        for imp in imports:
+            self.stdout.write(f"{imp.filename}: {imp.transaction_count} credits, {imp.matched_count} matched, "
+                              f"{imp.mismatched_count} mismatched, {imp.unmatched_count} unmatched, "
+                              f"{imp.duplicate_count} already imported")

@@ -1,0 +1,434 @@
+"""ERP export and bank payment import workflows.
+
+Export, in three idempotent steps (each safe to repeat after a crash):
+1. `export_claim`  — one transaction: create a batch, then
+   INSERT INTO erp_exportitem (batch, invoice) SELECT … FROM billing_invoice WHERE issued AND NOT
+   EXISTS (…) ON CONFLICT (invoice_id) DO NOTHING. The unique index on invoice_id makes PostgreSQL
+   serialise two concurrent claims: the second waits for the first and skips its rows, so every
+   document lands in exactly one batch. No ids are held in Python.
+2. `export_build`  — streams the claimed documents (`iterator(chunk_size=…)`) into the CSV and a
+   zip with one EHF XML per document, written incrementally; memory does not grow with the count.
+3. `export_deliver` — claims the batch for delivery with a conditional UPDATE, hands the files to
+   the adapter; a failure is recorded (attempts, last error) and raised so the task retries.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import logging
+import os
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Prefetch, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing import money
+from billing import services as billing_services
+from billing.errors import BillingError, InvalidInput
+from billing.models import Invoice, InvoiceLine, Payment
+
+from . import adapters, ehf
+from .models import BankImport, BankTransaction, ExportBatch, ExportItem
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1000
+STALE_DELIVERY = dt.timedelta(minutes=15)
+EXPORTABLE_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.SENT, Invoice.Status.PAID, Invoice.Status.CREDITED)
+
+# CSV: one row per document, UTF-8, ';' separated, amounts with '.' and two decimals.
+CSV_COLUMNS = ["document_type", "kind", "number", "credited_number", "issue_date", "due_date", "delivery_date",
+               "kid", "currency", "erp_customer_number", "customer_name", "customer_orgnr", "customer_email",
+               "basis_number", "metering_point_id", "net_amount", "vat_amount", "gross_amount", "vat_breakdown",
+               "bank_account", "ehf_file"]
+
+
+def media_path(rel: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / rel
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def exportable_invoices():
+    return Invoice.objects.filter(number__isnull=False, status__in=EXPORTABLE_STATUSES)
+
+
+def export_claim(*, by=None, trigger=ExportBatch.Trigger.SCHEDULE) -> ExportBatch | None:
+    """Claim every issued, not yet exported document into a new batch. None when there is nothing."""
+    inv, item = Invoice._meta.db_table, ExportItem._meta.db_table
+    statuses = [str(s) for s in EXPORTABLE_STATUSES]
+    with transaction.atomic():
+        batch = ExportBatch.objects.create(trigger=trigger, created_by=by, adapter=settings.ERP_ADAPTER)
+        placeholders = ", ".join(["%s"] * len(statuses))
+        with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {item} (batch_id, invoice_id, created_at) "
+                f"SELECT %s, i.id, %s FROM {inv} i "
+                f"WHERE i.number IS NOT NULL AND i.status IN ({placeholders}) "
+                f"AND NOT EXISTS (SELECT 1 FROM {item} x WHERE x.invoice_id = i.id) "
+                f"ORDER BY i.id "
+                f"ON CONFLICT (invoice_id) DO NOTHING",
+                [batch.pk, timezone.now(), *statuses])
+            claimed = cur.rowcount
+        if claimed <= 0:
+            transaction.set_rollback(True)
+            return None
+        batch.document_count = claimed
+        batch.save(update_fields=["document_count", "updated_at"])
+    log.info("erp export: batch %s claimed %s documents", batch.pk, claimed)
+    return batch
+
+
+def _csv_row(doc: Invoice, filename: str) -> list[str]:
+    buyer, seller = doc.buyer, doc.seller
+    credited = doc.credited_invoice
+    breakdown = "|".join(f"{g['code']}:{ehf.fmt_number(g['rate'])}:{ehf.fmt_amount(g['base'])}:{ehf.fmt_amount(g['vat'])}"
+                         for g in doc.vat_breakdown or [])
+    return ["credit_note" if doc.kind == Invoice.Kind.CREDIT_NOTE else "invoice", doc.kind, str(doc.number),
+            str(credited.number) if credited else "", doc.issue_date.isoformat(),
+            doc.due_date.isoformat() if doc.due_date else "",
+            doc.delivery_date.isoformat() if doc.delivery_date else "", doc.kid, doc.currency,
+            buyer.get("erp_customer_number", ""), buyer.get("name", ""), buyer.get("orgnr", ""),
+            buyer.get("email", ""), buyer.get("basis_number", ""), buyer.get("metering_point_id", ""),
+            ehf.fmt_amount(doc.net_total), ehf.fmt_amount(doc.vat_total), ehf.fmt_amount(doc.gross_total),
+            breakdown, seller.get("bank_account", ""), filename]
+
+
+def batch_documents(batch):
+    """The batch's documents with their lines, streamed in chunks."""
+    lines = Prefetch("lines", queryset=InvoiceLine.objects.order_by("position").only(
+        "invoice_id", "position", "category_code", "category_label", "description", "quantity", "unit",
+        "unit_price", "amount", "vat_code", "vat_rate"))
+    return (Invoice.objects.filter(erp_export_item__batch=batch)
+            .select_related("credited_invoice").prefetch_related(lines)
+            .order_by("series", "number").iterator(chunk_size=CHUNK_SIZE))
+
+
+def export_build(*, batch) -> ExportBatch:
+    """Write the CSV and the EHF zip of a claimed batch (again, if it was written before)."""
+    rel_dir = Path("erp") / f"batch-{batch.pk}"
+    out_dir = media_path(str(rel_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_rel, zip_rel = rel_dir / "export.csv", rel_dir / "ehf.zip"
+    counts = {"invoice": 0, "credit_note": 0}
+    tmp_csv, tmp_zip = out_dir / "export.csv.part", out_dir / "ehf.zip.part"
+    with open(tmp_csv, "w", encoding="utf-8", newline="") as fh, \
+            zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for doc in batch_documents(batch):
+            name = ehf.filename(doc)
+            zf.writestr(name, ehf.build(doc, doc.lines.all()))
+            writer.writerow(_csv_row(doc, name))
+            key = "credit_note" if doc.kind == Invoice.Kind.CREDIT_NOTE else "invoice"
+            counts[key] += 1
+    # Totals are summed by the database (no money arithmetic here).
+    docs = Invoice.objects.filter(erp_export_item__batch=batch)
+    gross = {"invoice": docs.exclude(kind=Invoice.Kind.CREDIT_NOTE).aggregate(s=Sum("gross_total"))["s"] or 0,
+             "credit_note": docs.filter(kind=Invoice.Kind.CREDIT_NOTE).aggregate(s=Sum("gross_total"))["s"] or 0}
+    os.replace(tmp_csv, out_dir / "export.csv")
+    os.replace(tmp_zip, out_dir / "ehf.zip")
+    ExportBatch.objects.filter(pk=batch.pk).update(
+        csv_file=str(csv_rel), ehf_archive=str(zip_rel), built_at=timezone.now(),
+        invoice_count=counts["invoice"], credit_note_count=counts["credit_note"],
+        gross_total=gross["invoice"], credit_total=gross["credit_note"],
+        document_count=counts["invoice"] + counts["credit_note"], updated_at=timezone.now(),
+        status=ExportBatch.Status.PENDING)
+    batch.refresh_from_db()
+    return batch
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+def export_deliver(*, batch_id: int, adapter=None) -> ExportBatch:
+    """Deliver a built batch through the adapter. Idempotent: a delivered batch is left alone.
+    Raises DeliveryFailed (after recording the error) so the Celery task retries with backoff."""
+    now = timezone.now()
+    claimable = Q(status__in=[ExportBatch.Status.PENDING, ExportBatch.Status.FAILED]) | Q(
+        status=ExportBatch.Status.DELIVERING, updated_at__lt=now - STALE_DELIVERY)
+    got = ExportBatch.objects.filter(claimable, pk=batch_id).update(
+        status=ExportBatch.Status.DELIVERING, attempts=F("attempts") + 1, updated_at=now)
+    batch = ExportBatch.objects.get(pk=batch_id)
+    if not got:
+        return batch  # delivered already, being delivered elsewhere, or not built yet
+    adapter = adapter or adapters.get_adapter(batch.adapter or None)
+    files = adapters.BatchFiles(media_path(batch.csv_file), media_path(batch.ehf_archive))
+    try:
+        result = adapter.deliver(batch, files)
+    except Exception as exc:  # noqa: BLE001 — any adapter failure is recorded and retried
+        ExportBatch.objects.filter(pk=batch_id).update(status=ExportBatch.Status.FAILED,
+                                                       last_error=str(exc)[:2000], updated_at=timezone.now())
+        log.warning("erp export: batch %s delivery failed: %s", batch_id, exc)
+        raise DeliveryFailed(str(exc)) from exc
+    ExportBatch.objects.filter(pk=batch_id).update(
+        status=ExportBatch.Status.DELIVERED, delivered_at=timezone.now(), last_error="",
+        delivery_reference=result.reference[:200], updated_at=timezone.now())
+    batch.refresh_from_db()
+    return batch
+
+
+def export_redeliver(*, batch, by=None) -> ExportBatch:
+    """Mark a batch for delivery again (on demand). The caller queues the delivery task."""
+    ExportBatch.objects.filter(pk=batch.pk).exclude(status=ExportBatch.Status.CLAIMED).update(
+        status=ExportBatch.Status.PENDING, updated_at=timezone.now())
+    batch.refresh_from_db()
+    log.info("erp export: batch %s queued for re-delivery by %s", batch.pk, by)
+    return batch
+
+
+def export_unbuilt_batches():
+    """Batches whose documents are claimed but whose files were never written (crash in between)."""
+    return ExportBatch.objects.filter(status=ExportBatch.Status.CLAIMED)
+
+
+def export_undelivered_batches():
+    now = timezone.now()
+    return ExportBatch.objects.filter(
+        Q(status=ExportBatch.Status.PENDING) | Q(status=ExportBatch.Status.FAILED)
+        | Q(status=ExportBatch.Status.DELIVERING, updated_at__lt=now - STALE_DELIVERY))
+
+
+def export_run(*, by=None, trigger=ExportBatch.Trigger.SCHEDULE) -> ExportBatch | None:
+    """Claim and build (no delivery): repairs unbuilt batches first. Returns the new batch or None."""
+    for stale in export_unbuilt_batches():
+        export_build(batch=stale)
+    batch = export_claim(by=by, trigger=trigger)
+    if batch is not None:
+        export_build(batch=batch)
+    return batch
+
+
+# --- bank payment import --------------------------------------------------------------------------
+
+
+@dataclass
+class Credit:
+    bank_reference: str
+    amount: Decimal
+    kid: str = ""
+    booking_date: dt.date | None = None
+    value_date: dt.date | None = None
+    payer: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _child(el, *path):
+    for name in path:
+        if el is None:
+            return None
+        el = next((c for c in el if _local(c.tag) == name), None)
+    return el
+
+
+def _text(el, *path) -> str:
+    found = _child(el, *path)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _date(el, name) -> dt.date | None:
+    node = _child(el, name)
+    if node is None:
+        return None
+    raw = _text(node, "Dt") or _text(node, "DtTm")[:10]
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _amount(raw: str) -> Decimal:
+    try:
+        return money.round_ore(Decimal(raw))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(_("Ugyldig beløp i bankfilen: %s") % raw) from None
+
+
+def parse_camt054(data: bytes) -> list[Credit]:
+    """Credits (CRDT) of an ISO 20022 camt.054 notification, any message version (namespace-agnostic)."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidInput(_("Filen er ikke gyldig XML: %s") % exc) from exc
+    if not any(_local(el.tag) == "BkToCstmrDbtCdtNtfctn" for el in root.iter()):
+        raise InvalidInput(_("Filen er ikke en camt.054-melding (BkToCstmrDbtCdtNtfctn)."))
+    credits = []
+    for ntry in (el for el in root.iter() if _local(el.tag) == "Ntry"):
+        if _text(ntry, "CdtDbtInd") != "CRDT":
+            continue
+        status = _text(ntry, "Sts") or _text(ntry, "Sts", "Cd")
+        if status and status not in ("BOOK",):
+            continue  # pending/info entries are not money yet
+        booking, value = _date(ntry, "BookgDt"), _date(ntry, "ValDt")
+        entry_ref = _text(ntry, "AcctSvcrRef") or _text(ntry, "NtryRef")
+        txs = [tx for dtls in ntry if _local(dtls.tag) == "NtryDtls" for tx in dtls if _local(tx.tag) == "TxDtls"]
+        for n, tx in enumerate(txs or [ntry], 1):
+            amount_raw = _text(tx, "Amt") or _text(tx, "AmtDtls", "TxAmt", "Amt") or _text(ntry, "Amt")
+            ref = _text(tx, "Refs", "AcctSvcrRef") or (f"{entry_ref}-{n}" if len(txs) > 1 else entry_ref)
+            kid = ""
+            for strd in (el for el in tx.iter() if _local(el.tag) == "Strd"):
+                kid = _text(strd, "CdtrRefInf", "Ref")
+                if kid:
+                    break
+            payer = _text(tx, "RltdPties", "Dbtr", "Nm") or _text(tx, "RltdPties", "Dbtr", "Pty", "Nm")
+            if not ref:
+                raise InvalidInput(_("En kreditering mangler bankens referanse (AcctSvcrRef)."))
+            credits.append(Credit(bank_reference=ref, amount=_amount(amount_raw), kid=kid.replace(" ", ""),
+                                  booking_date=booking, value_date=value, payer=payer[:200]))
+    return credits
+
+
+def parse_ocr(data: bytes) -> list[Credit]:
+    """Nets OCR giro file (80-character records): amount item 1 (record 30) and 2 (record 31)."""
+    text = data.decode("latin-1")
+    credits, assignment = [], ""
+    pending = None
+    for raw in text.splitlines():
+        line = raw.rstrip("\r\n").ljust(80)
+        if not line.startswith("NY"):
+            continue
+        record = line[6:8]
+        if record == "20":
+            assignment = line[17:24].strip()
+        elif record == "30":
+            settle = line[15:21]
+            try:
+                settle_date = dt.datetime.strptime(settle, "%d%m%y").date()
+            except ValueError:
+                settle_date = None
+            amount_ore = int(line[32:49] or "0")
+            sign = "-" if line[31:32] == "-" else ""
+            amount = _amount(f"{sign}{amount_ore // 100}.{amount_ore % 100:02d}")
+            pending = Credit(bank_reference=f"OCR-{assignment}-{line[8:15].strip()}-{settle}", amount=amount,
+                             kid=line[49:74].strip(), booking_date=settle_date, value_date=settle_date)
+            credits.append(pending)
+        elif record == "31" and pending is not None:
+            pending.bank_reference = f"OCR-{line[15:25].strip() or pending.bank_reference}-{line[8:15].strip()}"
+    return credits
+
+
+def _match_invoice(kid: str) -> Invoice | None:
+    if not kid:
+        return None
+    return (Invoice.objects.filter(kid=kid, number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE)
+            .order_by("-issue_date").first())
+
+
+def _register(credit: Credit, bank_import: BankImport) -> str:
+    """One credit → one BankTransaction; returns its status or 'duplicate' (seen before)."""
+    if BankTransaction.objects.filter(bank_reference=credit.bank_reference).exists():
+        return "duplicate"
+    invoice = _match_invoice(credit.kid)
+    row = BankTransaction(bank_import=bank_import, bank_reference=credit.bank_reference, kid=credit.kid,
+                          amount=credit.amount, booking_date=credit.booking_date, value_date=credit.value_date,
+                          payer=credit.payer, invoice=invoice)
+    try:
+        with transaction.atomic():
+            if invoice is None:
+                row.status = BankTransaction.Status.UNMATCHED
+                row.message = _("Ingen faktura med denne KID-en.") if credit.kid else _("Innbetalingen mangler KID.")
+                row.save()
+                return row.status
+            if credit.amount <= 0:
+                row.status = BankTransaction.Status.MISMATCHED
+                row.message = _("Beløpet er ikke positivt; ikke registrert.")
+                row.save()
+                return row.status
+            outstanding = billing_services.invoice_outstanding(invoice)
+            payment, _created = billing_services.payment_register(
+                invoice=invoice, by=None, amount=credit.amount, method=Payment.Method.BANK_TRANSFER,
+                provider="bank", provider_reference=credit.bank_reference,
+                note=_("Bankimport %(f)s") % {"f": bank_import.filename})
+            row.payment = payment
+            row.expected_amount = outstanding
+            if credit.amount == outstanding:
+                row.status = BankTransaction.Status.MATCHED
+            else:
+                row.status = BankTransaction.Status.MISMATCHED
+                row.message = (_("Overbetaling: %(a)s innbetalt, %(o)s utestående.") if credit.amount > outstanding
+                               else _("Delbetaling: %(a)s innbetalt, %(o)s utestående.")) % {
+                    "a": credit.amount, "o": outstanding}
+            row.save()
+            return row.status
+    except IntegrityError:  # a concurrent import of the same file registered it first
+        return "duplicate"
+    except BillingError as exc:
+        with transaction.atomic():
+            row.status = BankTransaction.Status.MISMATCHED
+            row.payment = None
+            row.message = str(getattr(exc, "message", exc))[:300]
+            row.save()
+        return row.status
+
+
+def bank_import_file(*, data: bytes, filename: str, by=None, fmt: str | None = None) -> BankImport:
+    """Import a camt.054 (or OCR) file: every credit with a known KID is registered as a payment,
+    idempotently by the bank's reference; the rest are listed on the import."""
+    if fmt is None:
+        head = data[:200].lstrip()
+        fmt = BankImport.Format.CAMT054 if head.startswith(b"<") else BankImport.Format.OCR
+    credits = parse_camt054(data) if fmt == BankImport.Format.CAMT054 else parse_ocr(data)
+    if fmt == BankImport.Format.OCR and not credits and not data.strip().startswith(b"NY"):
+        raise InvalidInput(_("Filen er verken camt.054 eller en OCR-fil."))
+    sha = hashlib.sha256(data).hexdigest()
+    bank_import = BankImport.objects.create(format=fmt, filename=filename[:255], sha256=sha, uploaded_by=by)
+    rel = Path("erp") / "bank" / f"import-{bank_import.pk}-{sha[:12]}"
+    media_path(str(rel.parent)).mkdir(parents=True, exist_ok=True)
+    media_path(str(rel)).write_bytes(data)
+    counts = {"matched": 0, "mismatched": 0, "unmatched": 0, "duplicate": 0, "resolved": 0}
+    for credit in credits:
+        counts[_register(credit, bank_import)] += 1
+    total = bank_import.transactions.aggregate(s=Sum("amount"))["s"] or 0
+    BankImport.objects.filter(pk=bank_import.pk).update(
+        file=str(rel), transaction_count=len(credits), matched_count=counts["matched"],
+        mismatched_count=counts["mismatched"], unmatched_count=counts["unmatched"],
+        duplicate_count=counts["duplicate"], total_amount=total)
+    bank_import.refresh_from_db()
+    return bank_import
+
+
+def bank_import_dir(*, directory, by=None) -> list[BankImport]:
+    """Import every *.xml / *.txt / *.ocr file in a drop directory, moving each to done/ afterwards."""
+    directory = Path(directory)
+    done = directory / "done"
+    done.mkdir(parents=True, exist_ok=True)
+    imports = []
+    for path in sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")):
+        imports.append(bank_import_file(data=path.read_bytes(), filename=path.name, by=by))
+        os.replace(path, done / path.name)
+    return imports
+
+
+def attention_transactions():
+    """What the case worker must look at: unknown KIDs and amounts that do not match."""
+    return (BankTransaction.objects.filter(status__in=[BankTransaction.Status.UNMATCHED,
+                                                      BankTransaction.Status.MISMATCHED])
+            .select_related("invoice", "bank_import").order_by("-created_at", "-id"))
+
+
+def transaction_resolve(*, tx: BankTransaction, by) -> BankTransaction:
+    """The case worker has handled an unmatched/mismatched credit (refund, manual booking …)."""
+    with transaction.atomic():
+        tx = BankTransaction.objects.select_for_update().get(pk=tx.pk)
+        if tx.status in (BankTransaction.Status.UNMATCHED, BankTransaction.Status.MISMATCHED):
+            tx.message = (tx.message + " " + _("Behandlet av %s.") % (by.get_username() if by else "system"))[:300]
+            tx.status = BankTransaction.Status.RESOLVED
+            tx.save(update_fields=["status", "message"])
+    return tx

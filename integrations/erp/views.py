@@ -1,0 +1,145 @@
+"""ERP pages for case workers: customer search (htmx), export log, bank payment import."""
+
+import zipfile
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from billing.errors import BillingError
+from kundefaktura.accounts.roles import caseworker_required
+
+from . import adapters, ehf, services, tasks
+from .forms import BankFileForm
+from .models import BankImport, BankTransaction, ExportBatch
+
+MIN_QUERY = 2
+
+
+@caseworker_required
+@require_GET
+def customer_search(request):
+    q = (request.GET.get("q") or "").strip()[:100]
+    hits, error = [], ""
+    if len(q) >= MIN_QUERY:
+        try:
+            hits = adapters.get_adapter().search_customers(q, limit=10)
+        except adapters.ErpError:
+            error = _("ERP-systemet svarer ikke. Fyll inn kunden manuelt eller prøv igjen.")
+    return render(request, "erp/_customer_hits.html", {"q": q, "hits": hits, "error": error,
+                                                       "too_short": 0 < len(q) < MIN_QUERY})
+
+
+@caseworker_required
+def export_log(request):
+    page = Paginator(ExportBatch.objects.select_related("created_by"), 25).get_page(request.GET.get("side"))
+    template = "erp/_export_rows.html" if request.htmx else "erp/export_log.html"
+    return render(request, template, {"page": page, "batches": page.object_list})
+
+
+@caseworker_required
+@require_POST
+def export_start(request):
+    user_id = request.user.pk
+    transaction.on_commit(lambda: tasks.erp_export.delay(trigger=ExportBatch.Trigger.MANUAL, user_id=user_id))
+    messages.success(request, _("Eksporten er startet. Nye dokumenter vises i loggen når bunten er skrevet."))
+    return redirect("erp:export_log")
+
+
+@caseworker_required
+def export_detail(request, pk):
+    batch = get_object_or_404(ExportBatch, pk=pk)
+    items = Paginator(batch.items.select_related("invoice").order_by("invoice__series", "invoice__number"), 100)
+    page = items.get_page(request.GET.get("side"))
+    rows = [(item.invoice, ehf.filename(item.invoice)) for item in page]
+    return render(request, "erp/export_detail.html", {"batch": batch, "page": page, "rows": rows})
+
+
+@caseworker_required
+@require_POST
+def export_redeliver(request, pk):
+    batch = get_object_or_404(ExportBatch, pk=pk)
+    if batch.status == ExportBatch.Status.CLAIMED:
+        messages.error(request, _("Bunten er ikke ferdig skrevet ennå."))
+        return redirect("erp:export_detail", pk=pk)
+    services.export_redeliver(batch=batch, by=request.user)
+    transaction.on_commit(lambda: tasks.erp_deliver.delay(batch.pk))
+    messages.success(request, _("Bunt %(n)s leveres på nytt.") % {"n": batch.pk})
+    return redirect("erp:export_detail", pk=pk)
+
+
+def _file(rel, name, content_type):
+    if not rel:
+        raise Http404
+    path = services.media_path(rel)
+    if not path.exists():
+        raise Http404
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=name, content_type=content_type)
+
+
+@caseworker_required
+def export_download_csv(request, pk):
+    batch = get_object_or_404(ExportBatch, pk=pk)
+    return _file(batch.csv_file, f"erp-eksport-{batch.pk}.csv", "text/csv; charset=utf-8")
+
+
+@caseworker_required
+def export_download_zip(request, pk):
+    batch = get_object_or_404(ExportBatch, pk=pk)
+    return _file(batch.ehf_archive, f"erp-eksport-{batch.pk}-ehf.zip", "application/zip")
+
+
+@caseworker_required
+def export_download_xml(request, pk, name):
+    batch = get_object_or_404(ExportBatch, pk=pk)
+    if not batch.ehf_archive or "/" in name or not name.endswith(".xml"):
+        raise Http404
+    try:
+        with zipfile.ZipFile(services.media_path(batch.ehf_archive)) as zf:
+            data = zf.read(name)
+    except (KeyError, FileNotFoundError):
+        raise Http404 from None
+    response = HttpResponse(data, content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@caseworker_required
+def bank_imports(request):
+    form = BankFileForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            bank_import = services.bank_import_file(data=upload.read(), filename=upload.name, by=request.user)
+        except BillingError as exc:
+            form.add_error("file", exc.message)
+        else:
+            messages.success(request, _("%(n)s innbetalinger lest: %(m)s avstemt, %(x)s avvik, %(u)s uten treff, "
+                                        "%(d)s allerede importert.") % {
+                "n": bank_import.transaction_count, "m": bank_import.matched_count,
+                "x": bank_import.mismatched_count, "u": bank_import.unmatched_count,
+                "d": bank_import.duplicate_count})
+            return redirect("erp:bank_import_detail", pk=bank_import.pk)
+    imports = BankImport.objects.select_related("uploaded_by")[:50]
+    return render(request, "erp/bank_imports.html", {"form": form, "imports": imports,
+                                                     "attention": services.attention_transactions()[:200]})
+
+
+@caseworker_required
+def bank_import_detail(request, pk):
+    bank_import = get_object_or_404(BankImport, pk=pk)
+    txs = bank_import.transactions.select_related("invoice")
+    return render(request, "erp/bank_import_detail.html", {"bank_import": bank_import, "transactions": txs})
+
+
+@caseworker_required
+@require_POST
+def bank_transaction_resolve(request, pk):
+    tx = get_object_or_404(BankTransaction, pk=pk)
+    services.transaction_resolve(tx=tx, by=request.user)
+    messages.success(request, _("Innbetalingen er merket som behandlet."))
+    return redirect("erp:bank_imports")

@@ -1,0 +1,387 @@
+"""Integration workflows: API clients and their tokens, invoice bases and related cases from other
+systems, installer links, and outbound status notifications (outbox → signed HTTP POST, in order).
+
+Money and status rules stay in billing.services; this module only adapts other systems to them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from billing import services as billing
+from billing.errors import ConflictError, InvalidInput
+from billing.models import AuditEvent, Customer, InvoiceBasis
+
+from .models import (
+    ApiClient,
+    ClientBasisLink,
+    DeliveryAttempt,
+    Installer,
+    Notification,
+    RelatedCase,
+    Subscription,
+)
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Kundefaktura-Signature"
+INSTALLER_LINK_SALT = "integrations.installer-case"
+
+
+# --- API clients ------------------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def api_client_create(*, name: str, scopes: list[str] | None = None) -> tuple[ApiClient, str]:
+    """Create a client system; returns it and its token (shown once, stored only hashed)."""
+    scopes = list(scopes) if scopes else list(ApiClient.SCOPES)
+    unknown = set(scopes) - set(ApiClient.SCOPES)
+    if unknown:
+        raise InvalidInput(_("Ukjente tilganger: %s") % ", ".join(sorted(unknown)), fields={"scopes": ["unknown"]})
+    if not (name or "").strip():
+        raise InvalidInput(_("Klienten må ha et navn."), fields={"name": ["required"]})
+    token = "kf_" + secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            client = ApiClient.objects.create(name=name.strip(), token_hash=hash_token(token),
+                                              token_prefix=token[:10], scopes=scopes)
+    except IntegrityError:
+        raise ConflictError(_("Det finnes allerede en API-klient med navnet %s.") % name) from None
+    return client, token
+
+
+def api_client_authenticate(token: str) -> ApiClient | None:
+    if not token:
+        return None
+    client = ApiClient.objects.filter(token_hash=hash_token(token), is_active=True).first()
+    if client is not None:
+        now = timezone.now()
+        if client.last_used_at is None or now - client.last_used_at > dt.timedelta(minutes=5):
+            ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+    return client
+
+
+def subscription_create(*, client: ApiClient, url: str, secret: str | None = None,
+                        all_bases: bool = False) -> Subscription:
+    sub = Subscription(client=client, url=url, secret=secret or secrets.token_urlsafe(32), all_bases=all_bases)
+    try:
+        sub.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput(str(exc), fields={k: [str(m) for m in v] for k, v in exc.message_dict.items()}) from None
+    sub.save()
+    return sub
+
+
+def link_client(client, basis) -> None:
+    """Remember that this client system works on this basis (it gets its notifications)."""
+    if isinstance(client, ApiClient):
+        ClientBasisLink.objects.get_or_create(client=client, basis_id=basis.pk)
+
+
+# --- invoice bases from other systems -----------------------------------------------------------------
+
+
+def _customer_for(data: dict, by) -> Customer:
+    """Reuse the customer with the same ERP number (or orgnr), else create one."""
+    erp = (data.get("erp_customer_number") or "").strip()
+    orgnr = "".join(ch for ch in (data.get("orgnr") or "") if ch.isdigit())
+    existing = None
+    if erp:
+        existing = Customer.objects.filter(erp_customer_number=erp).order_by("id").first()
+    if existing is None and orgnr:
+        existing = Customer.objects.filter(orgnr=orgnr).order_by("id").first()
+    if existing is not None:
+        return existing
+    address = data.get("address") or {}
+    try:
+        return billing.customer_create(
+            by=by, name=data["name"], email=data.get("email") or "", phone=data.get("phone") or "",
+            orgnr=orgnr, erp_customer_number=erp, street=address.get("street") or "",
+            postal_code=address.get("postal_code") or "", city=address.get("city") or "")
+    except InvalidInput as exc:
+        exc.fields = {f"customer.{k}": v for k, v in exc.fields.items()}
+        raise
+
+
+@transaction.atomic
+def api_basis_create(*, by, reference: str, title: str, customer: dict, site: dict | None = None,
+                     metering_point_id: str | None = None, order_date: dt.date | None = None,
+                     prepayment_required: bool | None = None) -> tuple[InvoiceBasis, bool]:
+    """Create a basis for another system; the same `reference` again returns the first one."""
+    existing = InvoiceBasis.objects.filter(reference=reference).first()
+    if existing is not None:
+        link_client(by, existing)
+        return existing, False
+    cust = _customer_for(customer, by)
+    site = site or {}
+    basis, created = billing.basis_create(
+        by=by, title=title, customer=cust, reference=reference, source=getattr(by, "name", "api")[:40],
+        site_street=site.get("street") or "", site_postal_code=site.get("postal_code") or "",
+        site_city=site.get("city") or "", metering_point_id=metering_point_id or "", order_date=order_date,
+        prepayment_required=prepayment_required)
+    link_client(by, basis)
+    return basis, created
+
+
+def _installer_for(data: dict | None) -> Installer | None:
+    if not data:
+        return None
+    orgnr = "".join(ch for ch in (data.get("orgnr") or "") if ch.isdigit())
+    name, email = (data.get("name") or "").strip(), (data.get("email") or "").strip()
+    installer = None
+    if orgnr:
+        installer = Installer.objects.filter(orgnr=orgnr).first()
+    if installer is None and not orgnr:
+        installer = Installer.objects.filter(orgnr="", name=name, email=email).first()
+    if installer is not None:
+        return installer
+    installer = Installer(name=name, orgnr=orgnr, email=email)
+    try:
+        installer.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        raise InvalidInput(next(iter(exc.messages), _("Ugyldig installatør.")),
+                           fields={f"installer.{k}": [str(m) for m in v] for k, v in exc.message_dict.items()}
+                           ) from None
+    installer.save()
+    return installer
+
+
+@transaction.atomic
+def related_case_link(*, basis, by, source: str, external_id: str, title: str = "",
+                      installer: dict | None = None) -> tuple[RelatedCase, bool]:
+    """Tie a case in another system to a basis. The same (source, external_id) again on the same basis
+    updates title/installer; on another basis it is a conflict."""
+    basis = InvoiceBasis.objects.select_for_update().get(pk=basis.pk)
+    if source not in RelatedCase.Source.values:
+        raise InvalidInput(_("Ukjent kilde: %s") % source, fields={"source": ["invalid"]})
+    inst = _installer_for(installer)
+    case = RelatedCase.objects.select_for_update().filter(source=source, external_id=external_id).first()
+    link_client(by, basis)
+    if case is not None:
+        if case.basis_id != basis.pk:
+            raise ConflictError(_("Saken %(s)s %(e)s er allerede knyttet til et annet fakturagrunnlag.")
+                                % {"s": source, "e": external_id}, fields={"external_id": ["conflict"]})
+        changed = []
+        if title and case.title != title:
+            case.title = title
+            changed.append("title")
+        if inst is not None and case.installer_id != inst.pk:
+            case.installer = inst
+            changed.append("installer")
+        if changed:
+            case.save(update_fields=[*changed, "updated_at"])
+        return case, False
+    case = RelatedCase.objects.create(basis=basis, source=source, external_id=external_id, title=title or "",
+                                      installer=inst)
+    billing.audit(action="integrations.related_case.linked", by=by, basis=basis,
+                  data={"source": source, "external_id": external_id, "title": title or ""})
+    return case, True
+
+
+# --- installer links ---------------------------------------------------------------------------------
+
+
+def installer_link_token(case: RelatedCase) -> str:
+    return signing.dumps({"rc": case.pk}, salt=INSTALLER_LINK_SALT, compress=True)
+
+
+def installer_link_url(case: RelatedCase) -> str:
+    return settings.SITE_URL + reverse("integrations:installer_link", args=[installer_link_token(case)])
+
+
+def installer_link_case(token: str) -> RelatedCase | None:
+    """The case a signed link shows, or None when the link is forged or has expired."""
+    try:
+        data = signing.loads(token, salt=INSTALLER_LINK_SALT,
+                             max_age=getattr(settings, "INSTALLER_LINK_MAX_AGE", 30 * 24 * 3600))
+    except signing.BadSignature:  # SignatureExpired is a BadSignature
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("rc"), int):
+        return None
+    return RelatedCase.objects.select_related("basis", "installer").filter(pk=data["rc"]).first()
+
+
+# --- outbound notifications ---------------------------------------------------------------------------
+
+STATUS_CHANGED = "invoice_basis.status_changed"
+WORK_RELEASE_CHANGED = "invoice_basis.work_release_changed"
+WORK_RELEASE_ACTIONS = {"billing.basis.work_released", "billing.basis.work_blocked"}
+
+
+def event_type_of(event: AuditEvent) -> str | None:
+    if event.basis_id is None:
+        return None
+    if event.action in WORK_RELEASE_ACTIONS:
+        return WORK_RELEASE_CHANGED
+    if event.to_status and event.from_status and event.to_status != event.from_status:
+        return STATUS_CHANGED
+    return None
+
+
+def subscriptions_for(basis) -> list[Subscription]:
+    """Active subscriptions of the client systems that touched this basis, plus `all_bases` ones."""
+    client_ids = ClientBasisLink.objects.filter(basis_id=basis.pk).values("client_id")
+    return list(Subscription.objects.filter(is_active=True, client__is_active=True)
+                .filter(Q(all_bases=True) | Q(client_id__in=client_ids)).order_by("id"))
+
+
+def notification_payload(event: AuditEvent, event_type: str, basis: InvoiceBasis) -> dict:
+    from billing.status import Status
+
+    cases = list(RelatedCase.objects.filter(basis_id=basis.pk).order_by("id"))
+    return {
+        "event": event_type,
+        "event_id": event.pk,
+        "action": event.action,
+        "occurred_at": event.at.isoformat(),
+        "invoice_basis": {
+            "id": basis.pk, "number": basis.number, "reference": basis.reference, "title": basis.title,
+            "status": basis.status, "status_label": str(Status(basis.status).label),
+            "work_release": basis.work_release,
+        },
+        "from_status": event.from_status or None,
+        "to_status": event.to_status or None,
+        "work_release": basis.work_release,
+        "related_cases": [{"source": c.source, "external_id": c.external_id, "title": c.title,
+                           "status_url": installer_link_url(c)} for c in cases],
+    }
+
+
+def notifications_for_event(event: AuditEvent) -> list[Notification]:
+    """Called inside the transaction that wrote the event: the outbox rows commit with the change."""
+    event_type = event_type_of(event)
+    if event_type is None:
+        return []
+    basis = event.basis
+    subs = subscriptions_for(basis)
+    if not subs:
+        return []
+    payload = notification_payload(event, event_type, basis)
+    rows = Notification.objects.bulk_create([
+        Notification(subscription=s, basis=basis, event=event, event_type=event_type,
+                     payload={**payload, "subscription": s.pk}) for s in subs])
+    for row in rows:
+        pair = (row.subscription_id, row.basis_id)
+        transaction.on_commit(lambda pair=pair: enqueue_delivery(*pair))
+    return rows
+
+
+def enqueue_delivery(subscription_id: int, basis_id: int, countdown: float | None = None) -> bool:
+    """Queue the delivery task; a dead broker is logged, and the sweeper finds the row later."""
+    from .tasks import deliver_notifications
+
+    try:
+        deliver_notifications.apply_async((subscription_id, basis_id), countdown=countdown)
+        return True
+    except Exception:  # noqa: BLE001 — broker down: the outbox row waits for the sweeper
+        log.warning("could not queue notification delivery (%s, %s); the sweeper will retry",
+                    subscription_id, basis_id, exc_info=True)
+        return False
+
+
+def sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def backoff_seconds(attempts: int) -> int:
+    base = getattr(settings, "NOTIFY_BACKOFF_BASE", 30)
+    cap = getattr(settings, "NOTIFY_BACKOFF_MAX", 3600)
+    return int(min(cap, base * (2 ** max(0, attempts - 1))))
+
+
+def _queue_head(subscription_id: int, basis_id: int) -> Notification | None:
+    return (Notification.objects.filter(subscription_id=subscription_id, basis_id=basis_id,
+                                        status=Notification.Status.PENDING).order_by("id").first())
+
+
+def _claim(row: Notification, now) -> bool:
+    lease = now + dt.timedelta(seconds=getattr(settings, "NOTIFY_TIMEOUT", 10) * 3)
+    return bool(Notification.objects.filter(pk=row.pk, status=Notification.Status.PENDING)
+                .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+                .update(claimed_until=lease))
+
+
+def _post(sub: Subscription, row: Notification) -> tuple[int | None, str]:
+    import requests
+
+    body = json.dumps(row.payload, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, sub.secret),
+               "X-Kundefaktura-Event": row.event_type, "X-Kundefaktura-Delivery": str(row.pk),
+               "User-Agent": "Kundefaktura-Notifier/1"}
+    try:
+        response = requests.post(sub.url, data=body, headers=headers,
+                                 timeout=getattr(settings, "NOTIFY_TIMEOUT", 10), allow_redirects=False)
+    except requests.RequestException as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:1000]
+    if 200 <= response.status_code < 300:
+        return response.status_code, ""
+    return response.status_code, (response.text or "")[:1000]
+
+
+def deliver_queue(*, subscription_id: int, basis_id: int, max_rows: int = 100) -> dict:
+    """Deliver the pending notifications of one (subscription, basis) queue in order. Stops at the first
+    failure (the row gets a backoff) so event n+1 is never delivered before event n."""
+    delivered = 0
+    for _i in range(max_rows):
+        row = _queue_head(subscription_id, basis_id)
+        if row is None:
+            return {"delivered": delivered, "pending": False}
+        now = timezone.now()
+        if row.next_attempt_at and row.next_attempt_at > now:
+            return {"delivered": delivered, "pending": True,
+                    "retry_in": (row.next_attempt_at - now).total_seconds()}
+        if not _claim(row, now):
+            return {"delivered": delivered, "pending": True, "busy": True}
+        sub = Subscription.objects.get(pk=subscription_id)
+        started = time.monotonic()
+        status_code, error = _post(sub, row)
+        ms = int((time.monotonic() - started) * 1000)
+        ok = status_code is not None and 200 <= status_code < 300
+        DeliveryAttempt.objects.create(notification=row, status_code=status_code, ok=ok, error=error,
+                                       duration_ms=ms)
+        if ok:
+            Notification.objects.filter(pk=row.pk).update(
+                status=Notification.Status.DELIVERED, delivered_at=timezone.now(), attempts=row.attempts + 1,
+                last_status_code=status_code, last_error="", claimed_until=None, next_attempt_at=None)
+            delivered += 1
+            continue
+        wait = backoff_seconds(row.attempts + 1)
+        Notification.objects.filter(pk=row.pk).update(
+            attempts=row.attempts + 1, last_status_code=status_code, last_error=error or f"HTTP {status_code}",
+            claimed_until=None, next_attempt_at=timezone.now() + dt.timedelta(seconds=wait))
+        return {"delivered": delivered, "pending": True, "retry_in": wait}
+    return {"delivered": delivered, "pending": True, "retry_in": 0}
+
+
+def sweep_notifications(*, now=None) -> int:
+    """Re-queue every queue whose head is due (its task was lost, or its backoff has passed)."""
+    now = now or timezone.now()
+    due = (Notification.objects.filter(status=Notification.Status.PENDING)
+           .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+           .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+           .values_list("subscription_id", "basis_id").distinct())
+    count = 0
+    for sub_id, basis_id in list(due)[:1000]:
+        if enqueue_delivery(sub_id, basis_id):
+            count += 1
+    return count
