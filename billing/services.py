@@ -1130,3 +1130,28 @@ def _settlement_credit(basis, by, code, amount, row) -> list[Invoice]:
     if amount > 0:
         raise BillingError(_("Det er ikke nok fakturert å kreditere (mangler %s).") % amount)
     return credits
+
+
+# --- refunds made at a payment provider (portal, issue 6) -----------------------------------------
+
+
+@transaction.atomic
+def payment_refund_record(*, payment, by, amount, provider_reference: str, note: str = "") -> tuple[Payment, bool]:
+    """Record a refund the provider has made (Stripe `charge.refunded`): one confirmed refund row per
+    provider refund id, linked to the original payment. Idempotent by (provider, reference, direction)."""
+    original = Payment.objects.select_for_update().get(pk=payment.pk)
+    existing = Payment.objects.filter(provider=original.provider, provider_reference=provider_reference,
+                                      direction=Payment.Direction.REFUND).first()
+    if existing:
+        return existing, False
+    amount = money.round_ore(Decimal(str(amount)))
+    if amount <= 0:
+        raise InvalidInput(_("Beløpet må være større enn null."), fields={"amount": ["min"]})
+    refund = Payment.objects.create(
+        invoice=original.invoice, direction=Payment.Direction.REFUND, method=original.method, amount=amount,
+        status=Payment.Status.CONFIRMED, provider=original.provider, provider_reference=provider_reference,
+        refund_of=original, note=note, created_by=_actor(by)[0], confirmed_at=timezone.now())
+    audit(action="billing.payment.refunded", by=by, basis=original.invoice.basis,
+          data={"invoice": original.invoice_id, "payment": original.pk, "refund": refund.pk, "amount": str(amount)})
+    _refresh_payment_state(original.invoice, by=by)
+    return refund, True

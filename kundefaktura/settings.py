@@ -235,3 +235,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
+
+# --- Portal (issue 6)
+# Login-link requests per e-mail address per hour (more are answered the same way but not sent).
+PORTAL_LOGIN_LINK_PER_HOUR = env.int("PORTAL_LOGIN_LINK_PER_HOUR", default=5)
+# A webhook waiting longer than this for a row lock answers 503 so Stripe retries.
+PORTAL_WEBHOOK_LOCK_TIMEOUT_MS = env.int("PORTAL_WEBHOOK_LOCK_TIMEOUT_MS", default=3000)
+PORTAL_STRIPE_MAX_NETWORK_RETRIES = env.int("PORTAL_STRIPE_MAX_NETWORK_RETRIES", default=2)

@@ -1,0 +1,57 @@
+"""Read-side queries of the portal. Every query is scoped to the customer user: others' rows are 404."""
+
+from django.db.models import Prefetch
+from django.http import Http404
+
+from billing.models import Invoice, InvoiceBasis, Offer, Payment
+
+from .models import CheckoutAttempt
+
+
+def customer_bases(user):
+    invoices = Invoice.objects.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE)
+    return (InvoiceBasis.objects.filter(customer__user=user)
+            .select_related("customer").prefetch_related(Prefetch("invoices", queryset=invoices))
+            .order_by("-created_at", "-id"))
+
+
+def basis_for_user(user, pk) -> InvoiceBasis:
+    basis = InvoiceBasis.objects.filter(customer__user=user, pk=pk).select_related("customer").first()
+    if basis is None:
+        raise Http404
+    return basis
+
+
+def offer_for_user(user, pk) -> Offer:
+    offer = Offer.objects.filter(basis__customer__user=user, pk=pk).select_related("basis").first()
+    if offer is None:
+        raise Http404
+    return offer
+
+
+def customer_invoices(user):
+    return (Invoice.objects.filter(basis__customer__user=user, number__isnull=False)
+            .select_related("basis").order_by("-issue_date", "-number"))
+
+
+def invoice_for_user(user, pk) -> Invoice:
+    invoice = customer_invoices(user).filter(pk=pk).first()
+    if invoice is None:
+        raise Http404
+    return invoice
+
+
+def payment_for_user(user, pk) -> Payment:
+    payment = (Payment.objects.filter(invoice__basis__customer__user=user, invoice__number__isnull=False, pk=pk)
+               .select_related("invoice", "invoice__basis").first())
+    if payment is None:
+        raise Http404
+    return payment
+
+
+def attempt_for_user(user, invoice, session_id: str):
+    if not session_id:
+        return None
+    return (CheckoutAttempt.objects.filter(session_id=session_id, payment__invoice=invoice,
+                                           payment__invoice__basis__customer__user=user)
+            .select_related("payment").first())

@@ -1,0 +1,12 @@
+// Customer portal: a form marked data-once disables its submit button after the first submit, so a
+// double click sends one request (the server is idempotent anyway). No inline scripts (CSP).
+document.addEventListener("submit", function (event) {
+  const form = event.target.closest("form[data-once]");
+  if (!form) return;
+  if (form.dataset.submitted === "1") {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.submitted = "1";
+  form.querySelectorAll("button[type=submit]").forEach(function (b) { b.setAttribute("aria-disabled", "true"); });
+});
