@@ -1,0 +1,223 @@
+"""Forms of the workspace: they parse and validate input; services decide and change state."""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import (Acceptance, AllocationMethod, CompanyProfile, CostCategory, CostLine, Customer,
+                     SharedCost, VatCode, validate_metering_point)
+from .selectors import DEFAULT_SORT, SORTS, SOURCES, WorklistFilters
+from .status import Status
+
+SOURCE_LABELS = {"manual": _("Manuell"), "nettmelding": _("Nettmelding"), "work_order": _("Arbeidsordre"),
+                 "product_order": _("Produktkjøpsordre"), "api": _("API")}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class WorklistFilterForm(forms.Form):
+    q = forms.CharField(label=_("Søk"), required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _(
+                            "Nummer, kunde, adresse, målepunkt, saksnummer")}))
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("Alle"))] + list(Status.choices))
+    source = forms.ChoiceField(label=_("Kilde"), required=False,
+                               choices=[("", _("Alle"))] + [(s, SOURCE_LABELS[s]) for s in SOURCES])
+    mine = forms.BooleanField(label=_("Opprettet av meg"), required=False)
+    expiring = forms.BooleanField(label=_("Tilbud utløper snart"), required=False)
+    overdue = forms.BooleanField(label=_("Forfalt"), required=False)
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def filters(self) -> WorklistFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        sort = data.get("sort") or DEFAULT_SORT
+        if sort.lstrip("-") not in SORTS:
+            sort = DEFAULT_SORT
+        return WorklistFilters(q=data.get("q") or "", status=data.get("status") or "",
+                               source=data.get("source") or "", mine=bool(data.get("mine")),
+                               expiring=bool(data.get("expiring")), overdue=bool(data.get("overdue")), sort=sort)
+
+
+class BasisForm(forms.Form):
+    title = forms.CharField(label=_("Tittel"), max_length=200)
+    customer = forms.ModelChoiceField(label=_("Kunde"), queryset=Customer.objects.all(), required=False,
+                                      widget=forms.HiddenInput)
+    new_customer_name = forms.CharField(label=_("Navn på ny kunde"), max_length=200, required=False)
+    new_customer_email = forms.EmailField(label=_("E-post"), required=False)
+    new_customer_phone = forms.CharField(label=_("Telefon"), max_length=40, required=False)
+    new_customer_orgnr = forms.CharField(label=_("Organisasjonsnummer"), max_length=11, required=False)
+    site_street = forms.CharField(label=_("Anleggsadresse"), max_length=200, required=False)
+    site_postal_code = forms.CharField(label=_("Postnummer"), max_length=10, required=False)
+    site_city = forms.CharField(label=_("Poststed"), max_length=100, required=False)
+    metering_point_id = forms.CharField(label=_("Målepunkt-ID"), max_length=24, required=False,
+                                        help_text=_("18 siffer"))
+    order_date = forms.DateField(label=_("Bestillingsdato"), required=False, widget=DateInput())
+    prepayment_required = forms.BooleanField(label=_("Forskudd påkrevd"), required=False)
+
+    def clean_metering_point_id(self):
+        value = "".join((self.cleaned_data.get("metering_point_id") or "").split())
+        validate_metering_point(value)
+        return value
+
+    def customer_fields(self) -> dict:
+        d = self.cleaned_data
+        fields = {"name": d["new_customer_name"], "email": d.get("new_customer_email") or "",
+                  "phone": d.get("new_customer_phone") or ""}
+        if d.get("new_customer_orgnr"):
+            fields["orgnr"] = d["new_customer_orgnr"]
+        return fields
+
+    def basis_fields(self) -> dict:
+        d = self.cleaned_data
+        return {k: d[k] for k in ("site_street", "site_postal_code", "site_city", "metering_point_id",
+                                  "order_date", "prepayment_required")}
+
+
+class LineForm(forms.Form):
+    category = forms.ModelChoiceField(label=_("Kategori"), queryset=CostCategory.objects.all(),
+                                      to_field_name="code", empty_label=None)
+    description = forms.CharField(label=_("Beskrivelse"), max_length=300)
+    quantity = forms.DecimalField(label=_("Antall"), max_digits=14, decimal_places=3, localize=True)
+    unit = forms.CharField(label=_("Enhet"), max_length=20, initial="stk")
+    unit_price = forms.DecimalField(label=_("Enhetspris"), max_digits=14, decimal_places=2, localize=True)
+    vat_code = forms.ModelChoiceField(label=_("MVA"), queryset=VatCode.objects.all(), to_field_name="code",
+                                      required=False, empty_label=_("Standard"))
+    customer_caused = forms.BooleanField(label=_("Kundeforårsaket"), required=False)
+
+    def __init__(self, *args, categories=None, vat_codes=None, form_id=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if form_id:
+            # Inputs of a table row belong to a <form> elsewhere in the row (HTML form attribute).
+            for name, f in self.fields.items():
+                f.widget.attrs.update({"form": form_id, "aria-label": str(f.label)})
+        # Lists loaded once per page and reused by every row's form (no query per row).
+        if categories is not None:
+            self.fields["category"].choices = [(c.code, c.label) for c in categories]
+        if vat_codes is not None:
+            self.fields["vat_code"].choices = [("", _("Standard"))] + [(v.code, str(v)) for v in vat_codes]
+
+    def clean_quantity(self):
+        q = self.cleaned_data["quantity"]
+        if q is not None and q <= 0:
+            raise forms.ValidationError(_("Antall må være større enn null."))
+        return q
+
+    def service_kwargs(self) -> dict:
+        d = self.cleaned_data
+        return {"category": d["category"], "description": d["description"], "quantity": d["quantity"],
+                "unit": d["unit"] or "stk", "unit_price": d["unit_price"],
+                "vat_code": d["vat_code"].code if d.get("vat_code") else None,
+                "customer_caused": d["customer_caused"]}
+
+    @classmethod
+    def initial_for(cls, line: CostLine) -> dict:
+        return {"category": line.category.code, "description": line.description, "quantity": line.quantity,
+                "unit": line.unit, "unit_price": line.unit_price, "vat_code": line.vat_code.code,
+                "customer_caused": line.customer_caused}
+
+
+class SendOfferForm(forms.Form):
+    valid_until = forms.DateField(label=_("Gyldig til"), required=False, widget=DateInput(),
+                                  help_text=_("Tom: selskapets standard gyldighet"))
+
+
+class AcceptForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Hvordan aksepterte kunden?"),
+                                choices=[(Acceptance.Channel.PAPER, _("Papir (signert tilbud)")),
+                                         (Acceptance.Channel.PHONE, _("Telefon"))],
+                                widget=forms.RadioSelect, initial=Acceptance.Channel.PAPER)
+    note = forms.CharField(label=_("Notat"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                           help_text=_("For eksempel hvem du snakket med og når."))
+
+
+class IssueForm(forms.Form):
+    issue_date = forms.DateField(label=_("Fakturadato"), required=False, widget=DateInput(),
+                                 help_text=_("Tom: i dag"))
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Grunn"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class PaymentForm(forms.Form):
+    invoice = forms.TypedChoiceField(label=_("Faktura"), coerce=int)
+    amount = forms.DecimalField(label=_("Beløp"), max_digits=14, decimal_places=2, localize=True)
+    note = forms.CharField(label=_("Merknad"), max_length=300, required=False)
+
+    def __init__(self, *args, invoices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["invoice"].choices = [(i.pk, f"{i.get_kind_display()} {i.number}") for i in invoices]
+
+
+class CreditForm(forms.Form):
+    MODES = [("full", _("Hele fakturaen")), ("amount", _("Et beløp")), ("lines", _("Valgte linjer"))]
+    invoice = forms.TypedChoiceField(label=_("Faktura"), coerce=int)
+    mode = forms.ChoiceField(label=_("Hva skal krediteres?"), choices=MODES, widget=forms.RadioSelect,
+                             initial="full")
+    amount = forms.DecimalField(label=_("Beløp"), max_digits=14, decimal_places=2, required=False, localize=True)
+    lines = forms.TypedMultipleChoiceField(label=_("Linjer"), coerce=int, required=False,
+                                           widget=forms.CheckboxSelectMultiple)
+    reason = forms.CharField(label=_("Grunn"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, invoices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["invoice"].choices = [(i.pk, f"{i.get_kind_display()} {i.number}") for i in invoices]
+        self.fields["lines"].choices = [(ln.pk, f"{i.number}: {ln.description}")
+                                        for i in invoices for ln in i.lines.all()]
+
+    def clean(self):
+        d = super().clean()
+        if d.get("mode") == "amount" and not d.get("amount"):
+            self.add_error("amount", _("Oppgi beløpet som skal krediteres."))
+        if d.get("mode") == "lines" and not d.get("lines"):
+            self.add_error("lines", _("Velg minst én linje."))
+        return d
+
+
+class SharedCostForm(forms.ModelForm):
+    class Meta:
+        model = SharedCost
+        fields = ["description", "capacity", "capacity_unit", "allocation", "expected_count", "energised_on"]
+        widgets = {"energised_on": DateInput()}
+        labels = {"description": _("Beskrivelse"), "capacity": _("Kapasitet"), "capacity_unit": _("Enhet"),
+                  "allocation": _("Fordelingsnøkkel"), "expected_count": _("Forventet antall tilknytninger"),
+                  "energised_on": _("Spenningssatt")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["allocation"].choices = AllocationMethod.choices
+
+
+class SharedLineForm(forms.Form):
+    category = forms.ModelChoiceField(label=_("Kategori"), queryset=CostCategory.objects.all(),
+                                      to_field_name="code", initial="connection_contribution", empty_label=None)
+    description = forms.CharField(label=_("Beskrivelse"), max_length=300)
+    quantity = forms.DecimalField(label=_("Antall"), max_digits=14, decimal_places=3, initial=Decimal("1"),
+                                  localize=True)
+    unit = forms.CharField(label=_("Enhet"), max_length=20, initial="stk")
+    unit_price = forms.DecimalField(label=_("Enhetspris"), max_digits=14, decimal_places=2, localize=True)
+
+    def service_data(self) -> dict:
+        d = self.cleaned_data
+        return {"category": d["category"].code, "description": d["description"], "quantity": d["quantity"],
+                "unit": d["unit"], "unit_price": d["unit_price"]}
+
+
+class ParticipantForm(forms.Form):
+    basis = forms.IntegerField(widget=forms.HiddenInput)
+    capacity = forms.DecimalField(label=_("Kapasitet"), max_digits=12, decimal_places=3, min_value=0,
+                                  localize=True)
+    connected_on = forms.DateField(label=_("Tilknyttet"), required=False, widget=DateInput())
+
+
+class CompanyProfileForm(forms.ModelForm):
+    class Meta:
+        model = CompanyProfile
+        exclude = ["updated_at"]
+        widgets = {"letterhead_note": forms.TextInput()}

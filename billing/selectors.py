@@ -1,0 +1,181 @@
+"""Read-side queries for the workspace: each page costs a fixed number of queries.
+
+Overdue and outstanding amounts are SQL annotations (subqueries), never per-row Python calls,
+and mirror `services.invoice_outstanding`: gross − issued credit notes − confirmed payments
++ confirmed refunds.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (Count, DecimalField, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum,
+                              Value)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from integrations.models import RelatedCase
+
+from .models import (AuditEvent, CostLine, Invoice, InvoiceBasis, Offer, Payment, SharedCost,
+                     SharedCostParticipant, TenYearRefund)
+from .status import Status
+
+MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Value(Decimal("0.00"), output_field=MONEY_FIELD)
+EXPIRING_DAYS = 7
+
+SORTS = {
+    "number": "number", "customer": "customer__name", "status": "status", "created": "created_at",
+    "valid_until": "offer_valid_until", "title": "title",
+}
+DEFAULT_SORT = "-created"
+SOURCES = ("manual", "nettmelding", "work_order", "product_order", "api")
+
+
+def outstanding_expression():
+    """SQL for an invoice's outstanding amount (use on an Invoice queryset)."""
+    paid = (Payment.objects.filter(invoice=OuterRef("pk"), direction=Payment.Direction.PAYMENT,
+                                   status__in=[Payment.Status.CONFIRMED, Payment.Status.REFUNDED])
+            .order_by().values("invoice").annotate(s=Sum("amount")).values("s")[:1])
+    refunded = (Payment.objects.filter(invoice=OuterRef("pk"), direction=Payment.Direction.REFUND,
+                                       status=Payment.Status.CONFIRMED)
+                .order_by().values("invoice").annotate(s=Sum("amount")).values("s")[:1])
+    credited = (Invoice.objects.filter(credited_invoice=OuterRef("pk"), number__isnull=False)
+                .order_by().values("credited_invoice").annotate(s=Sum("gross_total")).values("s")[:1])
+    return (F("gross_total")
+            - Coalesce(Subquery(credited, output_field=MONEY_FIELD), ZERO)
+            - Coalesce(Subquery(paid, output_field=MONEY_FIELD), ZERO)
+            + Coalesce(Subquery(refunded, output_field=MONEY_FIELD), ZERO))
+
+
+def invoices_with_outstanding(qs=None):
+    qs = qs if qs is not None else Invoice.objects.all()
+    return qs.annotate(outstanding=outstanding_expression(),
+                       credited=Coalesce(Subquery(
+                           Invoice.objects.filter(credited_invoice=OuterRef("pk"), number__isnull=False)
+                           .order_by().values("credited_invoice").annotate(s=Sum("gross_total"))
+                           .values("s")[:1], output_field=MONEY_FIELD), ZERO))
+
+
+def overdue_exists(on: dt.date | None = None):
+    """Exists(): the basis has an issued invoice past its due date with something left to pay."""
+    on = on or timezone.localdate()
+    overdue = (Invoice.objects.filter(basis=OuterRef("pk"), number__isnull=False, due_date__lt=on)
+               .exclude(kind=Invoice.Kind.CREDIT_NOTE)
+               .annotate(outstanding=outstanding_expression()).filter(outstanding__gt=0))
+    return Exists(overdue)
+
+
+@dataclass
+class WorklistFilters:
+    q: str = ""
+    status: str = ""
+    source: str = ""
+    mine: bool = False
+    expiring: bool = False
+    overdue: bool = False
+    sort: str = DEFAULT_SORT
+    extra: dict = field(default_factory=dict)
+
+
+def _search(qs, q: str):
+    q = q.strip()
+    if not q:
+        return qs
+    cond = (Q(number__icontains=q) | Q(title__icontains=q) | Q(site_street__icontains=q)
+            | Q(site_city__icontains=q) | Q(customer__name__icontains=q)
+            | Q(pk__in=RelatedCase.objects.filter(external_id__icontains=q).values("basis_id")))
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= 4 and len(digits) == len(q.replace(" ", "")):
+        cond |= Q(metering_point_id__contains=digits)
+    return qs.filter(cond)
+
+
+def basis_list(*, user, filters: WorklistFilters, on: dt.date | None = None):
+    """(page queryset before status filter, queryset) — the caller counts chips on the first."""
+    on = on or timezone.localdate()
+    qs = (InvoiceBasis.objects.select_related("customer")
+          .annotate(is_overdue=overdue_exists(on),
+                    net_total=Coalesce(Subquery(
+                        CostLine.objects.filter(basis=OuterRef("pk"), phase=CostLine.Phase.ESTIMATE)
+                        .order_by().values("basis").annotate(s=Sum("amount")).values("s")[:1],
+                        output_field=MONEY_FIELD), ZERO)))
+    qs = _search(qs, filters.q)
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.mine:
+        qs = qs.filter(created_by=user)
+    if filters.expiring:
+        qs = qs.filter(status=Status.OFFER_SENT, offer_valid_until__gte=on,
+                       offer_valid_until__lte=on + dt.timedelta(days=EXPIRING_DAYS))
+    if filters.overdue:
+        qs = qs.filter(is_overdue=True)
+    unfiltered_status = qs
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    key = filters.sort.lstrip("-")
+    column = SORTS.get(key, "created_at")
+    desc = filters.sort.startswith("-") if key in SORTS else True
+    qs = qs.order_by(("-" if desc else "") + column, "-id")
+    return unfiltered_status, qs
+
+
+def status_counts(qs) -> dict[str, int]:
+    """One query: how many bases per status (for the chips)."""
+    rows = qs.order_by().values("status").annotate(n=Count("id"))
+    counts = {s: 0 for s in Status.values}
+    for row in rows:
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def basis_detail(pk: int) -> InvoiceBasis:
+    """The basis with everything its page shows, prefetched (a fixed number of queries)."""
+    invoices = invoices_with_outstanding(
+        Invoice.objects.select_related("credited_invoice")
+        .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
+                          "lines")
+    ).order_by("created_at", "id")
+    return (InvoiceBasis.objects.select_related("customer", "created_by")
+            .prefetch_related(
+                Prefetch("lines", queryset=CostLine.objects.select_related("category", "vat_code", "invoice")),
+                Prefetch("invoices", queryset=invoices),
+                Prefetch("events", queryset=AuditEvent.objects.select_related("actor_user").order_by("-at", "-id")),
+                Prefetch("related_cases", queryset=RelatedCase.objects.select_related("installer")),
+                Prefetch("offers", queryset=Offer.objects.order_by("-version")),
+                Prefetch("shared_participations",
+                         queryset=SharedCostParticipant.objects.select_related("shared_cost")),
+            ).get(pk=pk))
+
+
+def basis_search(q: str, *, limit: int = 10, exclude_ids=()):
+    qs = _search(InvoiceBasis.objects.select_related("customer"), q).exclude(pk__in=list(exclude_ids))
+    return list(qs.exclude(status=Status.CANCELLED).order_by("-created_at")[:limit])
+
+
+def customer_search(q: str, *, limit: int = 10):
+    from .models import Customer
+
+    q = q.strip()
+    if not q:
+        return []
+    cond = Q(name__icontains=q) | Q(email__icontains=q) | Q(erp_customer_number=q)
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) == 9:
+        cond |= Q(orgnr=digits)
+    return list(Customer.objects.filter(cond).order_by("name")[:limit])
+
+
+def shared_cost_list():
+    return (SharedCost.objects.annotate(participant_count=Count("participants", distinct=True))
+            .order_by("-created_at"))
+
+
+def shared_cost_detail(pk: int) -> SharedCost:
+    return (SharedCost.objects.prefetch_related(
+        Prefetch("lines", queryset=SharedCost.lines.rel.related_model.objects.select_related("vat_code", "category")),
+        Prefetch("participants", queryset=SharedCostParticipant.objects.select_related("basis", "basis__customer")
+                 .order_by("id")),
+        Prefetch("refunds", queryset=TenYearRefund.objects.select_related(
+            "participant__basis", "triggered_by__basis", "credit_note")),
+    ).get(pk=pk))

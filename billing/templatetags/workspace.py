@@ -1,0 +1,34 @@
+"""Small display helpers for the case worker workspace."""
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+EVENT_LABELS = {
+    "billing.basis.created": _("Grunnlag opprettet"),
+    "billing.basis.updated": _("Grunnlag endret"),
+    "billing.basis.offer_sent": _("Tilbud sendt"),
+    "billing.basis.accepted": _("Tilbud akseptert"),
+    "billing.basis.declined": _("Tilbud avslått"),
+    "billing.basis.expired": _("Tilbud utløpt"),
+    "billing.basis.cancelled": _("Kansellert"),
+    "billing.basis.paid": _("Alt betalt"),
+    "billing.basis.unpaid": _("Ikke lenger fullt betalt"),
+    "billing.basis.work_released": _("Arbeid frigitt"),
+    "billing.basis.work_blocked": _("Arbeid sperret"),
+    "billing.line.added": _("Kostnadslinje lagt til"),
+    "billing.line.changed": _("Kostnadslinje endret"),
+    "billing.line.removed": _("Kostnadslinje fjernet"),
+    "billing.line.share_updated": _("Andel av felles anlegg oppdatert"),
+    "billing.invoice.issued": _("Faktura utstedt"),
+    "billing.invoice.credited": _("Kreditnota utstedt"),
+    "billing.payment.confirmed": _("Betaling registrert"),
+    "billing.payment.failed": _("Betaling feilet"),
+    "billing.ten_year.refund_proposed": _("Tilbakebetaling foreslått (tiårsregelen)"),
+}
+
+
+@register.filter
+def event_label(action: str) -> str:
+    return str(EVENT_LABELS.get(action, action))
