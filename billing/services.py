@@ -647,10 +647,12 @@ def invoices_issue(*, basis, by, issue_date: dt.date | None = None) -> list[Invo
 
 
 def change_line_accepted(line: CostLine) -> bool:
-    """Change lines wait for the customer's acceptance of the change notice before invoicing.
-    (Until change notices exist, a change line counts as accepted.)"""
-    hook = getattr(line, "change_accepted", None)
-    return True if hook is None else bool(hook)
+    """A change line (added after acceptance) is invoiceable, and part of the accepted estimate, only once
+    the customer has accepted the change notice that carried it (billing.lifecycle.change_notice_send)."""
+    if not line.is_change:
+        return True
+    notice = line.change_notice if line.change_notice_id else None
+    return notice is not None and notice.status == notice.Status.ACCEPTED
 
 
 # --- payments -------------------------------------------------------------------------------------

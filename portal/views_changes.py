@@ -1,0 +1,67 @@
+"""The customer's change notices in the portal: read, download the PDF, accept or decline.
+Customers only, and only notices of their own bases (404 for anyone else's)."""
+
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from billing import lifecycle
+from billing.errors import BillingError
+from billing.models import ChangeNotice
+from kundefaktura.accounts.roles import customer_required
+
+
+def _own_notice(request, pk) -> ChangeNotice:
+    return get_object_or_404(ChangeNotice.objects.select_related("basis", "basis__customer"), pk=pk,
+                             basis__customer__user=request.user)
+
+
+def _ip(request):
+    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR") or None
+
+
+@customer_required
+@require_GET
+def change_list(request):
+    return render(request, "portal/changes/list.html",
+                  {"notices": lifecycle.customer_change_notices(request.user)})
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def change_detail(request, pk):
+    notice = _own_notice(request, pk)
+    status = 200
+    if request.method == "POST":
+        decision = {"accept": "accepted", "decline": "declined"}.get(request.POST.get("decision", ""), "")
+        try:
+            lifecycle.change_notice_answer(
+                notice=notice, by=request.user, decision=decision, channel="portal", ip_address=_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                pdf_sha256=request.POST.get("pdf_sha256", ""), note=request.POST.get("reason", "")[:1000])
+        except BillingError as exc:
+            messages.error(request, exc.message)
+            status = exc.status_code
+        else:
+            messages.success(request, _("Takk! Du har akseptert endringen.") if decision == "accepted"
+                             else _("Du har avslått endringen. Den blir ikke fakturert."))
+            return redirect("portal_changes:detail", pk=notice.pk)
+        notice.refresh_from_db()
+    newest = notice.basis.change_notices.order_by("-version").first()
+    return render(request, "portal/changes/detail.html",
+                  {"notice": notice, "basis": notice.basis, "lines": (notice.snapshot or {}).get("lines", []),
+                   "newest": newest, "is_newest": newest.pk == notice.pk,
+                   "can_answer": notice.status == ChangeNotice.Status.SENT and newest.pk == notice.pk},
+                  status=status)
+
+
+@customer_required
+@require_GET
+def change_pdf(request, pk):
+    notice = _own_notice(request, pk)
+    if not notice.pdf:
+        raise Http404
+    return FileResponse(notice.pdf.open("rb"), content_type="application/pdf",
+                        filename=f"endringsvarsel-{notice.basis.number}-v{notice.version}.pdf")
