@@ -233,7 +233,7 @@ def build(invoice, lines=None, *, credited_number=None, credited_date=None) -> b
         if invoice.due_date:
             terms += f" innen {invoice.due_date:%d.%m.%Y}"
     else:
-        terms = "Kreditnota: beløpet godskrives eller tilbakebetales."
+        terms = "Kreditnota: beløpet godskrives eller tilbakebetales"
     b.cbc(b.cac(root, "PaymentTerms"), "Note", terms + ".")
 
     # BR-CO-17 / PEPPOL-EN16931-R053: one TaxTotal, one subtotal per category, from the snapshot.
