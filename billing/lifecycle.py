@@ -425,7 +425,7 @@ def refunds_prepare(*, invoice, by=None) -> list[Payment]:
     """Create the refund rows an over-paid invoice needs: card payments back through their provider
     (executed by a task after commit), the rest as a bank payout to the customer's account number.
     Running it again creates nothing new."""
-    invoice = Invoice.objects.select_for_update().select_related("basis", "basis__customer").get(
+    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("basis", "basis__customer").get(
         pk=getattr(invoice, "pk", invoice))
     if invoice.number is None or invoice.kind == Invoice.Kind.CREDIT_NOTE:
         return []
