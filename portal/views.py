@@ -343,10 +343,10 @@ def stripe_webhook(request):
     try:
         result = webhooks.handle_event(event)
     except OperationalError:
-        log.warning("stripe webhook %s: lock timeout, asking Stripe to retry", event.get("id"))
+        log.warning("stripe webhook %s: lock timeout, asking Stripe to retry", event.id)
         return JsonResponse({"error": "busy, retry"}, status=503)
     except stripe.StripeError:
-        log.warning("stripe webhook %s: could not re-read the object", event.get("id"), exc_info=True)
+        log.warning("stripe webhook %s: could not re-read the object", event.id, exc_info=True)
         return JsonResponse({"error": "upstream unavailable, retry"}, status=503)
     return JsonResponse({"received": True, "result": result})
 

@@ -38,11 +38,11 @@ def _attempt_for_session(session_id: str) -> CheckoutAttempt | None:
 
 
 def _read_session(obj):
-    return stripe_client().v1.checkout.sessions.retrieve(obj["id"])
+    return stripe_client().v1.checkout.sessions.retrieve(obj["id"]).to_dict()
 
 
 def _apply_session_paid(session) -> str:
-    attempt = _attempt_for_session(session.id)
+    attempt = _attempt_for_session(session["id"])
     if attempt is None:
         return "unknown_session"
     if session.get("payment_status") not in ("paid", "no_payment_required"):
@@ -58,7 +58,7 @@ def _apply_session_paid(session) -> str:
 
 
 def _apply_session_failed(session) -> str:
-    attempt = _attempt_for_session(session.id)
+    attempt = _attempt_for_session(session["id"])
     if attempt is None:
         return "unknown_session"
     services.payment_fail(payment=attempt.payment, by=None, error="Stripe: async payment failed")
@@ -67,9 +67,9 @@ def _apply_session_failed(session) -> str:
 
 def _read_charge(obj):
     client = stripe_client()
-    charge = client.v1.charges.retrieve(obj["id"])
-    refunds = client.v1.refunds.list(params={"charge": charge.id, "limit": 100})
-    return {"charge": charge, "refunds": list(refunds.data)}
+    charge = client.v1.charges.retrieve(obj["id"]).to_dict()
+    refunds = client.v1.refunds.list(params={"charge": charge["id"], "limit": 100})
+    return {"charge": charge, "refunds": [r.to_dict() for r in refunds.data]}
 
 
 def _apply_charge_refunded(data) -> str:
