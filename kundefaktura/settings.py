@@ -242,6 +242,7 @@ PORTAL_LOGIN_LINK_PER_HOUR = env.int("PORTAL_LOGIN_LINK_PER_HOUR", default=5)
 # A webhook waiting longer than this for a row lock answers 503 so Stripe retries.
 PORTAL_WEBHOOK_LOCK_TIMEOUT_MS = env.int("PORTAL_WEBHOOK_LOCK_TIMEOUT_MS", default=3000)
 PORTAL_STRIPE_MAX_NETWORK_RETRIES = env.int("PORTAL_STRIPE_MAX_NETWORK_RETRIES", default=2)
+
 # --- ERP (issue 8) ------------------------------------------------------------------------------
 ERP_HTTP_TIMEOUT = env.float("ERP_HTTP_TIMEOUT", default=10.0)
 ERP_DEMO_CUSTOMERS = env.str("ERP_DEMO_CUSTOMERS", default="")  # JSON list; default: the shipped fixture
