@@ -247,3 +247,13 @@ PORTAL_STRIPE_MAX_NETWORK_RETRIES = env.int("PORTAL_STRIPE_MAX_NETWORK_RETRIES",
 ERP_HTTP_TIMEOUT = env.float("ERP_HTTP_TIMEOUT", default=10.0)
 ERP_DEMO_CUSTOMERS = env.str("ERP_DEMO_CUSTOMERS", default="")  # JSON list; default: the shipped fixture
 ERP_BANK_DROP_DIR = env.path("ERP_BANK_DROP_DIR", default=VAR_DIR / "bank-drop")
+
+# --- Documents (issue 5) ------------------------------------------------------------------------
+# Outbox e-mail delivery: attempts before an e-mail is marked failed, and the exponential backoff
+# (base · 2^(attempt-1) seconds, capped) between attempts.
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)
+EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=60)
+EMAIL_RETRY_MAX_SECONDS = env.int("EMAIL_RETRY_MAX_SECONDS", default=6 * 3600)
+EMAIL_SEND_LEASE_SECONDS = 600  # a row stuck in "sending" this long is re-queued by the sweeper
+EMAIL_SWEEP_GRACE_SECONDS = 30  # a queued row never tried is picked up by the sweeper after this
+LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})
