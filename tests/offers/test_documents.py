@@ -45,7 +45,7 @@ def test_offer_letter_has_everything_the_customer_needs(company, caseworker, onc
                      "707057500000000001", offer.valid_until.strftime("%d.%m.%Y"),
                      "Anleggsbidrag", "Replombering", "Materiell", "12,5", "845,00", "23 780,40",
                      "57 392,90 kr", "300,00 kr", "58 892,90 kr", ORG_LINE,
-                     "15 %", "Tiårsregelen", "http://testserver/portal/" if False else "/portal/",
+                     "15 %", "Tiårsregelen", "/portal/",
                      "Brukernavn: kari@example.com"):
         assert expected in text, expected
     assert "estimat" in text and "grovt overslag" not in text, "the offer binds the company: estimat"
@@ -176,24 +176,15 @@ def test_issued_invoice_pdf_is_never_re_rendered(company, caseworker, oncommit, 
     assert hashlib.sha256(content).hexdigest() == sha
 
 
-def test_documents_fetch_nothing_from_outside(company, settings, tmp_path):
+def test_documents_fetch_nothing_from_outside(company):
     renderer = renderers.WeasyPrintRenderer()
     html = ('<html><body><p>Hei</p><img src="http://198.51.100.1/x.png">'
             '<img src="file:///etc/passwd"></body></html>')
-    fetched = []
-    original = renderer._fetcher.fetch
-
-    def spy(url, headers=None):
-        fetched.append(url)
-        return original(url, headers)
-
-    renderer._fetcher.fetch = spy
-    content = renderer.pdf_from_html(html)
-    assert "Hei" in pdf_text(content)
-    with pytest.raises(ValueError):
-        original("http://198.51.100.1/x.png")
-    with pytest.raises(ValueError):
-        original("file:///etc/passwd")
+    assert "Hei" in pdf_text(renderer.pdf_from_html(html)), "refused resources do not break the document"
+    for url in ("http://198.51.100.1/x.png", "https://example.com/font.woff", "file:///etc/passwd"):
+        with pytest.raises(ValueError):
+            renderer._fetcher.fetch(url)
+    assert renderer._fetcher.fetch("data:text/plain,hei").read() == b"hei"
 
 
 def test_logo_is_on_the_letterhead(company, caseworker, oncommit):

@@ -183,8 +183,8 @@ def test_resend_by_the_case_worker(company, caseworker, caseworker_client, custo
 
 
 def test_sweeper_delivers_rows_whose_task_was_lost(company, caseworker, smtp_sink, oncommit, monkeypatch):
-    from offers import tasks
     from kundefaktura.outbox import SWEEPERS, sweep_all
+    from offers import tasks
 
     def broker_down(*a, **k):
         raise ConnectionError("broker down")
