@@ -22,6 +22,7 @@ os.environ["DATABASE_URL"] = "sqlite://:memory:"
 os.environ.setdefault("KF_TESTING", "1")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kundefaktura.settings")
 os.environ.setdefault("CELERY_BROKER_URL", "")
+os.environ.setdefault("EMAIL_URL", "dummymail://")  # the offer e-mail queued by offer_send goes nowhere
 
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))
 LINES = 50
@@ -51,10 +52,10 @@ def setup():
     basis, _ = services.basis_create(by=None, title="Ny tilknytning, Bakkeveien 2", customer=customer,
                                      site_street="Bakkeveien 2", site_postal_code="5010", site_city="Bergen",
                                      metering_point_id="707057500000000001")
-    categories = ["connection_contribution", "meter_work", "resealing", "transformer_delivery", "fee"]
+    categories = ["connection_contribution", "meter_work"]
     for i in range(LINES):
         services.line_add(basis=basis, by=None, category=categories[i % len(categories)],
-                          description=f"Kostnadslinje {i + 1}: materiell og arbeid, grøft og kabel",
+                          description=f"Kostnadslinje {i + 1}: grøft og kabel",
                           quantity=f"{(i % 7) + 1}.5", unit_price=f"{1000 + i * 37}.25", unit="t")
     with transaction.atomic():
         offer = services.offer_send(basis=basis, by=None)
