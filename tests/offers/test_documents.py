@@ -116,16 +116,18 @@ def test_prepayment_invoice(company, caseworker, oncommit):
 
 
 def test_change_invoice(company, caseworker, oncommit):
+    from billing import lifecycle
+
     basis, _ = _invoiced(caseworker, oncommit)
-    line = add_line(basis, caseworker, category="meter_work", description="Ekstra målerskap", unit_price="2000.00")
-    line.refresh_from_db()
-    if not line.is_change:
-        pytest.skip("billing does not mark lines after acceptance as changes")
-    if not services.change_line_accepted(line):
-        pytest.skip("change lines wait for the change notice answer (billing workflow)")
+    add_line(basis, caseworker, category="meter_work", description="Ekstra målerskap", unit_price="2000.00")
+    with oncommit():
+        notice = lifecycle.change_notice_send(basis=basis, by=caseworker)
+        lifecycle.change_notice_answer(notice=notice, by=None, decision="accepted")
     with oncommit():
         [inv] = services.invoices_issue(basis=basis, by=caseworker)
-    assert "Endringsfaktura" in stored_pdf_text(inv)
+    assert inv.kind == Invoice.Kind.CHANGE
+    text = stored_pdf_text(inv)
+    assert "Endringsfaktura" in text and "Ekstra målerskap" in text and "2 500,00 kr" in text
 
 
 def test_credit_note_names_the_invoice_it_corrects(company, caseworker, oncommit):
