@@ -4,9 +4,27 @@ lines) are read-only here as everywhere: corrections are credit notes, made in t
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import (Acceptance, AuditEvent, BulkJob, BulkJobItem, CompanyProfile, CostCategory, CostLine,
-                     Customer, Invoice, InvoiceBasis, InvoiceLine, NumberSeries, Offer, Payment, SharedCost,
-                     SharedCostLine, SharedCostParticipant, TenYearRefund, VatCode)
+from .models import (
+    Acceptance,
+    AuditEvent,
+    BulkJob,
+    BulkJobItem,
+    CompanyProfile,
+    CostCategory,
+    CostLine,
+    Customer,
+    Invoice,
+    InvoiceBasis,
+    InvoiceLine,
+    NumberSeries,
+    Offer,
+    Payment,
+    SharedCost,
+    SharedCostLine,
+    SharedCostParticipant,
+    TenYearRefund,
+    VatCode,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -5,13 +5,37 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import (Acceptance, AllocationMethod, CompanyProfile, CostCategory, CostLine, Customer,
-                     SharedCost, VatCode, validate_metering_point)
+from .models import (
+    Acceptance,
+    AllocationMethod,
+    CompanyProfile,
+    CostCategory,
+    CostLine,
+    Customer,
+    SharedCost,
+    VatCode,
+    validate_metering_point,
+)
 from .selectors import DEFAULT_SORT, SORTS, SOURCES, WorklistFilters
 from .status import Status
 
 SOURCE_LABELS = {"manual": _("Manuell"), "nettmelding": _("Nettmelding"), "work_order": _("Arbeidsordre"),
                  "product_order": _("Produktkjøpsordre"), "api": _("API")}
+
+
+class AmountField(forms.DecimalField):
+    """A decimal typed the Norwegian way or the English way: "1 234,50", "1234.50", "12,5"."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().replace("\u00a0", "").replace(" ", "").replace("\u2212", "-")
+            if "," in value:
+                value = value.replace(".", "").replace(",", ".")
+        return super().to_python(value)
 
 
 class DateInput(forms.DateInput):
@@ -83,9 +107,9 @@ class LineForm(forms.Form):
     category = forms.ModelChoiceField(label=_("Kategori"), queryset=CostCategory.objects.all(),
                                       to_field_name="code", empty_label=None)
     description = forms.CharField(label=_("Beskrivelse"), max_length=300)
-    quantity = forms.DecimalField(label=_("Antall"), max_digits=14, decimal_places=3, localize=True)
+    quantity = AmountField(label=_("Antall"), max_digits=14, decimal_places=3)
     unit = forms.CharField(label=_("Enhet"), max_length=20, initial="stk")
-    unit_price = forms.DecimalField(label=_("Enhetspris"), max_digits=14, decimal_places=2, localize=True)
+    unit_price = AmountField(label=_("Enhetspris"), max_digits=14, decimal_places=2)
     vat_code = forms.ModelChoiceField(label=_("MVA"), queryset=VatCode.objects.all(), to_field_name="code",
                                       required=False, empty_label=_("Standard"))
     customer_caused = forms.BooleanField(label=_("Kundeforårsaket"), required=False)
@@ -94,7 +118,7 @@ class LineForm(forms.Form):
         super().__init__(*args, **kwargs)
         if form_id:
             # Inputs of a table row belong to a <form> elsewhere in the row (HTML form attribute).
-            for name, f in self.fields.items():
+            for f in self.fields.values():
                 f.widget.attrs.update({"form": form_id, "aria-label": str(f.label)})
         # Lists loaded once per page and reused by every row's form (no query per row).
         if categories is not None:
@@ -147,7 +171,7 @@ class CancelForm(forms.Form):
 
 class PaymentForm(forms.Form):
     invoice = forms.TypedChoiceField(label=_("Faktura"), coerce=int)
-    amount = forms.DecimalField(label=_("Beløp"), max_digits=14, decimal_places=2, localize=True)
+    amount = AmountField(label=_("Beløp"), max_digits=14, decimal_places=2)
     note = forms.CharField(label=_("Merknad"), max_length=300, required=False)
 
     def __init__(self, *args, invoices=(), **kwargs):
@@ -160,7 +184,7 @@ class CreditForm(forms.Form):
     invoice = forms.TypedChoiceField(label=_("Faktura"), coerce=int)
     mode = forms.ChoiceField(label=_("Hva skal krediteres?"), choices=MODES, widget=forms.RadioSelect,
                              initial="full")
-    amount = forms.DecimalField(label=_("Beløp"), max_digits=14, decimal_places=2, required=False, localize=True)
+    amount = AmountField(label=_("Beløp"), max_digits=14, decimal_places=2, required=False)
     lines = forms.TypedMultipleChoiceField(label=_("Linjer"), coerce=int, required=False,
                                            widget=forms.CheckboxSelectMultiple)
     reason = forms.CharField(label=_("Grunn"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -198,10 +222,9 @@ class SharedLineForm(forms.Form):
     category = forms.ModelChoiceField(label=_("Kategori"), queryset=CostCategory.objects.all(),
                                       to_field_name="code", initial="connection_contribution", empty_label=None)
     description = forms.CharField(label=_("Beskrivelse"), max_length=300)
-    quantity = forms.DecimalField(label=_("Antall"), max_digits=14, decimal_places=3, initial=Decimal("1"),
-                                  localize=True)
+    quantity = AmountField(label=_("Antall"), max_digits=14, decimal_places=3, initial=Decimal("1"))
     unit = forms.CharField(label=_("Enhet"), max_length=20, initial="stk")
-    unit_price = forms.DecimalField(label=_("Enhetspris"), max_digits=14, decimal_places=2, localize=True)
+    unit_price = AmountField(label=_("Enhetspris"), max_digits=14, decimal_places=2)
 
     def service_data(self) -> dict:
         d = self.cleaned_data
@@ -211,13 +234,17 @@ class SharedLineForm(forms.Form):
 
 class ParticipantForm(forms.Form):
     basis = forms.IntegerField(widget=forms.HiddenInput)
-    capacity = forms.DecimalField(label=_("Kapasitet"), max_digits=12, decimal_places=3, min_value=0,
-                                  localize=True)
+    capacity = AmountField(label=_("Kapasitet"), max_digits=12, decimal_places=3, min_value=0)
     connected_on = forms.DateField(label=_("Tilknyttet"), required=False, widget=DateInput())
 
 
 class CompanyProfileForm(forms.ModelForm):
     class Meta:
         model = CompanyProfile
-        exclude = ["updated_at"]
+        fields = ["name", "orgnr", "vat_registered", "foretaksregisteret", "street", "postal_code", "city",
+                  "email", "phone", "website", "bank_account", "kid_scheme", "kid_length", "due_days",
+                  "offer_validity_days", "prepayment_required_default", "base_deduction_enabled",
+                  "base_deduction_amount", "default_allocation", "reminder_fee", "reminder_days_after_due",
+                  "refund_indexing", "refund_index_annual_percent", "installer_sees_amounts", "letterhead_note",
+                  "logo"]
         widgets = {"letterhead_note": forms.TextInput()}

@@ -9,15 +9,23 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import (Count, DecimalField, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum,
-                              Value)
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.models import RelatedCase
 
-from .models import (AuditEvent, CostLine, Invoice, InvoiceBasis, Offer, Payment, SharedCost,
-                     SharedCostParticipant, TenYearRefund)
+from .models import (
+    AuditEvent,
+    CostLine,
+    Invoice,
+    InvoiceBasis,
+    Offer,
+    Payment,
+    SharedCost,
+    SharedCostParticipant,
+    TenYearRefund,
+)
 from .status import Status
 
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)

@@ -17,11 +17,33 @@ from kundefaktura.accounts.roles import caseworker_required
 
 from . import selectors, services
 from .errors import BillingError
-from .forms import (AcceptForm, BasisForm, CancelForm, CompanyProfileForm, CreditForm, IssueForm, LineForm,
-                    ParticipantForm, PaymentForm, SendOfferForm, SharedCostForm, SharedLineForm,
-                    WorklistFilterForm)
-from .models import (BulkJob, CompanyProfile, CostCategory, CostLine, Customer, Invoice, InvoiceBasis,
-                     SharedCost, TenYearRefund, VatCode)
+from .forms import (
+    AcceptForm,
+    BasisForm,
+    CancelForm,
+    CompanyProfileForm,
+    CreditForm,
+    IssueForm,
+    LineForm,
+    ParticipantForm,
+    PaymentForm,
+    SendOfferForm,
+    SharedCostForm,
+    SharedLineForm,
+    WorklistFilterForm,
+)
+from .models import (
+    BulkJob,
+    CompanyProfile,
+    CostCategory,
+    CostLine,
+    Customer,
+    Invoice,
+    InvoiceBasis,
+    SharedCost,
+    TenYearRefund,
+    VatCode,
+)
 from .status import Status, can
 
 PAGE_SIZES = (25, 50, 100, 200)

@@ -6,3 +6,9 @@ from tests.factories import make_company
 @pytest.fixture
 def company(db):
     return make_company()
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """The case worker's browser speaks Norwegian (Django's own messages follow Accept-Language)."""
+    return {**browser_context_args, "locale": "nb-NO"}
