@@ -26,6 +26,10 @@ EVENT_LABELS = {
     "billing.payment.confirmed": _("Betaling registrert"),
     "billing.payment.failed": _("Betaling feilet"),
     "billing.ten_year.refund_proposed": _("Tilbakebetaling foreslått (tiårsregelen)"),
+    "billing.payment.refunded": _("Tilbakebetaling registrert"),
+    "offers.email.sent": _("E-post sendt"),
+    "offers.email.failed": _("E-post feilet"),
+    "offers.email.queued": _("E-post lagt i kø"),
 }
 
 
