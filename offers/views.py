@@ -41,6 +41,19 @@ def document_preview(request, kind, pk):
     return HttpResponse(html)
 
 
+@caseworker_required
+def basis_rough_preview(request, pk):
+    """What the offer letter would say now, before it is sent — labelled "grovt overslag"."""
+    from billing.models import InvoiceBasis
+
+    from . import renderers
+
+    basis = get_object_or_404(InvoiceBasis.objects.select_related("customer"), pk=pk)
+    html = renderers.get_renderer().html(renderers.TEMPLATES["offer"], renderers.rough_estimate_context(basis),
+                                         preview=True)
+    return HttpResponse(html)
+
+
 @role_required(CASEWORKER, CUSTOMER)
 def document_pdf(request, kind, pk):
     """The stored PDF (rendered and stored first if it does not exist yet)."""

@@ -60,3 +60,13 @@ def test_installer_and_anonymous_get_nothing(installer_client, client, documents
     assert installer_client.get(url).status_code == 403
     response = client.get(url)
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_rough_preview_before_the_offer_is_not_binding(company, caseworker, caseworker_client, customer_client):
+    basis = make_basis(by=caseworker)
+    example1_lines(basis, caseworker)
+    url = reverse("offers:rough_preview", args=[basis.pk])
+    html = caseworker_client.get(url).content.decode().replace("\u00a0", " ")
+    assert "Grovt overslag" in html and "grovt overslag" in html and "58 892,90 kr" in html
+    assert "Totalt estimat" not in html and "Slik aksepterer du" not in html
+    assert customer_client.get(url).status_code == 403
