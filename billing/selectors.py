@@ -87,16 +87,23 @@ class WorklistFilters:
 
 
 def _search(qs, q: str):
+    """Substring search over number, title, site address, metering point, customer name and related
+    case id. A UNION of per-column lookups lets PostgreSQL use each column's trigram index (an OR
+    across a join would scan every row)."""
+    from .models import Customer
+
     q = q.strip()
     if not q:
         return qs
-    cond = (Q(number__icontains=q) | Q(title__icontains=q) | Q(site_street__icontains=q)
-            | Q(site_city__icontains=q) | Q(customer__name__icontains=q)
-            | Q(pk__in=RelatedCase.objects.filter(external_id__icontains=q).values("basis_id")))
+    parts = [InvoiceBasis.objects.filter(**{f"{column}__icontains": q}).values("pk")
+             for column in ("number", "title", "site_street", "site_city")]
+    parts.append(InvoiceBasis.objects.filter(customer__in=Customer.objects.filter(name__icontains=q)
+                                             .values("pk")).values("pk"))
+    parts.append(RelatedCase.objects.filter(external_id__icontains=q).values("basis_id"))
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 4 and len(digits) == len(q.replace(" ", "")):
-        cond |= Q(metering_point_id__contains=digits)
-    return qs.filter(cond)
+        parts.append(InvoiceBasis.objects.filter(metering_point_id__icontains=digits).values("pk"))
+    return qs.filter(pk__in=parts[0].union(*parts[1:]))
 
 
 def basis_list(*, user, filters: WorklistFilters, on: dt.date | None = None):

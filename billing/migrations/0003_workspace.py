@@ -11,6 +11,7 @@ TRGM_INDEXES = [
     ("billing_basis_number_trgm", "billing_invoicebasis", "number"),
     ("billing_basis_title_trgm", "billing_invoicebasis", "title"),
     ("billing_basis_street_trgm", "billing_invoicebasis", "site_street"),
+    ("billing_basis_city_trgm", "billing_invoicebasis", "site_city"),
     ("billing_basis_mp_trgm", "billing_invoicebasis", "metering_point_id"),
     ("billing_customer_name_trgm", "billing_customer", "name"),
 ]
