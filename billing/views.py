@@ -415,7 +415,8 @@ def basis_action(request, pk, action):
         reason = "; ".join(actions["offer_blockers"]) if action == "send_offer" and actions["offer_blockers"] \
             else _("Handlingen «%(a)s» er ikke tilgjengelig når status er «%(s)s».") % {
                 "a": ACTION_TITLES[action], "s": basis.status_label}
-        return render(request, "workspace/action_confirm.html", {**context, "refused": reason}, status=409)
+        template = "workspace/_action_form.html" if request.htmx else "workspace/action_confirm.html"
+        return render(request, template, {**context, "refused": reason}, status=409)
     form = _action_form(action, request.POST if request.method == "POST" else None, actions)
     status = 200
     if request.method == "POST":
