@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import DataError, IntegrityError, transaction
 from django.http import Http404
-from ninja import Field, NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Path, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
@@ -26,7 +26,7 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool, Wi
 
 from billing import services as billing
 from billing.errors import BillingError, InvalidInput
-from billing.models import AllocationMethod, CostLine, SharedCost
+from billing.models import AllocationMethod, CostCategory, CostLine, SharedCost, VatCode
 
 from . import selectors, services
 from .models import ApiClient, RelatedCase
@@ -211,28 +211,27 @@ Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 
 
 def _decimal_parser(places: int, int_digits: int, *, min_value: Decimal | None = None, gt_zero=False):
-    pattern = re.compile(r"^-?\d+(\.\d+)?$")
+    pattern = re.compile(r"^(-?)(\d+)(?:\.(\d+))?$")
+    hint = "må være en desimalstreng med punktum, f.eks. \"1234.50\""
 
     def parse(value):
         if isinstance(value, bool):
-            raise ValueError("må være en desimalstreng, f.eks. \"1234.50\"")
-        if isinstance(value, int | float):
-            value = repr(value) if isinstance(value, float) else str(value)
-        if not isinstance(value, str | Decimal):
-            raise ValueError("må være en desimalstreng, f.eks. \"1234.50\"")
-        text = str(value).strip()
-        if not pattern.match(text):
-            raise ValueError("må være en desimalstreng med punktum, f.eks. \"1234.50\"")
-        try:
-            dec = Decimal(text)
-        except InvalidOperation:
-            raise ValueError("ugyldig tall") from None
-        exponent = dec.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > places and dec != dec.quantize(Decimal(1).scaleb(-places)):
-            raise ValueError(f"høyst {places} desimaler")
-        dec = dec.quantize(Decimal(1).scaleb(-places))
-        if abs(dec) >= Decimal(10) ** int_digits:
+            raise ValueError(hint)
+        if isinstance(value, float):
+            value = repr(value)
+        elif isinstance(value, int | Decimal):
+            value = str(value)
+        if not isinstance(value, str) or len(value) > 60:
+            raise ValueError(hint)
+        match = pattern.match(value.strip())
+        if not match:
+            raise ValueError(hint)
+        whole, frac = match.group(2).lstrip("0"), (match.group(3) or "").rstrip("0")
+        if len(whole) > int_digits:
             raise ValueError("tallet er for stort")
+        if len(frac) > places:
+            raise ValueError(f"høyst {places} desimaler")
+        dec = Decimal(f"{match.group(1)}{whole or '0'}.{frac or '0'}").quantize(Decimal(1).scaleb(-places))
         if gt_zero and dec <= 0:
             raise ValueError("må være større enn null")
         if min_value is not None and dec < min_value:
@@ -265,6 +264,7 @@ def _iso_date(value):
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
 Id = Annotated[int, Field(ge=1, le=MAX_BIGINT, strict=True)]
+PathId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 
 
 class In(Schema):
@@ -487,18 +487,27 @@ def _shared_or_404(shared_id: int):
     return shared
 
 
-def _line_kwargs(data: CostLineIn) -> dict:
+def _line_kwargs(data: CostLineIn, category: CostCategory) -> dict:
     return dict(source=data.source, source_reference=data.source_reference, line_reference=data.line_reference,
-                category=data.category, description=data.description, quantity=data.quantity, unit=data.unit,
+                category=category, description=data.description, quantity=data.quantity, unit=data.unit,
                 unit_price=data.unit_price, vat_code=data.vat_code or None,
                 customer_caused=data.customer_caused, phase=data.phase)
 
 
-def _check_line_codes(data: CostLineIn):
-    """Unknown codes are 422 with the field named, before any service call."""
-    billing.get_category(data.category)
-    if data.vat_code:
-        billing.get_vat_code(data.vat_code)
+class _Codes:
+    """Known category and VAT codes, loaded once per request (a batch checks 1000 lines with them)."""
+
+    def __init__(self):
+        self.categories = {c.code: c for c in CostCategory.objects.select_related("default_vat")}
+        self.vat_codes = set(VatCode.objects.values_list("code", flat=True))
+
+    def check(self, data: CostLineIn) -> CostCategory:
+        """Unknown codes are 422 with the field named, before any service call."""
+        if data.category not in self.categories:
+            raise InvalidInput(f"Ukjent kostnadskategori: {data.category}", fields={"category": ["unknown"]})
+        if data.vat_code and data.vat_code not in self.vat_codes:
+            raise InvalidInput(f"Ukjent MVA-kode: {data.vat_code}", fields={"vat_code": ["unknown"]})
+        return self.categories[data.category]
 
 
 def _allocation_json(shared):
@@ -523,37 +532,38 @@ def invoice_basis_create(request, payload: BasisIn):
     return (201 if created else 200), selectors.basis_json(basis)
 
 
-@api.get("/invoice-bases/{int:basis_id}", response={200: BasisOut, **ERRORS}, tags=["invoice-bases"],
+@api.get("/invoice-bases/{basis_id}", response={200: BasisOut, **ERRORS}, tags=["invoice-bases"],
          summary="Hent fakturagrunnlag med linjer, summer, fakturaer, saker og hendelser")
-def invoice_basis_detail(request, basis_id: int):
+def invoice_basis_detail(request, basis_id: PathId):
     need(request, ApiClient.SCOPE_READ)
     return 200, selectors.basis_json(_basis_or_404(basis_id))
 
 
-@api.post("/invoice-bases/{int:basis_id}/cost-lines", response={200: LineOut, 201: LineOut, **ERRORS},
+@api.post("/invoice-bases/{basis_id}/cost-lines", response={200: LineOut, 201: LineOut, **ERRORS},
           tags=["cost-lines"], summary="Legg til kostnadslinje (idempotent på source + line_reference)")
-def cost_line_add(request, basis_id: int, payload: CostLineIn):
+def cost_line_add(request, basis_id: PathId, payload: CostLineIn):
     client = need(request, ApiClient.SCOPE_WRITE)
     basis = _basis_or_404(basis_id)
-    _check_line_codes(payload)
+    category = _Codes().check(payload)
     with transaction.atomic():
-        line, created = billing.line_add(basis=basis, by=client, **_line_kwargs(payload))
+        line, created = billing.line_add(basis=basis, by=client, **_line_kwargs(payload, category))
         services.link_client(client, basis)
     line = CostLine.objects.select_related("category", "vat_code").get(pk=line.pk)
     return (201 if created else 200), selectors.line_json(line)
 
 
-@api.post("/invoice-bases/{int:basis_id}/cost-lines/batch", response={200: LineBatchOut, 201: LineBatchOut, **ERRORS},
+@api.post("/invoice-bases/{basis_id}/cost-lines/batch", response={200: LineBatchOut, 201: LineBatchOut, **ERRORS},
           tags=["cost-lines"], summary="Legg til opptil 1000 kostnadslinjer, alt eller ingenting")
-def cost_line_batch(request, basis_id: int, payload: CostLineBatchIn):
+def cost_line_batch(request, basis_id: PathId, payload: CostLineBatchIn):
     client = need(request, ApiClient.SCOPE_WRITE)
     basis = _basis_or_404(basis_id)
     results = []
+    codes = _Codes()
     with transaction.atomic():
         for index, data in enumerate(payload.lines):
             try:
-                _check_line_codes(data)
-                line, created = billing.line_add(basis=basis, by=client, **_line_kwargs(data))
+                category = codes.check(data)
+                line, created = billing.line_add(basis=basis, by=client, **_line_kwargs(data, category))
             except BillingError as exc:
                 fields = {f"lines.{index}.{k}": v for k, v in exc.fields.items()}
                 fields[f"lines.{index}"] = [exc.message]
@@ -594,16 +604,16 @@ def shared_cost_create(request, payload: SharedCostIn):
     return (201 if created else 200), body
 
 
-@api.get("/shared-costs/{int:shared_id}", response={200: SharedCostOut, **ERRORS}, tags=["shared-costs"],
+@api.get("/shared-costs/{shared_id}", response={200: SharedCostOut, **ERRORS}, tags=["shared-costs"],
          summary="Hent felles anlegg med deltakernes andeler")
-def shared_cost_detail(request, shared_id: int):
+def shared_cost_detail(request, shared_id: PathId):
     need(request, ApiClient.SCOPE_READ)
     return 200, _allocation_json(_shared_or_404(shared_id))
 
 
-@api.post("/shared-costs/{int:shared_id}/participants", response={200: SharedCostOut, 201: SharedCostOut, **ERRORS},
+@api.post("/shared-costs/{shared_id}/participants", response={200: SharedCostOut, 201: SharedCostOut, **ERRORS},
           tags=["shared-costs"], summary="Legg til deltaker; andelene blir linjer på grunnlagene")
-def shared_cost_participant_add(request, shared_id: int, payload: ParticipantIn):
+def shared_cost_participant_add(request, shared_id: PathId, payload: ParticipantIn):
     client = need(request, ApiClient.SCOPE_WRITE)
     shared = _shared_or_404(shared_id)
     basis = selectors.basis_get(payload.invoice_basis)
@@ -619,9 +629,9 @@ def shared_cost_participant_add(request, shared_id: int, payload: ParticipantIn)
     return (201 if created else 200), body
 
 
-@api.post("/invoice-bases/{int:basis_id}/related-cases", response={200: RelatedCaseOut, 201: RelatedCaseOut, **ERRORS},
+@api.post("/invoice-bases/{basis_id}/related-cases", response={200: RelatedCaseOut, 201: RelatedCaseOut, **ERRORS},
           tags=["related-cases"], summary="Knytt en sak i et annet system til grunnlaget")
-def related_case_create(request, basis_id: int, payload: RelatedCaseIn):
+def related_case_create(request, basis_id: PathId, payload: RelatedCaseIn):
     client = need(request, ApiClient.SCOPE_WRITE)
     basis = _basis_or_404(basis_id)
     case, created = services.related_case_link(

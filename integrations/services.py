@@ -379,7 +379,7 @@ def sweep_notifications(*, now=None) -> int:
     due = (Notification.objects.filter(status=Notification.Status.PENDING)
            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-           .values_list("subscription_id", "basis_id").distinct())
+           .order_by().values_list("subscription_id", "basis_id").distinct())
     count = 0
     for sub_id, basis_id in list(due)[:1000]:
         if enqueue_delivery(sub_id, basis_id):
