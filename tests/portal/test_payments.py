@@ -166,7 +166,7 @@ def test_success_page_says_processing_until_the_webhook_confirms(checkout, strip
 
 
 @pytest.mark.django_db(transaction=True)
-def test_lock_timeout_answers_503_and_the_retry_succeeds(company, customer_client, customer_user, stripe_fake,
+def test_lock_timeout_answers_503_and_the_retry_succeeds(role_groups, company, customer_client, customer_user, stripe_fake,
                                                          client, settings):
     if connection.vendor != "postgresql":
         pytest.skip("lock_timeout is PostgreSQL")
