@@ -145,6 +145,31 @@ def django_db_serialized_rollback():
     """
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Keep the serialized test data visible to connections made after Playwright starts.
+
+    Django's connections live in an asgiref Local (contextvars). Playwright's sync API runs the
+    test in another context once it has started, so the ORM there gets new connection objects,
+    and Django only restores serialized data when the connection has `_test_serialized_contents`.
+    Putting it on the backend class makes every connection of the test database see it.
+    """
+    from django.db import connections
+
+    patched = []
+    for conn in connections.all(initialized_only=True):
+        contents = getattr(conn, "_test_serialized_contents", None)
+        if contents is not None and "_test_serialized_contents" not in vars(type(conn)):
+            type(conn)._test_serialized_contents = contents
+            patched.append(type(conn))
+    yield
+    for cls in patched:
+        del cls._test_serialized_contents
+    # Connections opened in Playwright's context would block DROP DATABASE at teardown.
+    with django_db_blocker.unblock():
+        connections.close_all()
+
+
 # --- Settings every test gets -------------------------------------------------------------------
 
 

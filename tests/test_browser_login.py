@@ -23,7 +23,7 @@ def test_caseworker_logs_in_through_the_form_and_sees_the_worklist(live_server, 
 
     expect(page).to_have_url(f"{live_server.url}/arbeid/")
     expect(page.get_by_role("heading", name="Arbeidsliste", level=1)).to_be_visible()
-    expect(page.get_by_role("navigation")).to_contain_text("Arbeidsliste")
+    expect(page.get_by_role("navigation", name="Hovedmeny")).to_contain_text("Arbeidsliste")
     expect(page.locator(".userbox")).to_contain_text("Sara Saksbehandler")
     # Static files (stylesheet, htmx) are served: the page is styled, not bare HTML.
     assert page.evaluate("() => document.styleSheets.length") >= 1
