@@ -30,7 +30,8 @@ class Receiver:
 
     def __init__(self, secret):
         self.secret = secret
-        self.received = []  # (event, payload) with a verified signature
+        self.received = []  # payloads with a verified signature
+        self.arrived = threading.Condition()
         self.rejected = 0
         self.mode = "ok"
         self.port = free_port()
@@ -47,7 +48,9 @@ class Receiver:
                 elif receiver.mode == "error":
                     self.send_response(503)
                 else:
-                    receiver.received.append(json.loads(body))
+                    with receiver.arrived:
+                        receiver.received.append(json.loads(body))
+                        receiver.arrived.notify_all()
                     self.send_response(204)
                 self.end_headers()
 
@@ -67,6 +70,11 @@ class Receiver:
                 ("127.0.0.1", self.port), self.server.RequestHandlerClass)
             self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
             self.thread.start()
+
+    def wait_for(self, count, timeout=30):
+        """Block until `count` notifications have arrived (no sleeping)."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.received) >= count, timeout=timeout)
 
     def stop(self):
         if self.thread is not None:
