@@ -167,3 +167,13 @@ def notification_log(*, status: str | None = None):
     if status in Notification.Status.values:
         qs = qs.filter(status=status)
     return qs
+
+
+def related_case_list(*, q: str = ""):
+    qs = RelatedCase.objects.select_related("basis", "installer").order_by("-basis__updated_at", "-id")
+    if q:
+        from django.db.models import Q
+
+        qs = qs.filter(Q(external_id__icontains=q) | Q(title__icontains=q) | Q(basis__number__icontains=q)
+                       | Q(installer__name__icontains=q))
+    return qs

@@ -9,4 +9,5 @@ urlpatterns = [
     path("installator/saker/<int:pk>/", views.installer_case, name="installer_case"),
     path("installator/lenke/<str:token>/", views.installer_link, name="installer_link"),
     path("integrasjoner/varsler/", views.notification_log, name="notification_log"),
+    path("integrasjoner/saker/", views.related_cases, name="related_cases"),
 ]

@@ -55,3 +55,10 @@ def notification_log(request):
     page = Paginator(selectors.notification_log(status=status), 50).get_page(request.GET.get("side"))
     return render(request, "integrations/notification_log.html",
                   {"page": page, "status": status, "statuses": Notification.Status.choices})
+
+
+@caseworker_required
+def related_cases(request):
+    q = (request.GET.get("q") or "").strip()[:100]
+    page = Paginator(selectors.related_case_list(q=q), 50).get_page(request.GET.get("side"))
+    return render(request, "integrations/related_cases.html", {"page": page, "q": q})

@@ -139,19 +139,54 @@ def _address(w: _Writer, tag: str, party: dict) -> None:
 
 
 def _tax_category(w: _Writer, tag: str, code: str, rate, *, with_reason: bool) -> None:
-    w.open(tag)
-    w.cbc("ID", code)
-    if code != "O":  # BR-O-05 / BR-O-09: no rate for outside-scope
-        w.cbc("Percent", fmt_number(rate))
-    if with_reason and code in ("O", "E"):  # BR-O-10, BR-E-10
-        reason_code, reason = _exemption(code)
-        w.cbc("TaxExemptionReasonCode", reason_code)
-        w.cbc("TaxExemptionReason", reason)
-    w.wrapped("TaxScheme", "ID", "VAT")
-    w.close(tag)
+    reason = _exemption(code) if with_reason and code in ("O", "E") else None  # BR-O-10, BR-E-10
+    key = (tag, code, rate, reason)
+    xml = _FRAGMENTS.get(key)
+    if xml is None:
+        f = _Writer()
+        f.open(tag)
+        f.cbc("ID", code)
+        if code != "O":  # BR-O-05 / BR-O-09: no rate for outside-scope
+            f.cbc("Percent", fmt_number(rate))
+        if reason:
+            f.cbc("TaxExemptionReasonCode", reason[0])
+            f.cbc("TaxExemptionReason", reason[1])
+        f.wrapped("TaxScheme", "ID", "VAT")
+        f.close(tag)
+        xml = _remember(key, "".join(f.out))
+    w.out.append(xml)
+
+
+# Fragments that repeat across documents (the seller party, tax categories) are written once and
+# reused: the key is every input of the fragment, so a cached fragment is the one that would be written.
+_FRAGMENTS: dict = {}
+_FRAGMENTS_MAX = 256
+
+
+def _remember(key, xml: str) -> str:
+    if len(_FRAGMENTS) >= _FRAGMENTS_MAX:
+        _FRAGMENTS.clear()
+    _FRAGMENTS[key] = xml
+    return xml
 
 
 def _seller(w: _Writer, seller: dict, categories: set[str]) -> None:
+    try:
+        key = ("seller", tuple(seller.items()), "O" in categories)
+        hash(key)
+    except TypeError:  # a nested value in the snapshot: write it without the cache
+        key = None
+    xml = _FRAGMENTS.get(key) if key else None
+    if xml is None:
+        f = _Writer()
+        _write_seller(f, seller, categories)
+        xml = "".join(f.out)
+        if key:
+            _remember(key, xml)
+    w.out.append(xml)
+
+
+def _write_seller(w: _Writer, seller: dict, categories: set[str]) -> None:
     w.open("AccountingSupplierParty")
     w.open("Party")
     w.cbc("EndpointID", seller["orgnr"], schemeID=SCHEME_ORGNR)
@@ -316,24 +351,25 @@ def build(invoice, lines=None, *, credited_number=None, credited_date=None) -> b
     w.close("LegalMonetaryTotal")
 
     line_tag, qty_tag = ("CreditNoteLine", "CreditedQuantity") if credit else ("InvoiceLine", "InvoicedQuantity")
+    cur = _esc_attr(currency or "")
+    append = w.out.append
     for i, ln in enumerate(lines, 1):
-        w.open(line_tag)
-        w.cbc("ID", ln.position or i)
         quantity, price = Decimal(ln.quantity), Decimal(ln.unit_price)
         if price < 0:
             # BR-27: the item price is never negative; a deduction line is a negative quantity.
             quantity, price = -quantity, -price
-        w.cbc(qty_tag, fmt_number(quantity), unitCode=unit_code(ln.unit))
-        w.cbc("LineExtensionAmount", fmt_amount(ln.amount), currencyID=currency)
-        w.open("Item")
+        # ID, quantity and amount are never empty: written directly; the texts go through cbc (R008).
+        append(f'<cac:{line_tag}><cbc:ID>{ln.position or i}</cbc:ID>'
+               f'<cbc:{qty_tag} unitCode="{unit_code(ln.unit)}">{fmt_number(quantity)}</cbc:{qty_tag}>'
+               f'<cbc:LineExtensionAmount currencyID="{cur}">{fmt_amount(ln.amount)}</cbc:LineExtensionAmount>'
+               f'<cac:Item>')
         w.cbc("Description", ln.category_label)
         w.cbc("Name", (ln.description or ln.category_label)[:300])
         if ln.category_code:
             w.wrapped("SellersItemIdentification", "ID", ln.category_code)
         _tax_category(w, "ClassifiedTaxCategory", ln.vat_code, ln.vat_rate, with_reason=False)
-        w.close("Item")
-        w.wrapped("Price", "PriceAmount", fmt_amount(price), currencyID=currency)
-        w.close(line_tag)
+        append(f'</cac:Item><cac:Price><cbc:PriceAmount currencyID="{cur}">{fmt_amount(price)}'
+               f'</cbc:PriceAmount></cac:Price></cac:{line_tag}>')
 
     w.out.append(f"</{root_tag}>")
     return "".join(w.out).encode("utf-8")

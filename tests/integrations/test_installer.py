@@ -107,3 +107,19 @@ def test_signed_link_is_marked_public():
     from django.urls import resolve
 
     assert resolve("/installator/lenke/abc/").func.public is True
+
+
+def test_case_worker_sees_work_release_per_related_case(caseworker_client, installer_client, own_case, other_case):
+    page = caseworker_client.get("/integrasjoner/saker/").content.decode()
+    assert "NM-100" in page and "AO-200" in page
+    assert "Arbeidet er sperret" in page and "Arbeidet er frigitt" in page
+    filtered = caseworker_client.get("/integrasjoner/saker/?q=AO-200").content.decode()
+    assert "AO-200" in filtered and "NM-100" not in filtered
+    assert installer_client.get("/integrasjoner/saker/").status_code == 403
+
+
+def test_related_cases_partial_for_the_basis_page(own_case):
+    from django.template.loader import render_to_string
+
+    html = render_to_string("integrations/_related_cases.html", {"basis": own_case.basis})
+    assert "NM-100" in html and "Elektro Vest AS" in html and "Arbeidet er sperret" in html
