@@ -115,8 +115,8 @@ def _build_message(row: OutboundEmail):
     from django.core.mail import EmailMultiAlternatives
 
     company = _company()
-    headers = {"Reply-To": company.email} if company and company.email else {}
-    msg = EmailMultiAlternatives(subject=row.subject, body=row.body_text, to=[row.to], headers=headers,
+    reply_to = [company.email] if company and company.email else None
+    msg = EmailMultiAlternatives(subject=row.subject, body=row.body_text, to=[row.to], reply_to=reply_to,
                                  from_email=settings.DEFAULT_FROM_EMAIL)
     if row.body_html:
         msg.attach_alternative(row.body_html, "text/html")
@@ -171,6 +171,9 @@ def email_deliver(pk: int) -> str:
             from billing.models import Invoice
 
             Invoice.objects.filter(pk=row.invoice_id, sent_at__isnull=True).update(sent_at=row.sent_at)
+            # Same rule as billing's payment state: an issued, unpaid invoice that went out is "sent".
+            Invoice.objects.filter(pk=row.invoice_id, status=Invoice.Status.ISSUED).update(
+                status=Invoice.Status.SENT)
         _audit_email(row, "offers.email.sent")
     return row.status
 

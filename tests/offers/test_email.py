@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.http import urlsafe_base64_decode
 
 from billing import services as billing
-from billing.models import AuditEvent, Customer
+from billing.models import AuditEvent, Customer, Invoice
 from billing.status import Status
 from kundefaktura.accounts.roles import CUSTOMER, user_has_role
 from offers import services
@@ -109,7 +109,7 @@ def test_invoice_emails_carry_the_invoice_pdfs(company, caseworker, smtp_sink, o
     assert len(invoice_mails) == len(invoices) == 2
     for inv in invoices:
         inv.refresh_from_db()
-        assert inv.sent_at is not None
+        assert inv.sent_at is not None and inv.status == Invoice.Status.SENT
         msg = next(m for m in invoice_mails if str(inv.number) in m["Subject"])
         [att] = list(msg.iter_attachments())
         text = pdf_text(att.get_content())
