@@ -450,4 +450,39 @@ def test_openapi_schema_and_docs(api):
                  "/api/v1/shared-costs/{shared_id}/participants", "/api/v1/invoice-bases/{basis_id}/related-cases",
                  "/api/v1/related-cases/{source}/{external_id}"):
         assert path in paths, path
-    assert api.get("/api/v1/docs", token=None).status_code == 200
+    docs = api.get("/api/v1/docs", token=None)
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "cdn" not in html.lower() and "/api/v1/openapi.json" in html
+    for asset in ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-init.js"):
+        assert f"/api/v1/docs-assets/{asset}" in html
+        assert api.get(f"/api/v1/docs-assets/{asset}", token=None).status_code == 200
+    assert api.get("/api/v1/docs-assets/secret.py", token=None).status_code == 404
+
+
+def test_customer_email_is_required(api):
+    payload = basis_payload()
+    payload["customer"]["email"] = ""
+    assert "customer.email" in assert_error(api.post(BASES, payload), 422)["fields"]
+
+
+def test_legacy_base_deduction_shows_in_totals(api):
+    from billing.models import CompanyProfile
+
+    CompanyProfile.objects.filter(pk=1).update(base_deduction_enabled=True, base_deduction_amount=Decimal("15000"))
+    old = create_basis(api, reference="OLD-2018", order_date="2018-06-01")
+    api.post(f"{BASES}/{old['id']}/cost-lines/batch", example1_payload())
+    totals = api.get(f"{BASES}/{old['id']}").json()["totals"]
+    assert totals["vat_breakdown"][0] == {"code": "O", "rate": "0.00", "base": "42392.90", "vat": "0.00"}
+    assert totals["gross"] == "43892.90"
+    new = create_basis(api, reference="NEW-2019", order_date="2019-01-01")
+    api.post(f"{BASES}/{new['id']}/cost-lines/batch", {"lines": [
+        {**ln, "line_reference": "N" + ln["line_reference"]} for ln in example1_payload()["lines"]]})
+    assert api.get(f"{BASES}/{new['id']}").json()["totals"]["gross"] == "58892.90"
+
+
+def test_api_views_are_marked_as_token_authenticated():
+    from django.urls import resolve
+
+    assert resolve("/api/v1/invoice-bases").func.public is True
+    assert resolve("/api/v1/unknown/path").func.public is True
