@@ -12,6 +12,7 @@ webhook (or the local test page) confirms or fails it through the billing servic
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -81,6 +82,8 @@ class StripeProvider(PaymentProvider):
                                "product_data": {"name": f"{invoice.get_kind_display()} {invoice.number}"}},
             }],
             "client_reference_id": str(invoice.pk),
+            # An abandoned checkout ends as checkout.session.expired → the attempt is marked failed.
+            "expires_at": int(time.time()) + 60 * 60,
             "metadata": {"invoice_id": str(invoice.pk), "invoice_number": str(invoice.number),
                          "kid": invoice.kid, "attempt": attempt},
             "success_url": success_url + ("&" if "?" in success_url else "?") + "session_id={CHECKOUT_SESSION_ID}",

@@ -230,8 +230,10 @@ def _invoice_context(invoice):
         "invoice": invoice, "outstanding": outstanding,
         "is_paid": invoice.kind != Invoice.Kind.CREDIT_NOTE and outstanding <= 0
         and invoice.status == Invoice.Status.PAID,
-        "pending": invoice.payments.filter(status=Payment.Status.PENDING, direction=Payment.Direction.PAYMENT)
-        .exists(),
+        # A checkout the customer abandoned expires at Stripe after 60 minutes; older attempts are not
+        # "being processed" any more.
+        "pending": invoice.payments.filter(status=Payment.Status.PENDING, direction=Payment.Direction.PAYMENT,
+                                           created_at__gte=timezone.now() - timedelta(minutes=65)).exists(),
         "payments": invoice.payments.filter(status__in=[Payment.Status.CONFIRMED, Payment.Status.REFUNDED]),
         "bank_account": (invoice.seller or {}).get("bank_account_display") or (invoice.seller or {}).get("bank_account"),
         "bank_account_digits": (invoice.seller or {}).get("bank_account", ""),

@@ -61,7 +61,10 @@ def _apply_session_failed(session) -> str:
     attempt = _attempt_for_session(session["id"])
     if attempt is None:
         return "unknown_session"
-    services.payment_fail(payment=attempt.payment, by=None, error="Stripe: async payment failed")
+    if session.get("payment_status") == "paid":
+        return "already_paid"  # a late "failed"/"expired" never undoes a payment Stripe says is made
+    reason = "expired" if session.get("status") == "expired" else "async payment failed"
+    services.payment_fail(payment=attempt.payment, by=None, error=f"Stripe: {reason}")
     return "failed"
 
 
@@ -95,6 +98,7 @@ HANDLERS = {
     "checkout.session.completed": (_read_session, _apply_session_paid),
     "checkout.session.async_payment_succeeded": (_read_session, _apply_session_paid),
     "checkout.session.async_payment_failed": (_read_session, _apply_session_failed),
+    "checkout.session.expired": (_read_session, _apply_session_failed),
     "charge.refunded": (_read_charge, _apply_charge_refunded),
 }
 

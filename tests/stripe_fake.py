@@ -81,6 +81,13 @@ class FakeStripe:
                 s.update(payment_status="paid", status="complete", payment_intent=pi)
             return s
 
+    def expire(self, session_id: str) -> dict:
+        with self._lock:
+            s = self.sessions[session_id]
+            if s["status"] == "open":
+                s["status"] = "expired"
+            return s
+
     def refund(self, charge_id: str, amount: int | None = None) -> dict:
         with self._lock:
             ch = self.charges[charge_id]
@@ -111,6 +118,7 @@ class FakeStripe:
                    "client_reference_id": params.get("client_reference_id"),
                    "metadata": params.get("metadata", {}), "customer_email": params.get("customer_email"),
                    "success_url": params["success_url"], "cancel_url": params["cancel_url"],
+                   "expires_at": int(params["expires_at"]) if params.get("expires_at") else None,
                    "payment_intent": None, "url": f"{self.url}/checkout/{sid}"}
         self.sessions[sid] = session
         return session

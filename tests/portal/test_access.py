@@ -83,6 +83,10 @@ def test_the_owner_reaches_the_same_urls(others, other_customer_user):
     for name in ("basis", "accepted", "invoice", "payment_done"):
         method, url, data = object_urls(others)[name]
         assert getattr(client, method)(url, data).status_code == 200, name
+    for name in ("offer_pdf", "invoice_pdf"):
+        response = client.get(object_urls(others)[name][1])
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf", name
+        assert response.content.startswith(b"%PDF"), name
 
 
 def test_anonymous_is_sent_to_login_and_other_roles_get_403(others, client, caseworker_client, installer_client):

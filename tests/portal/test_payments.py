@@ -128,6 +128,15 @@ def test_async_payment_failed_marks_the_attempt_failed(checkout, stripe_fake, cl
     assert "Betal nå" in page  # the customer can try again
 
 
+def test_expired_checkout_marks_the_attempt_failed_but_never_undoes_a_payment(checkout, stripe_fake, client):
+    invoice, attempt, _ = checkout
+    assert stripe_fake.sessions[attempt.session_id]["expires_at"] > 0  # abandoned checkouts end
+    expired = stripe_fake.expire(attempt.session_id)
+    assert as_json(post_webhook(client, stripe_fake.event("checkout.session.expired", expired)))["result"] == "failed"
+    attempt.payment.refresh_from_db()
+    assert attempt.payment.status == "failed"
+
+
 def test_charge_refunded_records_one_refund_row(checkout, stripe_fake, client):
     invoice, attempt, _ = checkout
     session = stripe_fake.pay(attempt.session_id)
