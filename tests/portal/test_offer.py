@@ -108,3 +108,35 @@ def test_prepayment_acceptance_shows_the_prepayment_invoice_with_pay_now(company
         assert reverse("portal:invoice", args=[inv.pk]) in page
     basis.refresh_from_db()
     assert basis.work_release == "blocked"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tabs_accepting_at_the_same_moment_give_one_acceptance(role_groups, company, customer_user):
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    basis = customer_basis(customer_user, prepayment=True)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def tab():
+        client = Client()
+        client.force_login(customer_user, backend="django.contrib.auth.backends.ModelBackend")
+        barrier.wait(10)
+        try:
+            results.append(client.post(reverse("portal:accept", args=[basis.pk]),
+                                       {"offer_version": 1, "terms_read": "on"}))
+        finally:
+            connection.close()
+
+    tabs = [threading.Thread(target=tab) for _ in range(2)]
+    for t in tabs:
+        t.start()
+    for t in tabs:
+        t.join()
+    assert [r.status_code for r in results] == [302, 302]
+    assert {r["Location"] for r in results} == {reverse("portal:accepted", args=[basis.pk])}
+    assert Acceptance.objects.filter(basis=basis).count() == 1
+    assert Invoice.objects.filter(basis=basis, kind="prepayment").count() == 2  # issued once, not twice
