@@ -57,3 +57,22 @@
     }
   });
 })();
+
+// Enter in a picker's search field searches (htmx "search" event) instead of submitting the form.
+document.addEventListener("keydown", function (event) {
+  if (event.key === "Enter" && event.target.matches &&
+      event.target.matches("input[name=customer_q], input[name=basis_q]")) {
+    event.preventDefault();
+    event.target.dispatchEvent(new Event("search"));
+  }
+});
+
+// "Select all" in the work list (for bulk offer sending).
+document.addEventListener("change", function (event) {
+  if (event.target.matches && event.target.matches("input[data-select-all]")) {
+    var form = event.target.closest("form");
+    form.querySelectorAll("input[name=ids]").forEach(function (box) {
+      box.checked = event.target.checked;
+    });
+  }
+});

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from billing.models import InvoiceBasis
 from tests.conftest import TEST_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 NBSP = "\u00a0"
 
 
@@ -68,6 +68,30 @@ def test_caseworker_builds_a_basis_inline_and_sends_the_offer(live_server, page,
     expect(page.locator("#basis-status")).to_contain_text("Tilbud sendt")
     expect(page.locator(".messages")).to_contain_text("Tilbud sendt")
     page.screenshot(path=str(artifacts_dir / "workspace-offer-sent.png"), full_page=True)
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"FG-\d{4}-\d{6} · Ny tilknytning, Lia 4"))
     basis = InvoiceBasis.objects.get(title="Ny tilknytning, Lia 4")
     assert basis.status == "offer_sent" and basis.lines.count() == 3
-    assert re.match(r"FG-\d{4}-\d{6}", basis.number)
+
+
+def test_caseworker_selects_all_and_sends_offers_in_bulk(live_server, page, caseworker, company, artifacts_dir):
+    from tests.factories import add_line, make_basis
+
+    for i in range(3):
+        add_line(make_basis(by=caseworker, title=f"Bulk {i}"), caseworker)
+    page.goto(f"{live_server.url}/arbeid/")
+    page.get_by_label("Brukernavn").fill(caseworker.username)
+    page.get_by_label("Passord").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+    page.get_by_label("Velg alle på siden").check()
+    expect(page.locator("input[name=ids]:checked")).to_have_count(3)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Send tilbud for valgte").click()
+    expect(page.locator("#bulk-progress")).to_contain_text("3 av 3 ferdig", timeout=30_000)
+    expect(page.locator("#bulk-progress")).to_contain_text("Fullført")
+    page.screenshot(path=str(artifacts_dir / "workspace-bulk.png"), full_page=True)
+    page.get_by_role("link", name="Arbeidsliste").first.click()
+    expect(page.locator(".chips")).to_contain_text("Tilbud sendt 3")
+    # Searching filters the list in place as the case worker types.
+    page.get_by_label("Søk").fill("Bulk 1")
+    expect(page.locator("table.worklist tbody tr")).to_have_count(1)
+    expect(page.locator("table.worklist tbody")).to_contain_text("Bulk 1")
