@@ -4,6 +4,7 @@ full requests the page; both from the same view."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
@@ -123,9 +124,10 @@ def basis_create(request):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            customer = _customer_for(form, request.user)
-            basis, _created = services.basis_create(by=request.user, title=form.cleaned_data["title"],
-                                                    customer=customer, **form.basis_fields())
+            with transaction.atomic():  # no orphan customer when the basis is refused
+                customer = _customer_for(form, request.user)
+                basis, _created = services.basis_create(by=request.user, title=form.cleaned_data["title"],
+                                                        customer=customer, **form.basis_fields())
         except BillingError as exc:
             _apply_billing_error(form, exc)
             status = exc.status_code
@@ -225,9 +227,10 @@ def basis_detail(request, pk):
         form = BasisForm(request.POST)
         if form.is_valid():
             try:
-                customer = _customer_for(form, request.user)
-                services.basis_update(basis=basis, by=request.user, title=form.cleaned_data["title"],
-                                      customer=customer, **form.basis_fields())
+                with transaction.atomic():
+                    customer = _customer_for(form, request.user)
+                    services.basis_update(basis=basis, by=request.user, title=form.cleaned_data["title"],
+                                          customer=customer, **form.basis_fields())
             except BillingError as exc:
                 _apply_billing_error(form, exc)
                 status = exc.status_code
