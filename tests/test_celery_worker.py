@@ -7,6 +7,7 @@ import sys
 import uuid
 
 import pytest
+from kombu import pools as kombu_pools
 
 from kundefaktura import celery_app
 from kundefaktura.celery import ping
@@ -16,9 +17,13 @@ pytestmark = pytest.mark.services
 
 
 def _reset_celery_connections():
-    """Drop cached producer pools and result backends so a changed broker URL is used."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    """Drop cached producer pools and result backends so a changed broker URL is used.
+
+    kombu keeps connection and producer pools in a process-wide registry keyed by URL; closing one
+    without removing it would leave later tests with "Acquire on closed pool", so reset the
+    registry as a whole.
+    """
+    kombu_pools.reset()
     celery_app._pool = None
     amqp = celery_app.__dict__.get("amqp")
     if amqp is not None:
