@@ -531,6 +531,15 @@ class _Codes:
         return self.categories[data.category]
 
 
+def _once_more_on_race(fn):
+    """Two identical requests at the same moment: the loser of the unique-constraint race runs again
+    and then finds the winner's row (200, or 409 if the content differs)."""
+    try:
+        return fn()
+    except IntegrityError:
+        return fn()
+
+
 def _allocation_json(shared):
     try:
         return selectors.shared_cost_json(shared)
@@ -566,9 +575,14 @@ def cost_line_add(request, basis_id: PathId, payload: CostLineIn):
     client = need(request, ApiClient.SCOPE_WRITE)
     basis = _basis_or_404(basis_id)
     category = _Codes().check(payload)
-    with transaction.atomic():
-        line, created = billing.line_add(basis=basis, by=client, **_line_kwargs(payload, category))
-        services.link_client(client, basis)
+
+    def add():
+        with transaction.atomic():
+            result = billing.line_add(basis=basis, by=client, **_line_kwargs(payload, category))
+            services.link_client(client, basis)
+        return result
+
+    line, created = _once_more_on_race(add)
     line = CostLine.objects.select_related("category", "vat_code").get(pk=line.pk)
     return (201 if created else 200), selectors.line_json(line)
 
@@ -655,9 +669,9 @@ def shared_cost_participant_add(request, shared_id: PathId, payload: Participant
 def related_case_create(request, basis_id: PathId, payload: RelatedCaseIn):
     client = need(request, ApiClient.SCOPE_WRITE)
     basis = _basis_or_404(basis_id)
-    case, created = services.related_case_link(
+    case, created = _once_more_on_race(lambda: services.related_case_link(
         basis=basis, by=client, source=payload.source, external_id=payload.external_id, title=payload.title,
-        installer=payload.installer.model_dump() if payload.installer else None)
+        installer=payload.installer.model_dump() if payload.installer else None))
     case = RelatedCase.objects.select_related("basis", "installer").get(pk=case.pk)
     return (201 if created else 200), selectors.related_case_json(case)
 
