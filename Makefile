@@ -46,14 +46,22 @@ help:
 
 bootstrap: apt-packages $(STAMPS)/pip $(STAMPS)/messages
 
-# Checked on every run (dpkg -s is fast): a machine can lose packages while the work tree stays.
-apt-packages:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Install the Debian packages in $(1) that are missing; apt-get runs only when one is.
+# dpkg-query rather than `dpkg -s`, which also succeeds for a removed package's leftover config.
+define apt_install
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  echo ">> installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -q; \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
+
+# Checked on every run (a few ms): a machine can lose packages while the work tree stays.
+apt-packages:
+	$(call apt_install,$(APT_PACKAGES))
 
 $(PY):
 	@echo ">> creating $(VENV) with $(PYTHON_SYSTEM)"
@@ -74,15 +82,9 @@ $(STAMPS)/messages: locale/nb/LC_MESSAGES/django.po $(PO_FILES) $(STAMPS)/pip | 
 	$(DEV_ENV) $(PY) manage.py compilemessages -l nb --ignore=.venv --ignore=var -v 0
 	@mkdir -p $(STAMPS) && touch $@
 
+# The browser tests drive Debian's chromium at /usr/bin/chromium (Playwright cannot download one).
 test-deps: bootstrap
-	@missing=""; for p in $(TEST_APT_PACKAGES); do \
-	  [ "$$p" = chromium ] && [ -x /usr/bin/chromium ] && continue; \
-	  dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo ">> installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -q; \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
-	fi
+	$(call apt_install,$(TEST_APT_PACKAGES))
 
 # --- Run ----------------------------------------------------------------------------------------
 
