@@ -125,7 +125,7 @@ def speed_run():
     t0, c0 = time.perf_counter(), time.process_time()
     batch = services.export_run(trigger="command")
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-    growth = (rss_kb("VmHWM") - before) / 1024 if reset else None
+    growth = max(0.0, (rss_kb("VmHWM") - before) / 1024) if reset else None
     return batch, elapsed, cpu, growth
 
 
