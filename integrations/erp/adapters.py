@@ -67,7 +67,7 @@ class ErpAdapter:
     def search_customers(self, q: str, limit: int = 10) -> list[dict]:
         raise NotImplementedError
 
-    def deliver(self, batch, files: "BatchFiles") -> DeliveryResult:
+    def deliver(self, batch, files: BatchFiles) -> DeliveryResult:
         raise NotImplementedError
 
 

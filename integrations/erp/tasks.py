@@ -36,5 +36,5 @@ def erp_deliver(self, batch_id: int):
             # Eager (dev/tests): record the failure, do not block the caller with retries.
             log.warning("erp delivery of batch %s failed (eager, no retry): %s", batch_id, exc)
             return {"batch": batch_id, "status": "failed"}
-        raise self.retry(exc=exc, countdown=min(30 * 2 ** self.request.retries, 3600))
+        raise self.retry(exc=exc, countdown=min(30 * 2 ** self.request.retries, 3600)) from exc
     return {"batch": batch.pk, "status": batch.status}

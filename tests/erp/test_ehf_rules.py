@@ -170,7 +170,7 @@ def test_standard_rated_documents_follow_br_s_and_no_r(every_kind):
 
 
 def test_identifiers_payment_and_credit_reference(every_kind, deduction_invoice):
-    for name, doc in _docs(every_kind, deduction_invoice).items():
+    for _name, doc in _docs(every_kind, deduction_invoice).items():
         root = _x(doc)
         seller = root.find("cac:AccountingSupplierParty/cac:Party", NS)
         ep = seller.find("cbc:EndpointID", NS)
