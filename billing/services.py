@@ -80,7 +80,8 @@ def _lock_basis(basis) -> InvoiceBasis:
 
 def _validate(instance, exclude=None):
     try:
-        instance.full_clean(exclude=exclude, validate_unique=False)
+        # Uniqueness and constraints are the database's job (and a query per row here).
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
         first = next(iter(fields.values()))[0] if fields else str(exc)
@@ -270,47 +271,123 @@ def _same_content(line: CostLine, new: CostLine) -> bool:
         getattr(line, f) == getattr(new, f) for f in LINE_CONTENT)
 
 
-@transaction.atomic
-def line_add(*, basis, by, category: str | CostCategory, description: str, quantity, unit_price,
-             unit: str = "stk", vat_code: str | None = None, customer_caused: bool = False,
-             phase: str = CostLine.Phase.ESTIMATE, source: str = CostLine.Source.MANUAL,
-             source_reference: str = "", line_reference: str = "") -> tuple[CostLine, bool]:
-    """Add a cost line. The same (source, line_reference) again: the same line (or ConflictError)."""
-    basis = _lock_basis(basis)
-    cat = category if isinstance(category, CostCategory) else get_category(category)
-    vat_code_obj = get_vat_code(vat_code) if vat_code else cat.default_vat
+def line_add(*, basis, by, **fields) -> tuple[CostLine, bool]:
+    """Add one cost line (keywords as in `lines_add`). The same (source, line_reference) again gives
+    the same line back, or ConflictError when its content differs."""
     try:
-        quantity = Decimal(str(quantity))
-        unit_price = Decimal(str(unit_price))
+        return lines_add(basis=basis, by=by, lines=[fields])[0]
+    except BillingError as exc:
+        exc.__dict__.pop("index", None)
+        raise
+
+
+LINE_KEYS = {"category", "description", "quantity", "unit_price", "unit", "vat_code", "customer_caused", "phase",
+             "source", "source_reference", "line_reference"}
+
+
+@transaction.atomic
+def lines_add(*, basis, by, lines: list[dict]) -> list[tuple[CostLine, bool]]:
+    """Add many cost lines at once, all or nothing, with a fixed number of queries per batch.
+
+    Each dict: category (code or CostCategory), description, quantity, unit_price, and optionally unit,
+    vat_code (defaults to the category's), customer_caused, phase (estimate/actual), source,
+    source_reference, line_reference. Returns (line, created) per input line, in order. A failing line
+    raises its BillingError with `.index` set to its position."""
+    basis = _lock_basis(basis)
+    categories = {c.code: c for c in CostCategory.objects.select_related("default_vat")}
+    vat_codes = {v.code: v for v in VatCode.objects.all()}
+    user = _actor(by)[0]
+    refs = {(d.get("source") or CostLine.Source.MANUAL, d.get("line_reference") or "") for d in lines}
+    refs = {r for r in refs if r[1]}
+    existing = {}
+    if refs:
+        query = CostLine.objects.filter(line_reference__in={r[1] for r in refs},
+                                        source__in={r[0] for r in refs})
+        existing = {(ln.source, ln.line_reference): ln for ln in query}
+    position = basis.lines.aggregate(m=Max("position"))["m"] or 0
+    results: list[tuple[CostLine, bool]] = []
+    new_lines: list[CostLine] = []
+    for index, data in enumerate(lines):
+        try:
+            line = _line_build(basis, user, data, categories, vat_codes)
+            key = (line.source, line.line_reference)
+            if line.line_reference and key in existing:
+                found = existing[key]
+                if not _same_content(found, line):
+                    raise ConflictError(_("Linjen %(ref)s fra %(src)s finnes allerede med annet innhold.")
+                                        % {"ref": line.line_reference, "src": line.source},
+                                        fields={"line_reference": ["conflict"]})
+                results.append((found, False))
+                continue
+            if basis.status == Status.CANCELLED:
+                raise TransitionError(_("Grunnlaget er kansellert; nye kostnadslinjer tas ikke imot."),
+                                      code="cancelled")
+            if line.phase == CostLine.Phase.ACTUAL and basis.status not in AFTER_ACCEPTANCE:
+                raise TransitionError(_("Faktiske kostnader registreres etter at tilbudet er akseptert."))
+            line.is_change = line.phase == CostLine.Phase.ESTIMATE and basis.status in AFTER_ACCEPTANCE
+            _validate(line, exclude=["basis", "category", "vat_code", "created_by", "shared_cost", "invoice",
+                                     "change_notice"])
+        except BillingError as exc:
+            exc.index = index
+            raise
+        position += 1
+        line.position = position
+        if line.line_reference:
+            existing[key] = line
+        new_lines.append(line)
+        results.append((line, True))
+    if new_lines:
+        CostLine.objects.bulk_create(new_lines)
+        total = sum((ln.amount for ln in new_lines), ZERO)
+        if len(new_lines) == 1:
+            ln = new_lines[0]
+            data = {"line": ln.pk, "amount": str(ln.amount), "description": ln.description, "source": ln.source,
+                    "change": ln.is_change, "phase": ln.phase}
+        else:
+            data = {"lines": [ln.pk for ln in new_lines], "count": len(new_lines), "amount": str(total),
+                    "source": sorted({ln.source for ln in new_lines}),
+                    "change": any(ln.is_change for ln in new_lines)}
+        audit(action="billing.line.added", by=by, basis=basis, data=data)
+    return results
+
+
+def _line_build(basis, user, data: dict, categories: dict, vat_codes: dict) -> CostLine:
+    unknown = set(data) - LINE_KEYS
+    if unknown:
+        raise InvalidInput(f"unknown line fields: {', '.join(sorted(unknown))}")
+    cat = data.get("category")
+    if not isinstance(cat, CostCategory):
+        if cat not in categories:
+            raise InvalidInput(_("Ukjent kostnadskategori: %s") % cat, fields={"category": ["unknown"]})
+        cat = categories[cat]
+    code = data.get("vat_code")
+    if code and code not in vat_codes:
+        raise InvalidInput(_("Ukjent MVA-kode: %s") % code, fields={"vat_code": ["unknown"]})
+    vat = vat_codes[code] if code else cat.default_vat
+    try:
+        quantity = Decimal(str(data.get("quantity")))
+        unit_price = Decimal(str(data.get("unit_price")))
+        if not (quantity.is_finite() and unit_price.is_finite()):
+            raise ValueError
     except Exception:
-        raise InvalidInput(_("Antall og enhetspris må være tall."), fields={"quantity": ["invalid"]}) from None
+        raise InvalidInput(_("Antall og enhetspris må være tall."),
+                           fields={"quantity": ["invalid"], "unit_price": ["invalid"]}) from None
+    source = data.get("source") or CostLine.Source.MANUAL
     if source not in CostLine.Source.values or source == CostLine.Source.SHARED_COST:
         raise InvalidInput(_("Ukjent kilde: %s") % source, fields={"source": ["invalid"]})
-    line = CostLine(basis=basis, source=source, source_reference=source_reference or "",
-                    line_reference=line_reference or "", category=cat, description=description,
-                    quantity=quantity, unit=unit or "stk", unit_price=unit_price, vat_code=vat_code_obj,
-                    customer_caused=bool(customer_caused), phase=phase, created_by=_actor(by)[0])
-    if line_reference:
-        existing = CostLine.objects.filter(source=source, line_reference=line_reference).first()
-        if existing:
-            if _same_content(existing, line):
-                return existing, False
-            raise ConflictError(_("Linjen %(ref)s fra %(src)s finnes allerede med annet innhold.")
-                                % {"ref": line_reference, "src": source}, fields={"line_reference": ["conflict"]})
-    if basis.status == Status.CANCELLED:
-        raise TransitionError(_("Grunnlaget er kansellert; nye kostnadslinjer tas ikke imot."), code="cancelled")
-    if phase == CostLine.Phase.ACTUAL and basis.status not in AFTER_ACCEPTANCE:
-        raise TransitionError(_("Faktiske kostnader registreres etter at tilbudet er akseptert."))
-    if phase == CostLine.Phase.ESTIMATE and basis.status in AFTER_ACCEPTANCE:
-        line.is_change = True
-    line.amount = money.line_amount(quantity, unit_price)
-    _validate(line, exclude=["basis", "category", "vat_code", "created_by", "shared_cost", "invoice"])
-    line.position = (basis.lines.aggregate(m=Max("position"))["m"] or 0) + 1
-    line.save()
-    audit(action="billing.line.added", by=by, basis=basis,
-          data={"line": line.pk, "amount": str(line.amount), "description": description, "source": source,
-                "change": line.is_change, "phase": phase})
-    return line, True
+    phase = data.get("phase") or CostLine.Phase.ESTIMATE
+    if phase not in CostLine.Phase.values:
+        raise InvalidInput(_("Ukjent fase: %s") % phase, fields={"phase": ["invalid"]})
+    line = CostLine(basis=basis, source=source, source_reference=data.get("source_reference") or "",
+                    line_reference=data.get("line_reference") or "", category=cat,
+                    description=data.get("description") or "", quantity=quantity, unit=data.get("unit") or "stk",
+                    unit_price=unit_price, vat_code=vat, customer_caused=bool(data.get("customer_caused")),
+                    phase=phase, created_by=user)
+    try:
+        line.amount = money.line_amount(quantity, unit_price)
+    except (ValueError, ArithmeticError):
+        raise InvalidInput(_("Beløpet er utenfor gyldig område."), fields={"amount": ["invalid"]}) from None
+    return line
 
 
 def _lock_line(line) -> tuple[CostLine, InvoiceBasis]:

@@ -587,25 +587,37 @@ def cost_line_add(request, basis_id: PathId, payload: CostLineIn):
     return (201 if created else 200), selectors.line_json(line)
 
 
+def _batch_error(exc: BillingError, index: int, data) -> ApiError:
+    fields = {f"lines.{index}.{k}": v for k, v in exc.fields.items()}
+    fields[f"lines.{index}"] = [exc.message]
+    return ApiError(exc.status_code, exc.code,
+                    f"Linje {index} (line_reference {data.line_reference}): {exc.message}", fields)
+
+
 @api.post("/invoice-bases/{basis_id}/cost-lines/batch", response={200: LineBatchOut, 201: LineBatchOut, **ERRORS},
           tags=["cost-lines"], summary="Legg til opptil 1000 kostnadslinjer, alt eller ingenting")
 def cost_line_batch(request, basis_id: PathId, payload: CostLineBatchIn):
     client = need(request, ApiClient.SCOPE_WRITE)
     basis = _basis_or_404(basis_id)
-    results = []
     codes = _Codes()
-    with transaction.atomic():
-        for index, data in enumerate(payload.lines):
-            try:
-                category = codes.check(data)
-                line, created = billing.line_add(basis=basis, by=client, **_line_kwargs(data, category))
-            except BillingError as exc:
-                fields = {f"lines.{index}.{k}": v for k, v in exc.fields.items()}
-                fields[f"lines.{index}"] = [exc.message]
-                raise ApiError(exc.status_code, exc.code, f"Linje {index} (line_reference "
-                               f"{data.line_reference}): {exc.message}", fields) from None
-            results.append((line, created))
-        services.link_client(client, basis)
+    batch = []
+    for index, data in enumerate(payload.lines):
+        try:
+            batch.append(_line_kwargs(data, codes.check(data)))
+        except BillingError as exc:
+            raise _batch_error(exc, index, data) from None
+
+    def add():
+        with transaction.atomic():
+            result = billing.lines_add(basis=basis, by=client, lines=batch)
+            services.link_client(client, basis)
+        return result
+
+    try:
+        results = _once_more_on_race(add)
+    except BillingError as exc:
+        index = getattr(exc, "index", 0)
+        raise _batch_error(exc, index, payload.lines[index]) from None
     ids = [ln.pk for ln, _c in results]
     by_id = {ln.pk: ln for ln in CostLine.objects.select_related("category", "vat_code").filter(pk__in=ids)}
     created_count = sum(1 for _ln, c in results if c)
