@@ -76,6 +76,8 @@ class BasisForm(forms.Form):
     new_customer_email = forms.EmailField(label=_("E-post"), required=False)
     new_customer_phone = forms.CharField(label=_("Telefon"), max_length=40, required=False)
     new_customer_orgnr = forms.CharField(label=_("Organisasjonsnummer"), max_length=11, required=False)
+    # Filled by the ERP customer search (static/js/erp.js); ties the new customer to the ERP's record.
+    new_customer_erp_number = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
     site_street = forms.CharField(label=_("Anleggsadresse"), max_length=200, required=False)
     site_postal_code = forms.CharField(label=_("Postnummer"), max_length=10, required=False)
     site_city = forms.CharField(label=_("Poststed"), max_length=100, required=False)
@@ -95,6 +97,8 @@ class BasisForm(forms.Form):
                   "phone": d.get("new_customer_phone") or ""}
         if d.get("new_customer_orgnr"):
             fields["orgnr"] = d["new_customer_orgnr"]
+        if d.get("new_customer_erp_number"):
+            fields["erp_customer_number"] = d["new_customer_erp_number"]
         return fields
 
     def basis_fields(self) -> dict:

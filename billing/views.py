@@ -113,7 +113,10 @@ def _customer_for(form, by):
     if form.cleaned_data.get("customer"):
         return form.cleaned_data["customer"]
     if form.cleaned_data.get("new_customer_name"):
-        return services.customer_create(by=by, **form.customer_fields())
+        fields = form.customer_fields()
+        known = fields.get("erp_customer_number") and Customer.objects.filter(
+            erp_customer_number=fields["erp_customer_number"]).first()
+        return known or services.customer_create(by=by, **fields)
     return None
 
 

@@ -247,6 +247,13 @@ PORTAL_STRIPE_MAX_NETWORK_RETRIES = env.int("PORTAL_STRIPE_MAX_NETWORK_RETRIES",
 ERP_HTTP_TIMEOUT = env.float("ERP_HTTP_TIMEOUT", default=10.0)
 ERP_DEMO_CUSTOMERS = env.str("ERP_DEMO_CUSTOMERS", default="")  # JSON list; default: the shipped fixture
 ERP_BANK_DROP_DIR = env.path("ERP_BANK_DROP_DIR", default=VAR_DIR / "bank-drop")
+ERP_EXPORT_ZIP_COMPRESSION = env.str("ERP_EXPORT_ZIP_COMPRESSION", default="deflate")  # deflate | stored
+
+# --- Integrations (issue 7) ---------------------------------------------------------------------
+INSTALLER_LINK_MAX_AGE = env.int("INSTALLER_LINK_MAX_AGE", default=30 * 24 * 3600)  # signed read-only link
+NOTIFY_BACKOFF_BASE = env.int("NOTIFY_BACKOFF_BASE", default=30)  # seconds, doubled per failed attempt
+NOTIFY_BACKOFF_MAX = env.int("NOTIFY_BACKOFF_MAX", default=3600)
+NOTIFY_TIMEOUT = env.float("NOTIFY_TIMEOUT", default=10.0)  # seconds per outbound POST
 
 # --- Documents (issue 5) ------------------------------------------------------------------------
 # Outbox e-mail delivery: attempts before an e-mail is marked failed, and the exponential backoff

@@ -271,3 +271,14 @@ def customer_client(customer_user):
 @pytest.fixture
 def installer_client(installer_user):
     return _logged_in_client(installer_user)
+
+
+# --- Domain data ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def company(db):
+    """The grid company's profile (Fjordnett AS, VAT-registered, MOD10 KID), through its own validation."""
+    from tests.factories import make_company
+
+    return make_company()

@@ -148,7 +148,7 @@ def test_ten_year_rule_after_ten_years_pays_nothing(company, caseworker):
     assert _share(b) == D("0") and _share(a) == D("200000.00")
 
 
-def _settle_case(caseworker, actual, customer_caused=D("0")):
+def _settle_case(caseworker, actual, customer_caused=None):
     basis = make_basis(by=caseworker, prepayment_required=True)
     add_line(basis, caseworker, description="Anleggsbidrag, estimat", unit_price="80000.00")
     services.offer_send(basis=basis, by=caseworker)

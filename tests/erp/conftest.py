@@ -5,31 +5,9 @@ import pytest
 
 from billing import services
 from billing.models import Invoice, Payment
-from tests.factories import accepted_basis, add_line, make_basis, make_company, make_customer
+from tests.factories import accepted_basis, add_line, make_basis, make_customer
 
 D = Decimal
-
-
-@pytest.fixture
-def company(db):
-    return make_company()
-
-
-def _without_refund_listener(fn):
-    """billing.lifecycle's refund listener currently fails on PostgreSQL (SELECT … FOR UPDATE over a
-    nullable outer join; reported to the billing owner). The export does not depend on it."""
-    from billing.signals import audit_recorded
-
-    uid = "billing.lifecycle.refund_after_credit"
-    try:
-        from billing import lifecycle
-    except ImportError:  # pragma: no cover
-        return fn()
-    audit_recorded.disconnect(dispatch_uid=uid)
-    try:
-        return fn()
-    finally:
-        audit_recorded.connect(lifecycle._refund_after_credit, dispatch_uid=uid)
 
 
 def issue_every_kind(by) -> dict[str, Invoice]:
@@ -50,8 +28,7 @@ def issue_every_kind(by) -> dict[str, Invoice]:
     [change] = services.invoices_issue(basis=basis, by=by)
     docs["change"] = change
     # Credit note of the S invoice (full).
-    docs["credit_note"] = _without_refund_listener(
-        lambda: services.invoice_credit(invoice=docs["ordinary_S"], by=by, reason="Feil sats"))
+    docs["credit_note"] = services.invoice_credit(invoice=docs["ordinary_S"], by=by, reason="Feil sats")
     # Prepayment + final invoice, an organisation as buyer (orgnr endpoint).
     org = make_customer(name="Bergen Boligbygg AS", kind="organisation", orgnr="914500001",
                         email="post@bergenboligbygg.example", erp_customer_number="10001")

@@ -66,3 +66,17 @@ def test_hit_attributes_are_escaped(caseworker_client, settings, tmp_path):
     assert "<AS>" not in html
     [hit] = _parse(html).buttons
     assert hit["data-erp-name"] == 'Ærlig & "Sønn" <AS>'
+
+
+def test_picked_erp_customer_is_saved_with_its_number_and_reused(caseworker_client, company):
+    from billing.models import Customer, InvoiceBasis
+
+    form = {"title": "Ny tilknytning", "new_customer_name": "Bergen Boligbygg AS",
+            "new_customer_email": "post@bergenboligbygg.example", "new_customer_orgnr": "914588200",
+            "new_customer_erp_number": "10001"}
+    for _ in range(2):
+        response = caseworker_client.post(reverse("billing:basis_create"), form)
+        assert response.status_code in (200, 302)
+    [customer] = Customer.objects.filter(erp_customer_number="10001")
+    assert customer.name == "Bergen Boligbygg AS" and customer.kind == "organisation"
+    assert InvoiceBasis.objects.filter(customer=customer).count() == 2, "the second basis reuses the ERP customer"

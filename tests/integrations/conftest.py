@@ -4,12 +4,6 @@ import pytest
 from django.test import Client
 
 from integrations import services
-from tests.factories import make_company
-
-
-@pytest.fixture
-def company(db):
-    return make_company()
 
 
 class ApiClientWrapper:

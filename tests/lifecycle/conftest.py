@@ -6,13 +6,6 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.factories import make_company
-
-
-@pytest.fixture
-def company(db):
-    return make_company()
-
 
 def pdf_text(data: bytes) -> str:
     """The text of a PDF as a reader would copy it (non-breaking spaces as plain spaces)."""

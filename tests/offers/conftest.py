@@ -3,12 +3,6 @@ import threading
 import pytest
 
 from tests.conftest import free_port
-from tests.factories import make_company
-
-
-@pytest.fixture
-def company(db):
-    return make_company()
 
 
 class _Sink:

@@ -5,15 +5,10 @@ import stripe
 
 from billing import services
 from kundefaktura.accounts.roles import CUSTOMER
-from tests.factories import example1_lines, make_basis, make_company, make_customer
+from tests.factories import example1_lines, make_basis, make_customer
 from tests.stripe_fake import FakeStripe
 
 WEBHOOK_SECRET = "whsec_test_portal"
-
-
-@pytest.fixture
-def company(db):
-    return make_company()
 
 
 @pytest.fixture

@@ -1,12 +1,5 @@
 import pytest
 
-from tests.factories import make_company
-
-
-@pytest.fixture
-def company(db):
-    return make_company()
-
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
