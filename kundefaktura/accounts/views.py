@@ -19,3 +19,7 @@ def home(request):
     if request.user.is_staff:
         return redirect("admin:index")
     return redirect("no_role")
+
+
+# No role needed: anonymous users go to the login page (login_required), others to their start page.
+home.public = True
