@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 
 from django.conf import settings
 from django.db import transaction
@@ -133,6 +134,33 @@ def _audit_email(row: OutboundEmail, action: str, note: str = "") -> None:
                 "attempts": row.attempts, "invoice": row.invoice_id})
 
 
+# Links that log someone in (one-time login link, set-password link). The outbox row needs them until the
+# e-mail is sent; afterwards the stored copy keeps the text but not the working link (a copy of the
+# database must not be a way into the portal).
+REDACTED_LINK = "[lenke fjernet etter sending]"
+
+
+def _secret_link_prefixes() -> list[str]:
+    from django.urls import NoReverseMatch, reverse
+
+    prefixes = []
+    for name, args in (("portal:login_link_confirm", ["T"]), ("portal:set_password", ["U", "T"])):
+        try:
+            prefixes.append(reverse(name, args=args).rsplit("/U/", 1)[0].rsplit("/T/", 1)[0] + "/")
+        except NoReverseMatch:  # the portal is not installed
+            continue
+    return prefixes
+
+
+def redact_secret_links(text: str) -> str:
+    """`…/portal/innlogging/lenke/<token>/` → `…/portal/innlogging/lenke/[lenke fjernet etter sending]`."""
+    if not text:
+        return text or ""
+    for prefix in _secret_link_prefixes():
+        text = re.sub(re.escape(prefix) + r"[^\s\"'<>]+", lambda m, p=prefix: p + REDACTED_LINK, text)
+    return text
+
+
 def email_deliver(pk: int) -> str:
     """Send one outbox row (called by the Celery task). Returns the row's status afterwards, or
     "skipped" when the row was not claimable (already sent, being sent, or not due yet)."""
@@ -166,7 +194,8 @@ def email_deliver(pk: int) -> str:
         row.sent_at = timezone.now()
         row.next_attempt_at = None
         row.last_error = ""
-        row.save(update_fields=["status", "sent_at", "next_attempt_at", "last_error"])
+        row.body_text, row.body_html = redact_secret_links(row.body_text), redact_secret_links(row.body_html)
+        row.save(update_fields=["status", "sent_at", "next_attempt_at", "last_error", "body_text", "body_html"])
         if row.invoice_id and row.kind in (OutboundEmail.Kind.INVOICE, OutboundEmail.Kind.CREDIT_NOTE):
             from billing.models import Invoice
 
