@@ -82,3 +82,23 @@ def test_seed_demo_refuses_production_without_force(settings):
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("seed_demo")
     assert not get_user_model().objects.filter(username="saksbehandler").exists()
+
+
+def test_demo_data_shows_every_role_something(capsys):
+    """After seed_demo each demo user has something to look at: bases in several statuses for the case
+    worker, the customer's own bases in the portal, the installer's related cases with work release."""
+    from billing.models import InvoiceBasis
+    from integrations.models import RelatedCase
+
+    seed(capsys)
+    seed(capsys)
+    statuses = set(InvoiceBasis.objects.values_list("status", flat=True))
+    assert {"draft", "offer_sent", "accepted", "invoiced", "paid", "cancelled"} <= statuses
+    assert RelatedCase.objects.filter(installer__users__username="installator").count() == 4
+    client = Client()
+    client.post("/login/", {"username": "installator", "password": DEMO_PASSWORD})
+    page = client.get("/installator/").content.decode()
+    assert "NM-2026-10411" in page and "FG-2026" in page
+    client = Client()
+    client.post("/login/", {"username": "kunde", "password": DEMO_PASSWORD})
+    assert "Se tilbudet" in client.get("/portal/").content.decode()

@@ -83,9 +83,10 @@ def seed_users(stdout=None, password: str = DEMO_PASSWORD) -> dict:
 
 
 def seed_app_data(stdout) -> list[str]:
-    """Call `<app>.demo.seed(stdout)` for each app that ships one (billing first)."""
+    """Call `<app>.demo.seed(stdout)` for each app that ships one (billing first: the others hang
+    their demo rows on its bases)."""
     seeded = []
-    for module_name in ("billing.demo",):
+    for module_name in ("billing.demo", "integrations.demo"):
         try:
             found = importlib.util.find_spec(module_name) is not None
         except ModuleNotFoundError:
