@@ -12,7 +12,7 @@ import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
 from typing import Generic, TypeVar
 
@@ -301,10 +301,12 @@ def share_ordered_capacity(cost: Decimal | int, participants: Sequence[tuple[K, 
 def share_equal_per_expected(
     cost: Decimal | int, expected_count: int, participants: Sequence[tuple[K, Decimal]]
 ) -> Allocation:
-    """Everyone pays round_ore(cost / expected_count); the company carries the rest.
+    """Everyone pays cost / expected_count rounded DOWN to the øre; the company carries the rest.
 
-    The rest is the not-yet-connected plots plus the rounding residue. With half-up rounding
-    and all expected participants connected, the residue can be negative (at most n × 0.005).
+    The rest is the not-yet-connected plots plus the rounding residue, which "stays with the company"
+    (domain.md) and is therefore never negative: a contribution may cover only actual costs
+    (kontrollforskriften § 16-4), so the customers together never pay more than the cost. Rounding
+    half-up would overcharge when the fraction is ≥ ½ øre (2.00 / 3 → 0.67 × 3 = 2.01).
     """
     cost_dec = _cost(cost)
     if isinstance(expected_count, bool) or not isinstance(expected_count, int):
@@ -317,7 +319,7 @@ def share_equal_per_expected(
             f"{len(items)} participants exceed the expected number of connections {expected_count}"
         )
     with localcontext(_CTX):
-        each = round_ore(cost_dec / expected_count)
+        each = (cost_dec / expected_count).quantize(ORE, rounding=ROUND_DOWN)
     shares = {ident: each for ident, _ in items}
     return Allocation(shares=shares, carried_by_company=cost_dec - each * len(items))
 
