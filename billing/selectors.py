@@ -110,8 +110,7 @@ def basis_list(*, user, filters: WorklistFilters, on: dt.date | None = None):
     """(page queryset before status filter, queryset) — the caller counts chips on the first."""
     on = on or timezone.localdate()
     qs = (InvoiceBasis.objects.select_related("customer")
-          .annotate(is_overdue=overdue_exists(on),
-                    net_total=Coalesce(Subquery(
+          .annotate(net_total=Coalesce(Subquery(
                         CostLine.objects.filter(basis=OuterRef("pk"), phase=CostLine.Phase.ESTIMATE)
                         .order_by().values("basis").annotate(s=Sum("amount")).values("s")[:1],
                         output_field=MONEY_FIELD), ZERO)))
@@ -124,7 +123,7 @@ def basis_list(*, user, filters: WorklistFilters, on: dt.date | None = None):
         qs = qs.filter(status=Status.OFFER_SENT, offer_valid_until__gte=on,
                        offer_valid_until__lte=on + dt.timedelta(days=EXPIRING_DAYS))
     if filters.overdue:
-        qs = qs.filter(is_overdue=True)
+        qs = qs.filter(overdue_exists(on))
     unfiltered_status = qs
     if filters.status:
         qs = qs.filter(status=filters.status)
@@ -135,9 +134,27 @@ def basis_list(*, user, filters: WorklistFilters, on: dt.date | None = None):
     return unfiltered_status, qs
 
 
+def mark_overdue(bases, on: dt.date | None = None) -> list:
+    """Set `is_overdue` on the bases of one page with one query.
+
+    Not an annotation on the list query: as a correlated EXISTS over 20 000 bases PostgreSQL hashes
+    the subplan and computes the outstanding amount of every overdue invoice on every request
+    (~100 ms at 13 000 invoices); restricted to the page's ids it is an index lookup."""
+    bases = list(bases)
+    on = on or timezone.localdate()
+    ids = [b.pk for b in bases]
+    overdue = set(Invoice.objects.filter(basis_id__in=ids, number__isnull=False, due_date__lt=on)
+                  .exclude(kind=Invoice.Kind.CREDIT_NOTE)
+                  .annotate(outstanding=outstanding_expression()).filter(outstanding__gt=0)
+                  .values_list("basis_id", flat=True)) if ids else set()
+    for b in bases:
+        b.is_overdue = b.pk in overdue
+    return bases
+
+
 def status_counts(qs) -> dict[str, int]:
     """One query: how many bases per status (for the chips)."""
-    rows = qs.order_by().values("status").annotate(n=Count("id"))
+    rows = qs.order_by().values("status").annotate(n=Count("*"))  # COUNT(*): index-only scan
     counts = {s: 0 for s in Status.values}
     for row in rows:
         counts[row["status"]] = row["n"]

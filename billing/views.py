@@ -82,7 +82,10 @@ def worklist(request):
         per_page = 50
     per_page = per_page if per_page in PAGE_SIZES else 50
     paginator = Paginator(qs, per_page)
+    # The chips already counted every status: no second COUNT over the whole list.
+    paginator.count = counts.get(filters.status, 0) if filters.status else sum(counts.values())
     page = paginator.get_page(request.GET.get("page"))
+    page.object_list = selectors.mark_overdue(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
     sort_params = params.copy()
