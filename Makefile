@@ -18,6 +18,8 @@ STAMPS        := var/.stamps
 APT_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
                  fonts-dejavu-extra gettext
 TEST_APT_PACKAGES := chromium
+# bench/load.py drives gunicorn with wrk (a second process on loopback); the bench installs nothing itself.
+BENCH_APT_PACKAGES := wrk
 HOST          ?= 127.0.0.1
 PORT          ?= 8000
 # pytest-xdist workers for `make test` (0 or 1 = one process).
@@ -117,6 +119,7 @@ lint: $(STAMPS)/pip
 
 # Each benchmark prints its figures and, as its last line, one JSON object; non-zero on a miss.
 bench: bootstrap
+	$(call apt_install,$(BENCH_APT_PACKAGES))
 	@status=0; found=0; for f in bench/*.py; do [ -e "$$f" ] || continue; found=1; \
 	  echo ">> $$f"; $(PY) "$$f" || status=1; done; \
 	[ $$found = 1 ] || echo "no benchmarks in bench/"; exit $$status
