@@ -17,7 +17,7 @@ from django.db import transaction
 from kundefaktura.accounts.roles import CASEWORKER, CUSTOMER, INSTALLER
 from kundefaktura.accounts.services import user_assign_role, user_create
 
-DEMO_PASSWORD = "demo-passord-2026"
+DEMO_PASSWORD = "demo-passord-2026"  # printed demo password, DEBUG only  # nosec B105
 
 DEMO_USERS = [
     # username, role, fields
