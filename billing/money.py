@@ -94,6 +94,11 @@ def _from_ore(ore: int) -> Decimal:
 # --------------------------------------------------------------------------- rounding and VAT
 
 
+def _half_up_fraction(value: Fraction) -> int:
+    """A non-negative exact amount of øre rounded half-up to a whole øre."""
+    return int((value * 2 + 1) // 2)
+
+
 def round_ore(x: Decimal | int) -> Decimal:
     """Round to 0.01 NOK, half away from zero (ROUND_HALF_UP): 0.005 -> 0.01, -0.005 -> -0.01."""
     dec = _num(x, "amount")
@@ -259,10 +264,14 @@ def share_component_capacity(
     component_capacity: Decimal | int,
     participants: Sequence[tuple[K, Decimal]],
 ) -> Allocation:
-    """share_i = cost × cap_i / component_capacity; the unordered capacity is carried by the company.
+    """share_i = cost × cap_i / component_capacity, rounded half-up to the øre; the company carries
+    the rest (the capacity nobody has ordered yet, plus the rounding residue).
 
-    Largest remainder over the participants plus the company's holding
-    (component_capacity − Σ cap), the company losing every tie, so the sum is exact.
+    A share does not depend on who else is connected. Only where the rounded shares must sum to
+    the total — a fully ordered component, or rounding that would make the customers together pay
+    more than the cost — the øre are allocated by largest remainder over the participants plus the
+    company's holding (component_capacity − Σ cap), the company losing every tie, so the sum is exact
+    and the company never carries a negative amount.
     """
     cost_dec = _cost(cost)
     comp = _non_negative(component_capacity, "component_capacity")
@@ -272,13 +281,19 @@ def share_component_capacity(
     ordered = sum((cap for _, cap in items), Decimal(0))
     if ordered > comp:
         raise ValueError(f"ordered capacity {ordered} exceeds the component capacity {comp}")
+    cost_ore = _to_ore(cost_dec)
+    if ordered < comp:
+        rounded = [_half_up_fraction(Fraction(cost_ore) * Fraction(cap) / Fraction(comp)) for _, cap in items]
+        if sum(rounded) <= cost_ore:
+            shares = {ident: _from_ore(ore) for (ident, _), ore in zip(items, rounded, strict=True)}
+            return Allocation(shares=shares, carried_by_company=_from_ore(cost_ore - sum(rounded)))
     weights: list[tuple[object, object, Fraction]] = [
         (("p", index), (0, ident), Fraction(cap)) for index, (ident, cap) in enumerate(items)
     ]
     # Tie keys (0, id) for participants and (1,) for the company: the company loses every tie and
     # real ids are never compared with it.
     weights.append((("company",), (1,), Fraction(comp - ordered)))
-    ore = _largest_remainder_ore(_to_ore(cost_dec), weights)
+    ore = _largest_remainder_ore(cost_ore, weights)
     shares = {ident: _from_ore(ore[("p", index)]) for index, (ident, _) in enumerate(items)}
     return Allocation(shares=shares, carried_by_company=_from_ore(ore[("company",)]))
 

@@ -325,8 +325,24 @@ class TestSharedComponents:
         alloc = share_component_capacity(D("0.02"), D(3), [(5, D(1)), (3, D(1))])
         assert alloc.shares == {5: D("0.01"), 3: D("0.01")}
         assert alloc.carried_by_company == D("0.00")
+        # partly ordered: each share is rounded on its own (1/3 øre → 0), the company keeps the øre
         alloc = share_component_capacity(D("0.01"), D(3), [(5, D(1)), (3, D(1))])
-        assert alloc.shares == {5: D("0.00"), 3: D("0.01")}
+        assert alloc.shares == {5: D("0.00"), 3: D("0.00")}
+        assert alloc.carried_by_company == D("0.01")
+
+    def test_partly_ordered_shares_do_not_depend_on_other_participants(self):
+        # 100 000 over 300 kVA, two customers of 100: each 33 333.33 (half-up), the company 33 333.34
+        alloc = share_component_capacity(D("100000.00"), D(300), [(1, D(100)), (2, D(100))])
+        assert alloc.shares == {1: D("33333.33"), 2: D("33333.33")}
+        assert alloc.carried_by_company == D("33333.34")
+        alone = share_component_capacity(D("100000.00"), D(300), [(2, D(100))])
+        assert alone.shares == {2: D("33333.33")}
+
+    def test_rounding_never_makes_customers_pay_more_than_the_cost(self):
+        # 1.01 over 3.0001 kVA, three of 1 kVA: each exact 0.3366… → half-up 0.34, together 1.02 > 1.01;
+        # the largest remainder takes over so the sum is exact and the company carries nothing negative
+        alloc = share_component_capacity(D("1.01"), D("3.0001"), [(1, D(1)), (2, D(1)), (3, D(1))])
+        assert alloc.shares == {1: D("0.34"), 2: D("0.34"), 3: D("0.33")}
         assert alloc.carried_by_company == D("0.00")
 
     def test_company_still_wins_larger_remainder(self):
