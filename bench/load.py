@@ -187,7 +187,6 @@ def seed() -> None:
         NumberSeries,
         Offer,
         Payment,
-        VatCode,
     )
 
     if CompanyProfile.objects.filter(pk=1).first() is None:
@@ -197,7 +196,6 @@ def seed() -> None:
     profile = CompanyProfile.load()
     seller = services._seller_snapshot(profile)
     categories = {c.code: c for c in CostCategory.objects.select_related("default_vat")}
-    vat = {v.code: v for v in VatCode.objects.all()}
     worker = ensure_user(*CASEWORKER, "caseworker")
     now = dt.datetime.now(dt.UTC)
     today = dt.date.today()
