@@ -231,3 +231,13 @@ def test_logs_carry_no_tokens_passwords_or_email_bodies(caplog, company, casewor
     assert caplog.records, "nothing was logged at all: the test would prove nothing"
     leaked = [s for s in secrets_ if s and s in logged]
     assert leaked == []
+
+
+@pytest.mark.django_db
+def test_a_post_without_the_csrf_token_is_refused(caseworker, customer_user, world):
+    for user, url in ((None, "/login/"), (caseworker, reverse("billing:basis_create")),
+                      (customer_user, reverse("portal:accept", args=[world.ours.basis.pk]))):
+        client = Client(enforce_csrf_checks=True)
+        if user:
+            client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        assert client.post(url, {"username": "x", "password": "y"}).status_code == 403, url

@@ -179,3 +179,9 @@ def test_the_page_scanner_catches_what_csp_would_block():
     good = scan_html('<script src="/static/js/app.js"></script><script type="application/json">{}</script>'
                      '<form method="post"><input type="hidden" name="csrfmiddlewaretoken" value="x"></form>')
     assert good.problems == [] and good.styles == []
+
+
+def test_only_the_stripe_webhook_and_the_token_api_skip_csrf():
+    exempt = {r.name for r in ROUTES if getattr(r.callback, "csrf_exempt", False) and r.access != "admin"}
+    api_ops = {r.name for r in ROUTES if r.access == "token"}
+    assert exempt - api_ops == {"portal:stripe_webhook"}
