@@ -113,6 +113,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Caches ---------------------------------------------------------------------------------------
+# "fragments" holds rendered, content-addressed pieces of pages (a work-list row is keyed by every
+# value it shows), so a per-process memory cache can never serve anything stale.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments",
+                  "OPTIONS": {"MAX_ENTRIES": 20000}},
+}
+
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="nb")
 LANGUAGES = [("nb", "Norsk bokmål"), ("en", "English")]
