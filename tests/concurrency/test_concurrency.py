@@ -18,7 +18,8 @@ from tests.portal.conftest import customer_basis, post_webhook, stripe_fake  # n
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def test_fifty_customers_tabs_accepting_one_offer_give_one_acceptance(postgres_only, company, customer_user):
+def test_fifty_customers_tabs_accepting_one_offer_give_one_acceptance(postgres_only, company, customer_user,
+                                                                       no_documents):
     basis = customer_basis(customer_user, prepayment=True)
     url = reverse("portal:accept", args=[basis.pk])
 
