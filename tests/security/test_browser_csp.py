@@ -39,17 +39,23 @@ def _visit_all(page, base, login_as, urls):
         assert response.status == 200, f"{url}: {response.status}"
         assert "script-src 'self'" in response.headers.get("content-security-policy", "")
         problems += [f"{url}: CSP {v}" for v in page.evaluate("() => window.__csp")]
-    return problems
+    found = list(problems)
+    # The listener works: an inline script injected now is blocked and reported.
+    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1';"
+                  " document.head.appendChild(s); }")
+    page.wait_for_function("() => window.__csp.length > 0")
+    assert page.evaluate("() => window.__ran") is None and "script-src" in page.evaluate("() => window.__csp[0]")
+    return found
 
 
 def test_key_pages_of_every_role_run_without_csp_violations(role_groups, live_server, world, browser):  # noqa: F811
     w = world
-    plan = {
-        None: ["/login/", "/portal/innlogging/lenke/", "/api/v1/docs"],
-        "sara": ["/arbeid/", f"/arbeid/grunnlag/{w.ours.basis.pk}/", "/arbeid/grunnlag/ny/", "/arbeid/felles/",
-                 f"/dokumenter/offer/{w.ours.offer.pk}/", "/erp/eksport/", "/arbeid/livslop/forfalte/"],
+    plan = {  # the pages with scripts of their own (htmx, workspace.js, erp.js, portal.js, Swagger UI)
+        None: ["/login/", "/api/v1/docs"],
+        "sara": ["/arbeid/", f"/arbeid/grunnlag/{w.ours.basis.pk}/", "/arbeid/grunnlag/ny/",
+                 f"/dokumenter/offer/{w.ours.offer.pk}/"],
         "kari": ["/portal/", f"/portal/grunnlag/{w.ours.basis.pk}/", f"/portal/fakturaer/{w.ours.invoice.pk}/"],
-        "ivar": ["/installator/", f"/installator/saker/{w.ours.case.pk}/"],
+        "ivar": [f"/installator/saker/{w.ours.case.pk}/"],
     }
     problems = []
     for username, urls in plan.items():
