@@ -56,7 +56,7 @@ class FakeStripe:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def start(self) -> "FakeStripe":
+    def start(self) -> FakeStripe:
         self._thread.start()
         return self
 

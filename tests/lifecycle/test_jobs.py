@@ -15,11 +15,11 @@ from offers.models import OutboundEmail
 from tests.factories import example1_lines, make_basis
 from tests.lifecycle.conftest import pdf_text
 
-START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 def _at(day: dt.date):
-    return time_machine.travel(dt.datetime.combine(day, dt.time(8, 0), tzinfo=dt.timezone.utc), tick=False)
+    return time_machine.travel(dt.datetime.combine(day, dt.time(8, 0), tzinfo=dt.UTC), tick=False)
 
 
 def test_offer_expiry_job_moves_notifies_once_and_renewal_makes_a_new_version(company, caseworker,
