@@ -1,5 +1,7 @@
 """Pages: the installer's own cases (login or signed link), and the notification delivery log."""
 
+from urllib.parse import urlencode
+
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
@@ -61,4 +63,4 @@ def notification_log(request):
 def related_cases(request):
     q = (request.GET.get("q") or "").strip()[:100]
     page = Paginator(selectors.related_case_list(q=q), 50).get_page(request.GET.get("side"))
-    return render(request, "integrations/related_cases.html", {"page": page, "q": q})
+    return render(request, "integrations/related_cases.html", {"page": page, "q": q, "query": urlencode({"q": q})})
