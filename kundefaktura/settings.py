@@ -132,7 +132,7 @@ USE_TZ = True
 
 # --- Static and media ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")  # collectstatic target
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

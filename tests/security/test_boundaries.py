@@ -19,7 +19,9 @@ PROD_SETTINGS = """
 import json, django
 from django.conf import settings
 django.setup()
+from django.core.management import call_command
 from django.test import Client
+call_command("collectstatic", interactive=False, verbosity=0)  # production serves the hashed manifest
 response = Client(HTTP_HOST="kf.example.no", HTTP_X_FORWARDED_PROTO="https").get("/login/")
 print(json.dumps({
     "session_secure": settings.SESSION_COOKIE_SECURE, "csrf_secure": settings.CSRF_COOKIE_SECURE,
@@ -33,9 +35,10 @@ print(json.dumps({
 """
 
 
-def test_production_settings_send_secure_cookies_and_a_strict_csp():
+def test_production_settings_send_secure_cookies_and_a_strict_csp(tmp_path):
     env = production_env()
     env["DATABASE_URL"] = "sqlite:///:memory:"  # the login page needs no table: sessions are lazy
+    env["STATIC_ROOT"] = str(tmp_path / "static")
     proc = run_python(PROD_SETTINGS, **env)
     assert proc.returncode == 0, proc.stderr
     s = json.loads(proc.stdout.strip().splitlines()[-1])
