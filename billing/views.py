@@ -14,7 +14,6 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -94,7 +93,7 @@ def worklist_rows(bases) -> list[str]:
         html = cached.get(key)
         if html is None:
             html = fresh[key] = template.render({"b": b})
-        rows.append(mark_safe(html))  # rendered by our own template (autoescaped)
+        rows.append(html)  # a SafeString from our own autoescaping template (pickled as such by the cache)
     if fresh:
         cache.set_many(fresh, timeout=24 * 3600)
     return rows
