@@ -103,3 +103,21 @@ def test_check_deploy_reports_nothing_in_production():
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "no issues" in proc.stdout
+
+
+def test_manage_py_on_a_bare_checkout_uses_the_development_defaults():
+    """No DEBUG, SECRET_KEY or DATABASE_URL: a developer's checkout — commands run on the embedded defaults."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS and k != "KF_TESTING"}
+    proc = subprocess.run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "No changes detected" in proc.stdout
+
+
+def test_manage_py_in_production_still_requires_a_secret_key():
+    """DATABASE_URL set but no SECRET_KEY: production-like, so the settings refuse to start."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS and k != "KF_TESTING"}
+    env["DATABASE_URL"] = "postgres://root@127.0.0.1:5432/kundefaktura"
+    proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode != 0 and "SECRET_KEY must be set" in proc.stderr
