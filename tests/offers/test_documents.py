@@ -209,3 +209,50 @@ def test_offer_date_and_validity(company, caseworker, oncommit):
     with oncommit():
         offer = services.offer_send(basis=basis, by=caseworker, valid_until=valid)
     assert f"Gyldig til {valid:%d.%m.%Y}" in stored_pdf_text(offer)
+
+
+def test_fixed_line_table_keeps_long_texts_and_large_amounts(company, caseworker, oncommit):
+    """The line tables have a fixed layout (set column widths, for render speed): a long description
+    wraps inside its column and a large amount is still printed whole."""
+    basis = make_basis(by=caseworker, **SITE)
+    long_word = "Kabelgrøftgravingsentreprenørarbeid" * 3
+    add_line(basis, caseworker, description=f"Graving {long_word} langs hele eiendomsgrensen mot nord",
+             quantity="1", unit_price="9876543.21")
+    with oncommit():
+        offer = services.offer_send(basis=basis, by=caseworker)
+    text = stored_pdf_text(offer)
+    assert "9 876 543,21" in text
+    assert "langs hele eiendomsgrensen mot nord" in " ".join(text.split())
+    assert "Kabelgrøftgraving" in text
+
+
+def test_gc_is_paused_only_while_rendering_and_restored(company):
+    import gc
+    import threading
+
+    renderer = renderers.WeasyPrintRenderer()
+    seen = []
+
+    def render():
+        with renderers.gc_paused():
+            seen.append(gc.isenabled())
+            renderer.pdf_from_html("<p>Hei</p>")
+
+    assert gc.isenabled()
+    threads = [threading.Thread(target=render) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [False] * 4
+    assert gc.isenabled(), "the collector is back on after concurrent renders"
+    with pytest.raises(ZeroDivisionError), renderers.gc_paused():
+        1 / 0
+    assert gc.isenabled(), "and after a failed render"
+    gc.disable()
+    try:
+        with renderers.gc_paused():
+            pass
+        assert not gc.isenabled(), "a collector that was off stays off"
+    finally:
+        gc.enable()
