@@ -22,11 +22,14 @@ What it does:
    SECURE_SSL_REDIRECT=false is passed so plain http works on loopback) on a free loopback port.
 3. Logs in as the case worker and the customer by POSTing the login form (CSRF token from the GET),
    and hands the session cookie to wrk (a second process; bench/load.lua).
-4. Runs, each for --duration seconds after a short warm-up: the work list /arbeid/ (20 users),
+4. Runs, each for --duration seconds after a short warm-up: the work list (20 users, eight views of it
+   in turn: paging, sorting, status chips, filters, a search — WORKLIST_PATHS),
    basis pages /arbeid/grunnlag/<id>/ (20 users, 200 different bases), the portal offer page
    /portal/grunnlag/<id>/ (20 users), and POST /api/v1/invoice-bases/{id}/cost-lines/batch with 1000
    lines per request (4 clients, new line references every request).
-5. Prints requests/s and p50/p95 for each and, as the last line, one JSON object with the figures,
+5. Runs the work list once more with the page cache switched off (PAGE_CACHE_ENABLED=false): the cost
+   of a request that renders everything, as after every write. Reported beside the target, not judged.
+6. Prints requests/s and p50/p95 for each and, as the last line, one JSON object with the figures,
    the targets and ok; exit 1 when a target is missed. gunicorn is stopped at the end, also on errors.
 
 Everything stays on 127.0.0.1; every wrk run is bounded by --duration, every HTTP call by a timeout.
@@ -69,6 +72,11 @@ TARGET_WORKLIST_RPS = 150
 TARGET_WORKLIST_P95_MS = 250
 TARGET_BATCH_LINES_PER_S = 2000
 USERS = 20
+# The work list as case workers use it: first page, paging, sorting, status chips, filters and a search,
+# requested round-robin (each wrk thread starts at a different one).
+WORKLIST_PATHS = ["/arbeid/", "/arbeid/?page=2", "/arbeid/?sort=customer", "/arbeid/?status=offer_sent",
+                  "/arbeid/?status=invoiced&page=3", "/arbeid/?q=Bakkeveien", "/arbeid/?overdue=on",
+                  "/arbeid/?sort=-number&per_page=100"]
 BATCH_CLIENTS = 4
 BATCH_LINES = 1000
 
@@ -648,7 +656,8 @@ def main(argv=None):
     for index, (w, t) in enumerate(settings_to_try):
         with Server(port, w, t, env) as server:
             staff = login(port, *CASEWORKER)
-            check_page(port, "/arbeid/", staff, "FG-")
+            for path in WORKLIST_PATHS:  # every view lists bases (not an empty result or an error page)
+                check_page(port, path, staff, "FG-")
             if index == 0:
                 print(f"gunicorn: {server.label}, DB_CONN_MAX_AGE={env['DB_CONN_MAX_AGE']}; wrk: {USERS} connections, "
                       f"{args.duration} s each after {args.warmup} s warm-up", flush=True)
@@ -656,8 +665,8 @@ def main(argv=None):
                 offer_path = f"/portal/grunnlag/{ctx['offer_basis']}/"
                 check_page(port, offer_path, kunde, "FG-")
                 check_page(port, f"/arbeid/grunnlag/{ctx['detail_bases'][0]}/", staff, "FG-")
-                results["worklist"] = measure(port, "work list /arbeid/", connections=USERS, mode="get",
-                                              cookie=staff, paths="/arbeid/", **common)
+                results["worklist"] = measure(port, "work list (8 views)", connections=USERS, mode="get",
+                                              cookie=staff, paths=" ".join(WORKLIST_PATHS), **common)
                 results["basis_page"] = measure(
                     port, "basis page", connections=USERS, mode="get", cookie=staff,
                     paths=" ".join(f"/arbeid/grunnlag/{pk}/" for pk in ctx["detail_bases"]), **common)
@@ -670,8 +679,14 @@ def main(argv=None):
                 print(f"{'':<22} {results['batch_api']['lines_per_s']:8.0f} lines/s", flush=True)
             else:
                 r = measure(port, f"work list ({server.label})", connections=USERS, mode="get", cookie=staff,
-                            paths="/arbeid/", **common)
+                            paths=" ".join(WORKLIST_PATHS), **common)
                 tuning.append({"gunicorn": server.label, "rps": round(r["rps"], 1), "p95_ms": r["p95_ms"]})
+    # The same work-list load with the snapshot cache switched off: what every request costs when each
+    # one renders (as right after a write). Reported, not a target.
+    with Server(port, workers, args.threads, {**env, "PAGE_CACHE_ENABLED": "false"}):
+        staff = login(port, *CASEWORKER)
+        results_uncached = measure(port, "work list, page cache off", connections=USERS, mode="get",
+                                   cookie=staff, paths=" ".join(WORKLIST_PATHS), **common)
     cleanup()
     if tuning:
         first = results["worklist"]
@@ -697,6 +712,8 @@ def main(argv=None):
         **{f"{k}_p50_ms": r["p50_ms"] for k, r in results.items()},
         **{f"{k}_p95_ms": r["p95_ms"] for k, r in results.items()},
         "batch_lines_per_s": round(batch["lines_per_s"]),
+        "worklist_uncached_rps": round(results_uncached["rps"], 1),
+        "worklist_uncached_p95_ms": results_uncached["p95_ms"],
         "loadavg": wl["loadavg"],
         "target_worklist_rps": TARGET_WORKLIST_RPS, "target_worklist_p95_ms": TARGET_WORKLIST_P95_MS,
         "target_batch_lines_per_s": TARGET_BATCH_LINES_PER_S,

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from kundefaktura import pagecache
 from kundefaktura.accounts.roles import caseworker_required
 
 from . import selectors, services
@@ -102,6 +103,20 @@ def worklist_rows(bases) -> list[str]:
 @caseworker_required
 @require_GET
 def worklist(request):
+    """The work list. Its filters, chips and table are served from the snapshot cache while no write
+    has committed (kundefaktura.pagecache); the outer page (menu, user, messages) is rendered each time."""
+    partial = bool(request.htmx and request.htmx.target == "results")
+    template = "workspace/_worklist_results.html" if partial else "workspace/_worklist_content.html"
+    key = ("worklist", template, sorted(request.GET.lists()), translation.get_language(),
+           timezone.localdate().isoformat(), request.user.pk if request.GET.get("mine") else None)
+    html = pagecache.cached_part(request, key, lambda extra: render_to_string(
+        template, {**_worklist_context(request), **extra}))
+    if partial:
+        return HttpResponse(html)
+    return render(request, "workspace/worklist.html", {"content": html})
+
+
+def _worklist_context(request) -> dict:
     form = WorklistFilterForm(request.GET or None)
     filters = form.filters()
     without_status, qs = selectors.basis_list(user=request.user, filters=filters)
@@ -128,15 +143,12 @@ def worklist(request):
               for s in Status]
     columns = [("number", _("Nummer")), ("title", _("Tittel")), ("customer", _("Kunde")),
                ("status", _("Status")), ("valid_until", _("Tilbud gyldig til")), ("created", _("Opprettet"))]
-    context = {
+    return {
         "form": form, "page": page, "paginator": paginator, "chips": chips, "filters": filters,
         "query": params.urlencode(), "sort_query": sort_params.urlencode(),
         "status_query": status_params.urlencode(), "columns": columns, "per_page": per_page,
         "page_sizes": PAGE_SIZES, "rows": rows,
     }
-    template = "workspace/_worklist_results.html" if request.htmx and request.htmx.target == "results" \
-        else "workspace/worklist.html"
-    return render(request, template, context)
 
 
 # --- basis: create, page, header form ---------------------------------------------------------------

@@ -115,12 +115,19 @@ LOGOUT_REDIRECT_URL = "login"
 
 # --- Caches ---------------------------------------------------------------------------------------
 # "fragments" holds rendered, content-addressed pieces of pages (a work-list row is keyed by every
-# value it shows), so a per-process memory cache can never serve anything stale.
+# value it shows), so a per-process memory cache can never serve anything stale. "pages" holds
+# larger page parts keyed by the database snapshot they were rendered under (kundefaktura.pagecache);
+# few entries, short-lived: a write anywhere makes every entry unreachable.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
     "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments",
                   "OPTIONS": {"MAX_ENTRIES": 20000}},
+    "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages",
+              "TIMEOUT": 300, "OPTIONS": {"MAX_ENTRIES": 300}},
 }
+# Serve the work list's rendered filters, chips and table again while the database snapshot stands
+# (PostgreSQL only; see kundefaktura/pagecache.py). Off: every request renders them.
+PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE_ENABLED", default=True)
 
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="nb")
