@@ -123,7 +123,9 @@ LOGOUT_REDIRECT_URL = "login"
 # larger page parts keyed by the database snapshot they were rendered under (kundefaktura.pagecache);
 # few entries, short-lived: a write anywhere makes every entry unreachable.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    # The default cache holds the login-link rate limit: give several processes one Redis with
+    # CACHE_URL=redis://host:6379/2 so the limit is global (memory per process otherwise).
+    "default": env.cache_url("CACHE_URL", default="locmemcache://default"),
     "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments",
                   "OPTIONS": {"MAX_ENTRIES": 20000}},
     "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages",

@@ -14,7 +14,7 @@ SETTINGS_VARS = (
     "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "EMAIL_URL", "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "PAYMENT_PROVIDER", "TIME_ZONE", "LANGUAGE_CODE",
     "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "CSRF_TRUSTED_ORIGINS", "MEDIA_ROOT",
-    "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "DJANGO_ALLOW_ASYNC_UNSAFE", "CACHE_URL", "PAGE_CACHE_ENABLED",
 )
 
 PRINT_SETTINGS = """
@@ -31,6 +31,8 @@ print(json.dumps({
     "time_zone": settings.TIME_ZONE, "language": settings.LANGUAGE_CODE,
     "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
     "payment_provider": settings.PAYMENT_PROVIDER,
+    "cache": settings.CACHES["default"]["BACKEND"], "cache_location": settings.CACHES["default"].get("LOCATION"),
+    "page_cache": settings.PAGE_CACHE_ENABLED,
 }))
 """
 
@@ -66,6 +68,7 @@ def test_defaults_run_on_a_bare_machine_with_sqlite_eager_celery_and_file_mail()
     assert s["time_zone"] == "Europe/Oslo"
     assert s["language"] == "nb"
     assert s["payment_provider"] == "local"
+    assert s["cache"] == "django.core.cache.backends.locmem.LocMemCache" and s["page_cache"] is True
 
 
 def test_postgresql_url_and_redis_broker_switch_to_real_services():
@@ -74,6 +77,13 @@ def test_postgresql_url_and_redis_broker_switch_to_real_services():
     assert s["engine"] == "django.db.backends.postgresql"
     assert (s["name"], s["host"], s["port"], s["user"]) == ("kundefaktura", "db.example.no", "5433", "kf")
     assert s["broker"] == "redis://127.0.0.1:6379/3" and s["eager"] is False
+
+
+def test_cache_url_shares_the_default_cache_and_the_page_cache_can_be_switched_off():
+    s = read_settings(DEBUG="true", CACHE_URL="redis://127.0.0.1:6379/2", PAGE_CACHE_ENABLED="false")
+    assert s["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert s["cache_location"] == "redis://127.0.0.1:6379/2"
+    assert s["page_cache"] is False
 
 
 def test_smtp_email_url_switches_backend():
