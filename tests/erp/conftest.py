@@ -65,3 +65,46 @@ def every_kind(company, caseworker):
 @pytest.fixture
 def deduction_invoice(company, caseworker):
     return issue_base_deduction_invoice(caseworker)
+
+
+def issue_settlement_credit_note(by) -> Invoice:
+    """Worked example 5, actual below the estimate: an O credit note (8 765.44) against a paid prepayment,
+    to an organisation."""
+    org = make_customer(name="Vestland Eiendom AS", kind="organisation", orgnr="923600019",
+                        email="faktura@vestlandeiendom.example")
+    basis = make_basis(by=by, customer=org, prepayment_required=True)
+    add_line(basis, by, description="Anleggsbidrag, estimat", unit_price="80000.00")
+    services.offer_send(basis=basis, by=by)
+    services.offer_accept(basis=basis, by=None)
+    [prepay] = basis.invoices.all()
+    services.payment_register(invoice=prepay, by=by, amount=D("80000.00"), method=Payment.Method.MANUAL)
+    add_line(basis, by, description="Faktisk kostnad", unit_price="71234.56", phase="actual")
+    [credit] = services.final_settle(basis=basis, by=by)
+    return credit
+
+
+def issue_mixed_taxable_invoice(by) -> Invoice:
+    """One taxable invoice holding S (25 %), Z (zero-rated) and E (exempt) lines, to a person with no
+    e-mail, phone or street address when invoiced (the offer went by e-mail; the customer was edited after)."""
+    person = make_customer(name="Ola Nordmann", email="ola@example.com", phone="", street="", postal_code="5700",
+                           city="Voss")
+    basis = make_basis(by=by, customer=person)
+    add_line(basis, by, category="meter_work", description="Målerarbeid", quantity="3", unit="t",
+             unit_price="845.00")
+    add_line(basis, by, category="service", description="Nullsats-tjeneste", unit_price="500.00", vat_code="Z")
+    add_line(basis, by, category="fee", description="Fritatt gebyr", unit_price="250.00", vat_code="E")
+    services.offer_send(basis=basis, by=by)
+    services.offer_accept(basis=basis, by=by)
+    services.customer_update(customer=person, by=by, email="")
+    [invoice] = services.invoices_issue(basis=basis, by=by)
+    return invoice
+
+
+@pytest.fixture
+def settlement_credit_note(company, caseworker):
+    return issue_settlement_credit_note(caseworker)
+
+
+@pytest.fixture
+def mixed_taxable_invoice(company, caseworker):
+    return issue_mixed_taxable_invoice(caseworker)
