@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from . import norwegian
@@ -236,6 +237,12 @@ class InvoiceBasis(models.Model):
     def site_lines(self) -> list[str]:
         return [x for x in (self.site_street, f"{self.site_postal_code} {self.site_city}".strip()) if x]
 
+    @cached_property
+    def change_notice_statuses(self) -> dict[int, str]:
+        """{change notice id: status} of this basis, in one query — for pages that show the state of many
+        change lines (CostLine.change_status). Display only: services re-read the locked rows."""
+        return dict(self.change_notices.values_list("pk", "status"))
+
 
 class CostLine(models.Model):
     class Source(models.TextChoices):
@@ -297,6 +304,23 @@ class CostLine(models.Model):
     @property
     def is_external(self) -> bool:
         return self.source not in (self.Source.MANUAL,)
+
+    @property
+    def change_status(self) -> str:
+        """Status of the change notice that carried this change line ("" when it has none). A line read
+        through `basis.lines` (the basis page) uses the basis's one-query map instead of a query per line."""
+        if not self.change_notice_id:
+            return ""
+        if not CostLine.change_notice.is_cached(self) and CostLine.basis.is_cached(self):
+            return self.basis.change_notice_statuses.get(self.change_notice_id, "")
+        return self.change_notice.status
+
+    @property
+    def is_accepted_change(self) -> bool:
+        """A change the customer accepted and that is not invoiced yet: its content is what the customer
+        agreed to, so it is neither edited nor removed (services._lock_line refuses; the UI offers nothing)."""
+        return (self.is_change and self.invoice_id is None
+                and self.change_status == ChangeNotice.Status.ACCEPTED)
 
 
 class SharedCost(models.Model):

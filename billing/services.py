@@ -21,6 +21,7 @@ from .errors import BillingError, ConflictError, InvalidInput, LockedError, Tran
 from .models import (
     Acceptance,
     AuditEvent,
+    ChangeNotice,
     CompanyProfile,
     CostCategory,
     CostLine,
@@ -395,6 +396,11 @@ def _lock_line(line) -> tuple[CostLine, InvoiceBasis]:
     basis = _lock_basis(line.basis)
     if line.invoice_id:
         raise LockedError(_("Linjen står på en utstedt faktura og kan ikke endres."))
+    # Read under the basis lock, which change_notice_answer also holds while it records the answer.
+    if line.is_change and line.change_notice_id and ChangeNotice.objects.filter(
+            pk=line.change_notice_id, status=ChangeNotice.Status.ACCEPTED).exists():
+        raise LockedError(_("Kunden har akseptert denne endringen, og den kan ikke endres før den er fakturert. "
+                            "Legg inn en ny endringslinje og send et nytt endringsvarsel."))
     if line.source == CostLine.Source.SHARED_COST:
         raise LockedError(_("Andelen fra felles anlegg endres på anlegget, ikke her."))
     if basis.status in (Status.CANCELLED, Status.PAID):
