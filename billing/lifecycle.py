@@ -7,7 +7,8 @@ a task after commit).
 
 Decisions (see docs/lifecycle.md):
 - A change line (added after acceptance) is invoiced only once the customer accepted the change notice
-  that carried it (`services.change_line_accepted`). Declined lines stay on the basis, marked declined.
+  that carried it (`services.change_line_accepted`). Declined lines stay on the basis, marked declined;
+  so do the lines of a notice that expired unanswered (silence is not acceptance).
 - The reminder fee is a claim on the reminder document (a reminder fee is not a sale and is outside the
   VAT scope), payable with the invoice's KID. Payments beyond the invoice balance settle unpaid fees
   before anything counts as overpaid and is refunded.
@@ -110,7 +111,8 @@ def change_overview(basis) -> dict:
     """Everything the case worker's and the customer's change pages show for one basis."""
     lines = list(basis.lines.filter(is_change=True, phase=CostLine.Phase.ESTIMATE)
                  .select_related("category", "vat_code", "change_notice", "invoice").order_by("position", "id"))
-    groups = {"unnotified": [], "awaiting": [], "accepted_uninvoiced": [], "invoiced": [], "declined": []}
+    groups = {"unnotified": [], "awaiting": [], "accepted_uninvoiced": [], "invoiced": [], "declined": [],
+              "expired": []}
     for ln in lines:
         notice = ln.change_notice
         if ln.invoice_id:
@@ -123,6 +125,8 @@ def change_overview(basis) -> dict:
             groups["accepted_uninvoiced"].append(ln)
         elif notice.status == ChangeNotice.Status.DECLINED:
             groups["declined"].append(ln)
+        elif notice.status == ChangeNotice.Status.EXPIRED:
+            groups["expired"].append(ln)
         else:  # a superseded notice never keeps lines; show them as not notified
             groups["unnotified"].append(ln)
     return {"groups": groups, "notices": list(basis.change_notices.order_by("-version")),
@@ -198,14 +202,18 @@ def change_notice_answer(*, notice, by, decision: str, channel: str = "portal", 
     The same answer twice returns the notice unchanged; the other answer after one is refused."""
     if decision not in ("accepted", "declined"):
         raise InvalidInput(_("Ukjent svar."), fields={"decision": ["invalid"]})
+    # Lock order basis → notice, as in change_notice_send and change_notice_expire.
+    basis = _lock_basis(ChangeNotice.objects.values_list("basis_id", flat=True).get(pk=notice.pk))
     notice = ChangeNotice.objects.select_for_update().get(pk=notice.pk)
-    basis = _lock_basis(notice.basis_id)
     target = ChangeNotice.Status.ACCEPTED if decision == "accepted" else ChangeNotice.Status.DECLINED
     if notice.status == target:
         return notice
     if notice.status in (ChangeNotice.Status.ACCEPTED, ChangeNotice.Status.DECLINED):
         raise TransitionError(_("Endringsvarselet er allerede besvart (%s).") % notice.get_status_display(),
                               code="already_answered")
+    if notice.status == ChangeNotice.Status.EXPIRED:
+        raise TransitionError(_("Svarfristen for endringsvarselet gikk ut %s. Be nettselskapet om et nytt varsel.")
+                              % notice.valid_until.strftime("%d.%m.%Y"), code="expired")
     if notice.status == ChangeNotice.Status.SUPERSEDED:
         newest = basis.change_notices.order_by("-version").first()
         raise TransitionError(_("Dette endringsvarselet er erstattet av en nyere versjon (versjon %d). "
@@ -238,6 +246,45 @@ def change_notice_answer(*, notice, by, decision: str, channel: str = "portal", 
           data={"change_notice": notice.pk, "version": notice.version, "gross": str(notice.gross),
                 "channel": channel, "pdf_sha256": notice.answer_pdf_sha256, "ip": ip_address or ""})
     return notice
+
+
+@transaction.atomic
+def change_notice_expire(*, notice, by=None, on: dt.date | None = None) -> bool:
+    """Mark an unanswered change notice past its answer deadline as expired (Utløpt). True if it moved;
+    False when it was answered, superseded or expired already, or is still within its deadline (so the
+    job may run any number of times). Its lines are then handled like a declined notice's: they stay on
+    the basis, shown as expired, and are neither invoiced nor part of the accepted estimate."""
+    on = on or today()
+    pk = getattr(notice, "pk", notice)
+    basis = _lock_basis(ChangeNotice.objects.values_list("basis_id", flat=True).get(pk=pk))
+    notice = ChangeNotice.objects.select_for_update().get(pk=pk)
+    if notice.status != ChangeNotice.Status.SENT or notice.valid_until >= on:
+        return False
+    notice.status = ChangeNotice.Status.EXPIRED
+    notice.save(update_fields=["status"])
+    audit(action="billing.change_notice.expired", by=by, basis=basis,
+          data={"change_notice": notice.pk, "version": notice.version, "gross": str(notice.gross),
+                "valid_until": notice.valid_until.isoformat(),
+                "lines": list(notice.lines.order_by("pk").values_list("pk", flat=True))})
+    return True
+
+
+def change_notices_expire_due(*, on: dt.date | None = None) -> list[tuple[str, int]]:
+    """The daily job: every unanswered change notice past its deadline → Utløpt, each in its own
+    transaction. Returns (basis number, version) of each notice that expired now."""
+    on = on or today()
+    expired = []
+    for pk in ChangeNotice.objects.filter(status=ChangeNotice.Status.SENT, valid_until__lt=on) \
+            .values_list("pk", flat=True).order_by("pk"):
+        try:
+            if change_notice_expire(notice=pk, on=on):
+                expired.append(pk)
+        except ChangeNotice.DoesNotExist:
+            continue  # its basis was deleted meanwhile
+        except BillingError:
+            log.exception("change notice expiry failed for notice %s", pk)
+    return [(n.basis.number, n.version) for n in
+            ChangeNotice.objects.filter(pk__in=expired).select_related("basis").order_by("pk")]
 
 
 def customer_change_notices(user):

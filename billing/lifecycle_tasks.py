@@ -12,6 +12,14 @@ def offers_expire() -> list[str]:
     return lifecycle.offers_expire_due()
 
 
+@shared_task(name="billing.change_notices_expire")
+def change_notices_expire() -> list:
+    """Daily: unanswered change notices past their answer deadline → Utløpt. Idempotent."""
+    from . import lifecycle
+
+    return [list(x) for x in lifecycle.change_notices_expire_due()]
+
+
 @shared_task(name="billing.reminders_send")
 def reminders_send() -> list:
     """Daily: reminders for overdue invoices (step 1, then step 2), each step once. Idempotent."""

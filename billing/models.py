@@ -737,13 +737,16 @@ class BulkJobItem(models.Model):
 class ChangeNotice(models.Model):
     """Endringsvarsel: the notice of changed/new costs after acceptance that the customer must accept
     before the change is invoiced (kontrollforskriften § 16-3 keeps it as documentation). Each send makes
-    a new version; an unanswered older version is superseded by the newer one."""
+    a new version; an unanswered older version is superseded by the newer one. An unanswered notice past
+    its answer deadline is marked expired by the daily job (billing.lifecycle.change_notice_expire); its
+    lines are then treated like those of a declined notice: kept, shown, never invoiced."""
 
     class Status(models.TextChoices):
         SENT = "sent", _("Sendt, venter på svar")
         ACCEPTED = "accepted", _("Akseptert")
         DECLINED = "declined", _("Avslått")
         SUPERSEDED = "superseded", _("Erstattet av nyere versjon")
+        EXPIRED = "expired", _("Utløpt")
 
     basis = models.ForeignKey(InvoiceBasis, on_delete=models.CASCADE, related_name="change_notices")
     version = models.PositiveIntegerField(_("versjon"))

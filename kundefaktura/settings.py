@@ -191,6 +191,7 @@ ERP_EXPORT_MINUTE = env.int("ERP_EXPORT_MINUTE", default=15)
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "kundefaktura.outbox_sweep", "schedule": 60.0},
     "offers-expire": {"task": "billing.offers_expire", "schedule": crontab(hour=0, minute=30)},
+    "change-notices-expire": {"task": "billing.change_notices_expire", "schedule": crontab(hour=0, minute=35)},
     "reminders-send": {"task": "billing.reminders_send", "schedule": crontab(hour=7, minute=0)},
     "erp-export": {"task": "integrations.erp_export",
                    "schedule": crontab(hour=ERP_EXPORT_HOUR, minute=ERP_EXPORT_MINUTE)},

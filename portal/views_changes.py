@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from billing import lifecycle
+from billing import lifecycle, services
 from billing.errors import BillingError
 from billing.models import ChangeNotice
 from kundefaktura.accounts.roles import customer_required
@@ -50,10 +50,14 @@ def change_detail(request, pk):
             return redirect("portal_changes:detail", pk=notice.pk)
         notice.refresh_from_db()
     newest = notice.basis.change_notices.order_by("-version").first()
+    # Past its deadline the notice is expired, also in the hours before the nightly job marks it so.
+    expired = notice.status == ChangeNotice.Status.EXPIRED or (
+        notice.status == ChangeNotice.Status.SENT and notice.valid_until < services.today())
     return render(request, "portal/changes/detail.html",
                   {"notice": notice, "basis": notice.basis, "lines": (notice.snapshot or {}).get("lines", []),
-                   "newest": newest, "is_newest": newest.pk == notice.pk,
-                   "can_answer": notice.status == ChangeNotice.Status.SENT and newest.pk == notice.pk},
+                   "newest": newest, "is_newest": newest.pk == notice.pk, "expired": expired,
+                   "can_answer": notice.status == ChangeNotice.Status.SENT and newest.pk == notice.pk
+                   and not expired},
                   status=status)
 
 
