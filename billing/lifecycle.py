@@ -337,18 +337,34 @@ def reminder_fees(invoice) -> Decimal:
     return sum((r.fee for r in invoice.reminders.all()), ZERO)
 
 
+def _fees_unpaid(fees: Decimal, outstanding: Decimal) -> Decimal:
+    """Payments beyond the invoice's own balance (a negative outstanding) settle the fees first."""
+    return max(ZERO, fees - max(ZERO, -outstanding)) if fees else ZERO
+
+
 def reminder_fees_unpaid(invoice) -> Decimal:
     """Fees not yet covered by payments beyond the invoice's own balance."""
     fees = reminder_fees(invoice)
     if not fees:
         return ZERO
-    beyond = max(ZERO, -services.invoice_outstanding(invoice))
-    return max(ZERO, fees - beyond)
+    return _fees_unpaid(fees, services.invoice_outstanding(invoice))
 
 
 def amount_owed(invoice) -> Decimal:
     """What the customer must pay now on this invoice: the balance plus unpaid reminder fees."""
     return max(ZERO, services.invoice_outstanding(invoice)) + reminder_fees_unpaid(invoice)
+
+
+def invoice_dues(invoice) -> dict:
+    """One invoice as the customer sees it: balance (`outstanding`), the reminders and the fees they
+    charged (`fees`), the part of those still unpaid, and the total to pay now (`owed`, = amount_owed).
+    Reads `invoice.reminders.all()`, so a list that prefetches "reminders" costs no query per invoice."""
+    outstanding = services.invoice_outstanding(invoice)
+    reminders = sorted(invoice.reminders.all(), key=lambda r: r.step)
+    fees = sum((r.fee for r in reminders), ZERO)
+    unpaid = _fees_unpaid(fees, outstanding)
+    return {"outstanding": outstanding, "reminders": reminders, "fees": fees, "fees_unpaid": unpaid,
+            "owed": max(ZERO, outstanding) + unpaid}
 
 
 def reminder_next(invoice, reminders, on: dt.date, profile) -> tuple[int, dt.date] | None:

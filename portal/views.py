@@ -31,7 +31,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing import services
+from billing import lifecycle, services
 from billing.errors import BillingError
 from billing.models import Invoice, Payment
 from billing.status import Status, next_step
@@ -81,7 +81,7 @@ def home(request):
     bases = list(selectors.customer_bases(request.user))
     rows = []
     for basis in bases:
-        unpaid = [inv for inv in basis.invoices.all() if services.invoice_outstanding(inv) > 0]
+        unpaid = [inv for inv in basis.invoices.all() if lifecycle.amount_owed(inv) > 0]
         rows.append({"basis": basis, "next_step": next_step(basis.status), "unpaid": unpaid,
                      "can_answer": basis.status == Status.OFFER_SENT})
     return render(request, "portal/home.html", {"rows": rows})
@@ -94,9 +94,9 @@ def _offer_context(request, basis, accept_form=None, decline_form=None):
     expired = bool(offer and not answer and (basis.status == Status.EXPIRED
                                              or (basis.status == Status.OFFER_SENT and offer.valid_until < today)))
     can_answer = bool(offer and not answer and basis.status == Status.OFFER_SENT and not expired)
-    invoices = [{"invoice": inv, "outstanding": services.invoice_outstanding(inv)}
+    invoices = [{"invoice": inv, **lifecycle.invoice_dues(inv)}
                 for inv in basis.invoices.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE)
-                .order_by("issue_date", "number")]
+                .prefetch_related("reminders").order_by("issue_date", "number")]
     version = offer.version if offer else None
     return {
         "basis": basis, "offer": offer, "answer": answer, "expired": expired, "can_answer": can_answer,
@@ -219,16 +219,18 @@ def offer_pdf(request, pk):
 
 @customer_required
 def invoice_list(request):
-    rows = [{"invoice": inv, "outstanding": services.invoice_outstanding(inv)}
-            for inv in selectors.customer_invoices(request.user)]
+    """Every issued document with its reminder fees and what is left to pay including them."""
+    rows = [{"invoice": inv, **lifecycle.invoice_dues(inv)}
+            for inv in selectors.customer_invoices(request.user).prefetch_related("reminders")]
     return render(request, "portal/invoices.html", {"rows": rows})
 
 
 def _invoice_context(invoice):
-    outstanding = services.invoice_outstanding(invoice)
+    dues = lifecycle.invoice_dues(invoice)
     return {
-        "invoice": invoice, "outstanding": outstanding,
-        "is_paid": invoice.kind != Invoice.Kind.CREDIT_NOTE and outstanding <= 0
+        "invoice": invoice, **dues,
+        # Paid means nothing left: the invoice's balance and any reminder fees.
+        "is_paid": invoice.kind != Invoice.Kind.CREDIT_NOTE and dues["owed"] <= 0
         and invoice.status == Invoice.Status.PAID,
         # A checkout the customer abandoned expires at Stripe after 60 minutes; older attempts are not
         # "being processed" any more.
@@ -266,14 +268,15 @@ def invoice_pay(request, pk):
     if not form.is_valid():
         messages.error(request, _("Betalingen kunne ikke startes. Last siden på nytt og prøv igjen."))
         return redirect("portal:invoice", pk=invoice.pk)
-    outstanding = services.invoice_outstanding(invoice)
-    if outstanding <= 0 or invoice.kind == Invoice.Kind.CREDIT_NOTE:
+    # The card payment covers what the invoice page asks for: the balance plus unpaid reminder fees.
+    owed = lifecycle.amount_owed(invoice)
+    if owed <= 0 or invoice.kind == Invoice.Kind.CREDIT_NOTE:
         messages.info(request, _("Fakturaen er allerede betalt."))
         return redirect("portal:invoice", pk=invoice.pk)
     success = request.build_absolute_uri(reverse("portal:payment_done", args=[invoice.pk]))
     cancel = request.build_absolute_uri(reverse("portal:payment_cancelled", args=[invoice.pk]))
     try:
-        checkout = get_provider().start_checkout(invoice=invoice, amount=outstanding,
+        checkout = get_provider().start_checkout(invoice=invoice, amount=owed,
                                                  attempt=str(form.cleaned_data["attempt"]), by=request.user,
                                                  success_url=success, cancel_url=cancel)
     except BillingError as exc:
