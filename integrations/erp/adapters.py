@@ -7,6 +7,9 @@
                 POST {base}/invoices  (one JSON document per invoice/credit note, with the EHF XML),
                      header Idempotency-Key: kundefaktura-<series>-<number>; 2xx = accepted,
                      409 = already had it (also accepted). Anything else fails the delivery.
+                POST {base}/reminder-fees  (one JSON record per reminder fee: the CSV row's fields —
+                     invoice number, KID, customer, fee, reminder_step, date — after the documents),
+                     header Idempotency-Key: kundefaktura-reminder-<invoice number>-<step>; same answers.
 - "filedrop": writes the batch into ERP_DROP_DIR/kundefaktura-batch-<id>/ (export.csv and one
               XML per document) through a temporary directory that is renamed when complete, so
               the ERP never picks up half a batch. Customer search reads ERP_DROP_DIR/customers.json
@@ -130,16 +133,22 @@ class HttpAdapter(ErpAdapter):
             raise ErpError("ERP customer search did not answer JSON") from exc
         return [_normalise(c) for c in results][:limit]
 
-    def push_document(self, payload: dict) -> None:
-        key = f"kundefaktura-{payload['series']}-{payload['number']}"
+    def _push(self, path: str, key: str, payload: dict, what: str) -> None:
         try:
-            r = self.session.post(f"{self.base_url}/invoices", json=payload,
+            r = self.session.post(f"{self.base_url}/{path}", json=payload,
                                   headers=self._headers(**{"Idempotency-Key": key}), timeout=self.timeout)
         except requests.RequestException as exc:
-            raise ErpError(f"ERP invoice push failed: {exc}") from exc
+            raise ErpError(f"ERP {what} push failed: {exc}") from exc
         if r.status_code == 409 or 200 <= r.status_code < 300:
             return
-        raise ErpError(f"ERP refused document {payload['number']}: HTTP {r.status_code} {r.text[:200]}")
+        raise ErpError(f"ERP refused {what} {payload['number']}: HTTP {r.status_code} {r.text[:200]}")
+
+    def push_document(self, payload: dict) -> None:
+        self._push("invoices", f"kundefaktura-{payload['series']}-{payload['number']}", payload, "document")
+
+    def push_reminder_fee(self, payload: dict) -> None:
+        self._push("reminder-fees", f"kundefaktura-reminder-{payload['number']}-{payload['reminder_step']}",
+                   payload, "reminder fee")
 
     def deliver(self, batch, files: BatchFiles) -> DeliveryResult:
         import csv
@@ -147,6 +156,9 @@ class HttpAdapter(ErpAdapter):
         count = 0
         with open(files.csv_path, encoding="utf-8", newline="") as fh, zipfile.ZipFile(files.archive_path) as zf:
             for row in csv.DictReader(fh, delimiter=";"):
+                if row["document_type"] == "reminder_fee":  # after every document of the batch
+                    self.push_reminder_fee({**row, "batch": batch.pk})
+                    continue
                 xml = zf.read(row["ehf_file"]).decode("utf-8")
                 self.push_document({**row, "series": "K" if row["document_type"] == "credit_note" else "F",
                                     "batch": batch.pk, "ehf_xml": xml})

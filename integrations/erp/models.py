@@ -1,15 +1,16 @@
-"""ERP export batches (the outbox of issued documents) and bank payment imports.
+"""ERP export batches (the outbox of issued documents and reminder fees) and bank payment imports.
 
 Exactly once: `ExportItem.invoice` is unique, so an issued invoice or credit note can belong to one
-batch only. Claiming is an `INSERT ... SELECT ... ON CONFLICT DO NOTHING` (see services.py), which
-PostgreSQL serialises on the unique index; two concurrent runs never claim the same document.
+batch only; `ExportReminderFee.reminder` is unique in the same way for reminder fees. Claiming is an
+`INSERT ... SELECT ... ON CONFLICT DO NOTHING` (see services.py), which PostgreSQL serialises on the
+unique index; two concurrent runs never claim the same document or fee.
 """
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import MONEY, Invoice, Payment
+from billing.models import MONEY, Invoice, Payment, Reminder
 
 
 class ExportBatch(models.Model):
@@ -38,6 +39,8 @@ class ExportBatch(models.Model):
     credit_note_count = models.PositiveIntegerField(_("kreditnotaer"), default=0)
     gross_total = models.DecimalField(_("sum fakturaer"), **MONEY, default=0)
     credit_total = models.DecimalField(_("sum kreditnotaer"), **MONEY, default=0)
+    reminder_fee_count = models.PositiveIntegerField(_("purregebyr"), default=0)
+    reminder_fee_total = models.DecimalField(_("sum purregebyr"), **MONEY, default=0)
     csv_file = models.CharField(_("CSV-fil"), max_length=300, blank=True)  # relative to MEDIA_ROOT
     ehf_archive = models.CharField(_("EHF-arkiv"), max_length=300, blank=True)  # zip, relative to MEDIA_ROOT
     built_at = models.DateTimeField(_("filer skrevet"), null=True, blank=True)
@@ -64,6 +67,20 @@ class ExportItem(models.Model):
         ordering = ["id"]
         verbose_name = _("eksportert dokument")
         verbose_name_plural = _("eksporterte dokumenter")
+
+
+class ExportReminderFee(models.Model):
+    """A reminder fee handed to the ERP (a CSV record of its own, no EHF: a reminder fee is a claim on
+    the invoice, not a new invoice). Claimed once its invoice has been exported, in the same way."""
+
+    batch = models.ForeignKey(ExportBatch, on_delete=models.PROTECT, related_name="reminder_fees")
+    reminder = models.OneToOneField(Reminder, on_delete=models.PROTECT, related_name="erp_export_fee")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("eksportert purregebyr")
+        verbose_name_plural = _("eksporterte purregebyr")
 
 
 class BankImport(models.Model):

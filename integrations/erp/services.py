@@ -5,10 +5,13 @@ Export, in three idempotent steps (each safe to repeat after a crash):
    INSERT INTO erp_exportitem (batch, invoice) SELECT … FROM billing_invoice WHERE issued AND NOT
    EXISTS (…) ON CONFLICT (invoice_id) DO NOTHING. The unique index on invoice_id makes PostgreSQL
    serialise two concurrent claims: the second waits for the first and skips its rows, so every
-   document lands in exactly one batch. No ids are held in Python.
+   document lands in exactly one batch. No ids are held in Python. Reminder fees are claimed the same
+   way in the same transaction (erp_exportreminderfee, unique reminder_id), each once its invoice is
+   exported — in this batch or an earlier one — so the ERP never gets a fee before its invoice.
 2. `export_build`  — streams the claimed documents (server-side cursor, light named rows, the lines
    of each chunk of 1000 documents in one query) into the CSV and a zip with one EHF XML per
-   document, written incrementally; memory does not grow with the count.
+   document, written incrementally; memory does not grow with the count. The batch's reminder fees
+   follow as CSV records of their own (`reminder_fee`, no EHF), from one more streamed query.
 3. `export_deliver` — claims the batch for delivery with a conditional UPDATE, hands the files to
    the adapter; a failure is recorded (attempts, last error) and raised so the task retries.
 """
@@ -27,17 +30,17 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing import money
 from billing import services as billing_services
 from billing.errors import BillingError, InvalidInput
-from billing.models import Invoice, InvoiceLine, Payment
+from billing.models import Invoice, InvoiceLine, Payment, Reminder
 
 from . import adapters, ehf, ziparchive
-from .models import BankImport, BankTransaction, ExportBatch, ExportItem
+from .models import BankImport, BankTransaction, ExportBatch, ExportItem, ExportReminderFee
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +48,15 @@ CHUNK_SIZE = 1000
 STALE_DELIVERY = dt.timedelta(minutes=15)
 EXPORTABLE_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.SENT, Invoice.Status.PAID, Invoice.Status.CREDITED)
 
-# CSV: one row per document, UTF-8, ';' separated, amounts with '.' and two decimals.
+# CSV: one row per document, UTF-8, ';' separated, amounts with '.' and two decimals; then one row per
+# reminder fee (document_type "reminder_fee": number/kid/customer of the invoice it is claimed on,
+# issue_date = the reminder's date, due_date = its payment deadline, the fee outside VAT (code O), no EHF
+# file, reminder_step 1 or 2 — empty on document rows).
 CSV_COLUMNS = ["document_type", "kind", "number", "credited_number", "issue_date", "due_date", "delivery_date",
                "kid", "currency", "erp_customer_number", "customer_name", "customer_orgnr", "customer_email",
                "basis_number", "metering_point_id", "net_amount", "vat_amount", "gross_amount", "vat_breakdown",
-               "bank_account", "ehf_file"]
+               "bank_account", "ehf_file", "reminder_step"]
+REMINDER_FEE = "reminder_fee"
 
 
 def media_path(rel: str) -> Path:
@@ -64,12 +71,15 @@ def exportable_invoices():
 
 
 def export_claim(*, by=None, trigger=ExportBatch.Trigger.SCHEDULE) -> ExportBatch | None:
-    """Claim every issued, not yet exported document into a new batch. None when there is nothing."""
+    """Claim every issued, not yet exported document, and every not yet exported reminder fee whose
+    invoice is exported, into a new batch. None when there is nothing."""
     inv, item = Invoice._meta.db_table, ExportItem._meta.db_table
+    rem, fee = Reminder._meta.db_table, ExportReminderFee._meta.db_table
     statuses = [str(s) for s in EXPORTABLE_STATUSES]
     with transaction.atomic():
         batch = ExportBatch.objects.create(trigger=trigger, created_by=by, adapter=settings.ERP_ADAPTER)
         placeholders = ", ".join(["%s"] * len(statuses))
+        now = timezone.now()
         with connection.cursor() as cur:
             # Table names come from our models' _meta; every value is a bound parameter.
             sql = ("INSERT INTO {item} (batch_id, invoice_id, created_at) "  # noqa: UP032  # nosec B608
@@ -78,14 +88,26 @@ def export_claim(*, by=None, trigger=ExportBatch.Trigger.SCHEDULE) -> ExportBatc
                    "AND NOT EXISTS (SELECT 1 FROM {item} x WHERE x.invoice_id = i.id) "
                    "ORDER BY i.id "
                    "ON CONFLICT (invoice_id) DO NOTHING").format(item=item, inv=inv, placeholders=placeholders)
-            cur.execute(sql, [batch.pk, timezone.now(), *statuses])
+            cur.execute(sql, [batch.pk, now, *statuses])
             claimed = cur.rowcount
-        if claimed <= 0:
+            # Reminder fees: the same exactly-once claim on their own unique index. Only fees of invoices
+            # the ERP has (exported earlier, or claimed just above in this transaction).
+            sql = ("INSERT INTO {fee} (batch_id, reminder_id, created_at) "  # noqa: UP032  # nosec B608
+                   "SELECT %s, r.id, %s FROM {rem} r "
+                   "WHERE r.fee > 0 "
+                   "AND EXISTS (SELECT 1 FROM {item} x WHERE x.invoice_id = r.invoice_id) "
+                   "AND NOT EXISTS (SELECT 1 FROM {fee} f WHERE f.reminder_id = r.id) "
+                   "ORDER BY r.id "
+                   "ON CONFLICT (reminder_id) DO NOTHING").format(fee=fee, rem=rem, item=item)
+            cur.execute(sql, [batch.pk, now])
+            fees = cur.rowcount
+        if claimed <= 0 and fees <= 0:
             transaction.set_rollback(True)
             return None
         batch.document_count = claimed
-        batch.save(update_fields=["document_count", "updated_at"])
-    log.info("erp export: batch %s claimed %s documents", batch.pk, claimed)
+        batch.reminder_fee_count = fees
+        batch.save(update_fields=["document_count", "reminder_fee_count", "updated_at"])
+    log.info("erp export: batch %s claimed %s documents and %s reminder fees", batch.pk, claimed, fees)
     return batch
 
 
@@ -101,7 +123,18 @@ def _csv_row(doc, filename: str) -> list[str]:
             buyer.get("erp_customer_number", ""), buyer.get("name", ""), buyer.get("orgnr", ""),
             buyer.get("email", ""), buyer.get("basis_number", ""), buyer.get("metering_point_id", ""),
             fmt_amount(doc.net_total), fmt_amount(doc.vat_total), fmt_amount(doc.gross_total),
-            breakdown, seller.get("bank_account", ""), filename]
+            breakdown, seller.get("bank_account", ""), filename, ""]
+
+
+def _fee_row(fee) -> list[str]:
+    """A reminder fee as its own CSV record: booked on the invoice's customer and KID, outside VAT."""
+    buyer = fee.buyer or {}
+    amount = ehf.fmt_amount(fee.fee)
+    return [REMINDER_FEE, "reminder", str(fee.invoice_number), "", timezone.localdate(fee.sent_at).isoformat(),
+            fee.due_date.isoformat(), "", fee.kid, fee.currency, buyer.get("erp_customer_number", ""),
+            buyer.get("name", ""), buyer.get("orgnr", ""), buyer.get("email", ""), buyer.get("basis_number", ""),
+            buyer.get("metering_point_id", ""), amount, "0.00", amount, f"O:0:{amount}:0.00",
+            fee.bank_account or "", "", str(fee.step)]
 
 
 # Only what the EHF and the CSV read: snapshot columns, as light named rows (no model instances).
@@ -135,6 +168,19 @@ def batch_documents(batch, chunk_size: int = CHUNK_SIZE):
             yield doc, lines.get(doc.id, ())
 
 
+FEE_FIELDS = {"step": F("reminder__step"), "fee": F("reminder__fee"), "sent_at": F("reminder__sent_at"),
+              "due_date": F("reminder__due_date"), "invoice_number": F("reminder__invoice__number"),
+              "kid": F("reminder__invoice__kid"), "currency": F("reminder__invoice__currency"),
+              "buyer": F("reminder__invoice__buyer"), "bank_account": F("reminder__invoice__seller__bank_account")}
+
+
+def batch_reminder_fees(batch, chunk_size: int = CHUNK_SIZE):
+    """The batch's reminder fees as light named rows, in invoice and step order (one streamed query)."""
+    return (ExportReminderFee.objects.filter(batch=batch)
+            .order_by("reminder__invoice__series", "reminder__invoice__number", "reminder__step")
+            .annotate(**FEE_FIELDS).values_list(*FEE_FIELDS, named=True).iterator(chunk_size=chunk_size))
+
+
 def _zip_compression() -> int:
     """settings.ERP_EXPORT_ZIP_COMPRESSION: "deflate" (default: level 1, fast, ~4× smaller) or "stored"."""
     if getattr(settings, "ERP_EXPORT_ZIP_COMPRESSION", "deflate") == "stored":
@@ -163,18 +209,21 @@ def export_build(*, batch) -> ExportBatch:
                                     credited_date=doc.credited_date))
             writer.writerow(_csv_row(doc, name))
             counts["credit_note" if doc.kind == Invoice.Kind.CREDIT_NOTE else "invoice"] += 1
+        for fee in batch_reminder_fees(batch):
+            writer.writerow(_fee_row(fee))
     # Totals are summed by the database (no money arithmetic here).
     docs = Invoice.objects.filter(erp_export_item__batch=batch)
     gross = {"invoice": docs.exclude(kind=Invoice.Kind.CREDIT_NOTE).aggregate(s=Sum("gross_total"))["s"] or 0,
              "credit_note": docs.filter(kind=Invoice.Kind.CREDIT_NOTE).aggregate(s=Sum("gross_total"))["s"] or 0}
+    fees = ExportReminderFee.objects.filter(batch=batch).aggregate(n=Count("id"), s=Sum("reminder__fee"))
     os.replace(tmp_csv, out_dir / "export.csv")
     os.replace(tmp_zip, out_dir / "ehf.zip")
     ExportBatch.objects.filter(pk=batch.pk).update(
         csv_file=str(csv_rel), ehf_archive=str(zip_rel), built_at=timezone.now(),
         invoice_count=counts["invoice"], credit_note_count=counts["credit_note"],
         gross_total=gross["invoice"], credit_total=gross["credit_note"],
-        document_count=counts["invoice"] + counts["credit_note"], updated_at=timezone.now(),
-        status=ExportBatch.Status.PENDING)
+        document_count=counts["invoice"] + counts["credit_note"], reminder_fee_count=fees["n"],
+        reminder_fee_total=fees["s"] or 0, updated_at=timezone.now(), status=ExportBatch.Status.PENDING)
     batch.refresh_from_db()
     return batch
 

@@ -5,8 +5,8 @@ from integrations.erp.models import ExportBatch
 
 
 class Command(BaseCommand):
-    help = ("Export every issued, not yet exported invoice and credit note to the ERP (CSV + EHF), "
-            "then deliver undelivered batches. --no-deliver only writes the files.")
+    help = ("Export every issued, not yet exported invoice and credit note (CSV + EHF) and reminder fee (CSV) "
+            "to the ERP, then deliver undelivered batches. --no-deliver only writes the files.")
 
     def add_arguments(self, parser):
         parser.add_argument("--no-deliver", action="store_true", help="claim and write files, do not deliver")
@@ -23,7 +23,8 @@ class Command(BaseCommand):
                 self.stdout.write("Nothing to export.")
             else:
                 self.stdout.write(f"Batch {batch.pk}: {batch.invoice_count} invoices, {batch.credit_note_count} "
-                                  f"credit notes → {batch.csv_file}, {batch.ehf_archive}")
+                                  f"credit notes, {batch.reminder_fee_count} reminder fees → {batch.csv_file}, "
+                                  f"{batch.ehf_archive}")
             ids = [] if opts["no_deliver"] else list(services.export_undelivered_batches().values_list("pk", flat=True))
         failed = 0
         for batch_id in ids:
