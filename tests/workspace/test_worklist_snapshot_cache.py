@@ -45,11 +45,22 @@ def _basis_queries(client, url=URL, **params):
 
 
 def test_second_request_under_the_same_snapshot_is_served_without_querying(caseworker, company):
+    """The snapshot is the whole cluster's: a test running in parallel (pytest-xdist) may commit between
+    two requests and rightly force a fresh render. So the pair is repeated until one falls in a quiet
+    moment — the snapshot unchanged from before the first request to after the second — and that pair
+    must have been served from the cache."""
     make_basis(by=caseworker, title="Hyttetilknytning Fjellveien")
     client = _client(caseworker)
     first, queried = _basis_queries(client)
     assert queried >= 2 and "Hyttetilknytning Fjellveien" in first.content.decode()
-    second, queried = _basis_queries(client)
+    for _ in range(50):
+        before = pagecache.db_snapshot()
+        _basis_queries(client)
+        second, queried = _basis_queries(client)
+        if pagecache.db_snapshot() == before:
+            break
+    else:
+        pytest.fail("the database never stood still for two requests")
     assert queried == 0, "served from the snapshot cache"
     assert second.content.decode().count("Hyttetilknytning Fjellveien") == 1
 
