@@ -455,11 +455,28 @@ def _offer_snapshot(basis, lines) -> dict:
             "base_deduction": str(base_deduction_amount(basis, lines))}
 
 
+def vat_registration_error(profile: CompanyProfile, vat_codes) -> str | None:
+    """A company that is not VAT-registered may not charge VAT: every line must be outside VAT (O).
+    (An EHF with S, E or Z needs the seller's VAT number, BR-S-02/BR-E-02/BR-Z-02.)"""
+    if profile.vat_registered:
+        return None
+    taxable = sorted({code for code in vat_codes if code != "O"})
+    if not taxable:
+        return None
+    return _("Selskapet er ikke MVA-registrert og kan ikke fakturere MVA: linjer med MVA-kode %(codes)s må "
+             "ha kode O, eller selskapet må registreres som MVA-registrert under Selskap.") % {
+        "codes": ", ".join(taxable)}
+
+
 def offer_guard_errors(basis, valid_until: dt.date | None = None) -> list[str]:
     """What stops an offer from being sent now (empty when it may be sent)."""
     errors = []
-    if not basis.lines.filter(phase=CostLine.Phase.ESTIMATE).exists():
+    codes = set(basis.lines.filter(phase=CostLine.Phase.ESTIMATE).values_list("vat_code__code", flat=True))
+    if not codes:
         errors.append(_("Tilbudet må ha minst én kostnadslinje."))
+    profile = CompanyProfile.objects.filter(pk=1).first()
+    if profile and (vat_error := vat_registration_error(profile, codes)):
+        errors.append(vat_error)
     if not basis.customer_id:
         errors.append(_("Grunnlaget mangler kunde."))
     elif not basis.customer.email:
@@ -647,6 +664,9 @@ def regime_of(code: str) -> str:
 def _create_invoice(*, basis, by, kind, regime, rows, issue_date, credited=None, note="", profile=None):
     """Issue one document from `rows` (dicts with the InvoiceLine fields). Numbers it, snapshots it."""
     profile = profile or CompanyProfile.load()
+    if kind != Invoice.Kind.CREDIT_NOTE:  # a credit note must stay possible: it corrects what was issued
+        if vat_error := vat_registration_error(profile, (r["vat_code"] for r in rows)):
+            raise InvalidInput(vat_error, code="not_vat_registered")
     totals = money.totals((r["vat_code"], r["vat_rate"], r["amount"]) for r in rows)
     series = CREDIT_SERIES if kind == Invoice.Kind.CREDIT_NOTE else INVOICE_SERIES
     number = next_number(series)

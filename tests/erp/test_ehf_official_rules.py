@@ -164,31 +164,41 @@ def test_every_document_kind_meets_the_official_rules(official_rules, every_kind
 
 @pytest.fixture
 def unregistered_company_documents(company, caseworker):
-    """Every kind issued by a seller that is neither VAT-registered nor in Foretaksregisteret."""
+    """What a seller that is neither VAT-registered nor in Foretaksregisteret may issue: documents outside
+    VAT (O) only — billing refuses anything else for it (tests/billing/test_vat_registration.py)."""
+    from decimal import Decimal
+
+    from billing import services as billing
+    from billing.models import Payment
+    from tests.factories import add_line, make_basis, make_customer
+
     CompanyProfile.objects.filter(pk=1).update(vat_registered=False, foretaksregisteret=False)
-    docs = issue_every_kind(caseworker)
+    docs = {}
+    basis = make_basis(by=caseworker)  # a person as buyer
+    add_line(basis, caseworker, description="Anleggsbidrag, tilknytning", unit_price="45000.00")
+    billing.offer_send(basis=basis, by=caseworker)
+    billing.offer_accept(basis=basis, by=None)
+    [docs["ordinary_O"]] = billing.invoices_issue(basis=basis, by=caseworker)
+    docs["credit_note_O"] = billing.invoice_credit(invoice=docs["ordinary_O"], by=caseworker, reason="Feil beløp")
+    org = make_customer(name="Bergen Boligbygg AS", kind="organisation", orgnr="914500001",
+                        email="post@bergenboligbygg.example")
+    pre = make_basis(by=caseworker, customer=org, prepayment_required=True)
+    add_line(pre, caseworker, description="Anleggsbidrag, estimat", unit_price="80000.00")
+    billing.offer_send(basis=pre, by=caseworker)
+    billing.offer_accept(basis=pre, by=None)
+    [docs["prepayment"]] = pre.invoices.all()
+    billing.payment_register(invoice=docs["prepayment"], by=caseworker, amount=Decimal("80000.00"),
+                             method=Payment.Method.MANUAL)
+    add_line(pre, caseworker, description="Faktisk kostnad", unit_price="97350.00", phase="actual")
+    [docs["final"]] = billing.final_settle(basis=pre, by=caseworker)
     return docs, exported(docs)
 
 
 def test_company_not_vat_registered_meets_the_official_rules(official_rules, unregistered_company_documents):
-    """Its O documents (what such a seller may issue): no VAT identifier, no Foretaksregisteret. NO-R-002
-    stays a warning: the rule is a reminder for AS/ASA/NUF, and this seller is not one."""
+    """Its O documents: no VAT identifier, no Foretaksregisteret. NO-R-002 stays a warning: the rule is a
+    reminder for AS/ASA/NUF, and this seller is not one."""
     docs, xmls = unregistered_company_documents
-    o_docs = {name for name, doc in docs.items() if doc.vat_regime == "O"}
-    assert o_docs >= {"ordinary_O", "prepayment", "final"}
-    warnings = assert_official_rules(official_rules, {n: xml for n, xml in xmls.items() if n in o_docs})
+    assert {doc.vat_regime for doc in docs.values()} == {"O"}
+    assert {doc.kind for doc in docs.values()} == {"ordinary", "credit_note", "prepayment", "final"}
+    warnings = assert_official_rules(official_rules, xmls)
     assert {rule for rule, _text in warnings} == {"NO-R-002"}
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "data missing at the source: billing issues 25 % (S) lines for a seller that is not VAT-registered, "
-    "and BR-S-02 requires the seller's VAT identifier, which such a seller does not have"))
-def test_company_not_vat_registered_cannot_issue_standard_rated_documents(official_rules,
-                                                                          unregistered_company_documents):
-    docs, xmls = unregistered_company_documents
-    taxable = {name for name, doc in docs.items() if doc.vat_regime == "taxable"}
-    assert taxable
-    fatal = {f.rule for name in taxable for f in official_rules.check(xmls[name]) if f.flag == "fatal"}
-    if fatal - {"BR-S-02"}:  # anything else is a defect of the writer, not this known gap: a real failure
-        pytest.fail(f"rules other than BR-S-02 fail: {sorted(fatal)}")
-    assert not fatal, "BR-S-02: a standard-rated document needs the seller VAT identifier"

@@ -214,10 +214,15 @@ def test_unit_codes():
 
 
 def test_not_vat_registered_seller_has_no_vat_id(company, caseworker):
+    from billing import services
     from billing.models import CompanyProfile
-    from tests.erp.conftest import issue_every_kind
+    from tests.factories import add_line, make_basis
 
     CompanyProfile.objects.filter(pk=1).update(vat_registered=False, foretaksregisteret=False)
-    docs = issue_every_kind(caseworker)
-    root = _x(docs["ordinary_O"])
+    basis = make_basis(by=caseworker)
+    add_line(basis, caseworker, description="Anleggsbidrag", unit_price="45000.00")  # O: all it may invoice
+    services.offer_send(basis=basis, by=caseworker)
+    services.offer_accept(basis=basis, by=None)
+    [invoice] = services.invoices_issue(basis=basis, by=caseworker)
+    root = _x(invoice)
     assert not root.findall("cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme", NS)
