@@ -22,7 +22,6 @@ from lxml import etree
 
 from billing.models import CompanyProfile
 from integrations.erp import ehf, services
-from tests.erp.conftest import issue_every_kind
 
 pytestmark = pytest.mark.django_db
 
