@@ -91,9 +91,16 @@ class WeasyPrintRenderer(Renderer):
         import weasyprint
 
         base_url = Path(settings.BASE_DIR / "static").resolve().as_uri() + "/"
-        with gc_paused():
+        # One render at a time per process: WeasyPrint's Pango/fontconfig layer and the shared font
+        # configuration are not safe across threads (two renders in threads hung in a test). Celery's
+        # prefork workers render in separate processes, so the lock only serialises threaded servers
+        # such as `make run` with eager tasks.
+        with _render_lock, gc_paused():
             return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=self._fetcher).write_pdf(
                 font_config=self._font_config)
+
+
+_render_lock = threading.Lock()
 
 
 _gc_lock = threading.Lock()

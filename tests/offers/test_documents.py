@@ -226,26 +226,48 @@ def test_fixed_line_table_keeps_long_texts_and_large_amounts(company, caseworker
     assert "Kabelgrøftgraving" in text
 
 
-def test_gc_is_paused_only_while_rendering_and_restored(company):
+def test_gc_is_paused_only_while_rendering_and_restored(company, monkeypatch):
     import gc
     import threading
 
+    import weasyprint
+
     renderer = renderers.WeasyPrintRenderer()
-    seen = []
-
-    def render():
-        with renderers.gc_paused():
-            seen.append(gc.isenabled())
-            renderer.pdf_from_html("<p>Hei</p>")
-
     assert gc.isenabled()
-    threads = [threading.Thread(target=render) for _ in range(4)]
+    assert "Hei" in pdf_text(renderer.pdf_from_html("<p>Hei</p>"))
+    assert gc.isenabled(), "the collector is back on after a render"
+
+    seen_during_render = []
+    real_write_pdf = weasyprint.HTML.write_pdf
+
+    def spying_write_pdf(self, *args, **kwargs):
+        seen_during_render.append(gc.isenabled())
+        return real_write_pdf(self, *args, **kwargs)
+
+    monkeypatch.setattr(weasyprint.HTML, "write_pdf", spying_write_pdf)
+    renderer.pdf_from_html("<p>Hei</p>")
+    assert seen_during_render == [False], "paused while WeasyPrint works"
+
+    # Concurrent paused sections (threads): the collector stays off until the last one leaves.
+    all_inside, release, seen = threading.Barrier(4), threading.Event(), []
+
+    def section():
+        with renderers.gc_paused():
+            all_inside.wait(timeout=10)
+            seen.append(gc.isenabled())
+            release.wait(timeout=10)
+
+    threads = [threading.Thread(target=section) for _ in range(4)]
     for t in threads:
         t.start()
+    while len(seen) < 4 and any(t.is_alive() for t in threads):
+        threading.Event().wait(0.01)
+    assert seen == [False] * 4 and not gc.isenabled()
+    release.set()
     for t in threads:
-        t.join()
-    assert seen == [False] * 4
-    assert gc.isenabled(), "the collector is back on after concurrent renders"
+        t.join(timeout=10)
+    assert gc.isenabled(), "the collector is back on after concurrent sections"
+
     with pytest.raises(ValueError), renderers.gc_paused():
         raise ValueError("the render failed")
     assert gc.isenabled(), "and after a failed render"
