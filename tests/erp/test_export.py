@@ -3,15 +3,14 @@ retry and re-delivery, the log page and its downloads."""
 
 import csv
 import io
-import threading
 import zipfile
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from integrations.erp import services
 from integrations.erp.models import ExportBatch, ExportItem
+from tests.concurrency.threads import run_at_once
 from tests.conftest import postgres_ping, require_service
 from tests.erp.conftest import issue_every_kind
 
@@ -76,22 +75,7 @@ def test_two_concurrent_exports_claim_each_document_exactly_once(make_user):
     by = make_user(CASEWORKER)
     for _ in range(3):
         issue_every_kind(by)
-    barrier, results, errors = threading.Barrier(2), [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            results.append(services.export_claim())
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results, errors = run_at_once(2, lambda _i: services.export_claim(), timeout=60)
     assert not errors
     batches = [b for b in results if b is not None]
     from billing.models import Invoice

@@ -13,12 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
-from django.db import connection
 
 from billing import lifecycle, services
 from billing.models import CompanyProfile, Reminder
 from integrations.erp import services as erp
 from integrations.erp.models import ExportItem, ExportReminderFee
+from tests.concurrency.threads import run_at_once
 from tests.conftest import postgres_ping, require_service
 from tests.factories import add_line, make_basis, make_customer
 
@@ -125,22 +125,7 @@ def test_two_concurrent_exports_claim_each_fee_exactly_once(make_user):
     erp.export_run()  # half of the fees find their invoice exported already, half come with it
     invoices += [_issue(by, issue_date=past, name=f"Ny kunde {i}") for i in range(6)]
     assert len(lifecycle.reminders_send_due()) == len(invoices) == 12
-    barrier, results, errors = threading.Barrier(2), [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            results.append(erp.export_claim())
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results, errors = run_at_once(2, lambda _i: erp.export_claim(), timeout=60)
     assert not errors
     batches = [b for b in results if b is not None]
     assert sum(b.reminder_fee_count for b in batches) == 12 == ExportReminderFee.objects.count()

@@ -1,11 +1,10 @@
 """Two systems (or a retrying client) sending the same line at the same moment: one line, no error."""
 
-import threading
-
 import pytest
 from django.db import connection
 
 from billing.models import CostLine
+from tests.concurrency.threads import run_at_once
 from tests.integrations.conftest import basis_payload, line_payload
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -16,20 +15,7 @@ def test_same_line_sent_twice_at_once_gives_one_line(api):
         pytest.skip("needs row locks (PostgreSQL)")
     basis = api.post("/api/v1/invoice-bases", basis_payload()).json()
     url = f"/api/v1/invoice-bases/{basis['id']}/cost-lines"
-    barrier = threading.Barrier(4)
-    statuses = []
-
-    def send():
-        try:
-            barrier.wait()
-            statuses.append(api.post(url, line_payload("SAME")).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(statuses) == [200, 200, 200, 201]
+    responses, errors = run_at_once(4, lambda _i: api.post(url, line_payload("SAME")))
+    assert not errors
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 201]
     assert CostLine.objects.filter(line_reference="SAME").count() == 1
