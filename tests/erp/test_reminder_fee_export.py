@@ -77,6 +77,21 @@ def test_each_reminder_fee_is_exported_once_as_its_own_record(company, caseworke
 
 
 @pytest.mark.django_db
+def test_export_page_shows_the_reminder_fees_of_a_batch(company, caseworker, caseworker_client):
+    from django.urls import reverse
+
+    with _at(START):
+        _issue(caseworker)
+        erp.export_run()
+    with _at(dt.date(2026, 3, 30)):
+        lifecycle.reminders_send_due()
+        batch = erp.export_run()
+    page = caseworker_client.get(reverse("erp:export_detail", args=[batch.pk])).content.decode()
+    shown = page[page.index("Purregebyr</dt>"):].split("</dd>")[0]
+    assert "<dd>1 · " in shown and "35,00" in shown and "utenfor MVA" in shown
+
+
+@pytest.mark.django_db
 def test_fee_follows_its_invoice_in_the_same_batch_and_never_comes_first(company, caseworker):
     with _at(START):
         invoice = _issue(caseworker)
