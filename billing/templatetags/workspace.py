@@ -17,22 +17,38 @@ EVENT_LABELS = {
     "billing.basis.unpaid": _("Ikke lenger fullt betalt"),
     "billing.basis.work_released": _("Arbeid frigitt"),
     "billing.basis.work_blocked": _("Arbeid sperret"),
+    "billing.basis.final_settled": _("Sluttoppgjør gjort"),
     "billing.line.added": _("Kostnadslinje lagt til"),
     "billing.line.changed": _("Kostnadslinje endret"),
     "billing.line.removed": _("Kostnadslinje fjernet"),
     "billing.line.share_updated": _("Andel av felles anlegg oppdatert"),
     "billing.invoice.issued": _("Faktura utstedt"),
     "billing.invoice.credited": _("Kreditnota utstedt"),
+    "billing.invoice.reminder_sent": _("Purring sendt"),
     "billing.payment.confirmed": _("Betaling registrert"),
     "billing.payment.failed": _("Betaling feilet"),
     "billing.ten_year.refund_proposed": _("Tilbakebetaling foreslått (tiårsregelen)"),
     "billing.payment.refunded": _("Tilbakebetaling registrert"),
+    "billing.refund.created": _("Tilbakebetaling opprettet"),
+    "billing.refund.confirmed": _("Tilbakebetaling bekreftet"),
+    "billing.refund.failed": _("Tilbakebetaling feilet"),
+    "billing.refund.paid_out": _("Tilbakebetaling utbetalt"),
+    "billing.change_notice.sent": _("Endringsvarsel sendt"),
+    "billing.change_notice.accepted": _("Endringsvarsel akseptert"),
+    "billing.change_notice.declined": _("Endringsvarsel avslått"),
+    "billing.change_notice.expired": _("Endringsvarsel utløpt"),
+    "billing.shared_cost.created": _("Felles anlegg opprettet"),
+    "billing.shared_cost.line_added": _("Kostnadslinje lagt til felles anlegg"),
+    "billing.shared_cost.participant_added": _("Deltaker lagt til felles anlegg"),
+    "integrations.related_case.linked": _("Relatert sak koblet til"),
     "offers.email.sent": _("E-post sendt"),
     "offers.email.failed": _("E-post feilet"),
     "offers.email.queued": _("E-post lagt i kø"),
+    "offers.email.resend": _("E-post sendt på nytt"),
 }
 
 
 @register.filter
 def event_label(action: str) -> str:
+    # Every action the code writes has a label (tests/workspace/test_event_labels.py scans the code base).
     return str(EVENT_LABELS.get(action, action))
