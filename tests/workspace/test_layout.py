@@ -27,3 +27,35 @@ def test_title_separates_page_and_product_name(caseworker_client, customer_clien
     assert "<title>Arbeidsliste · Kundefaktura</title>" in page
     page = customer_client.get(reverse("portal:home")).content.decode()
     assert re.search(r"<title>\S[^<]* · Kundefaktura</title>", page)
+
+
+def test_every_table_on_a_page_scrolls_inside_its_card_on_a_phone():
+    """At 390 px a bare wide table (e-mails, invoices, shared costs) pushed the whole page sideways; each
+    table sits directly in a `.table-wrap` (overflow-x: auto). PDF documents are not pages."""
+    unwrapped = []
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        rel = str(path.relative_to(TEMPLATES))
+        if rel.startswith("documents/") and rel != "documents/_basis_emails.html":
+            continue
+        text = path.read_text()
+        for match in re.finditer(r"<table\b", text):
+            if not text[:match.start()].rstrip().endswith('<div class="table-wrap">'):
+                unwrapped.append(f"{rel}:{text.count(chr(10), 0, match.start()) + 1}")
+    assert unwrapped == []
+
+
+@pytest.mark.django_db
+def test_basis_email_table_uses_the_stylesheets_classes(caseworker_client, caseworker, company):
+    from offers.services import email_queue
+    from tests.factories import make_basis
+
+    basis = make_basis(by=caseworker)
+    email_queue(kind="offer", to="kunde@example.com", subject="Tilbud", template="portal_login_link",
+                context={"link": "x"}, basis=basis)
+    page = caseworker_client.get(reverse("billing:basis_detail", args=[basis.pk])).content.decode()
+    section = page[page.index('class="basis-emails"'):]
+    section = section[:section.index("</section>")]
+    assert '<div class="table-wrap"><table' in section
+    # "visually-hidden" and "button-small" are not in app.css: the header showed and the button was full size.
+    assert '<span class="sr-only">Handling</span>' in section
+    assert 'class="button small"' in section and "visually-hidden" not in section
