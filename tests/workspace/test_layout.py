@@ -59,3 +59,30 @@ def test_basis_email_table_uses_the_stylesheets_classes(caseworker_client, casew
     # "visually-hidden" and "button-small" are not in app.css: the header showed and the button was full size.
     assert '<span class="sr-only">Handling</span>' in section
     assert 'class="button small"' in section and "visually-hidden" not in section
+
+
+@pytest.mark.django_db
+def test_basis_page_links_to_its_documents(caseworker_client, caseworker, company):
+    """The case worker could not reach the offer letter or the invoices from the basis page (the preview and PDF
+    views existed, nothing linked to them)."""
+    from billing import services
+    from tests.factories import accepted_basis, add_line, make_basis
+
+    draft = make_basis(by=caseworker)
+    add_line(draft, caseworker)
+    page = caseworker_client.get(reverse("billing:basis_detail", args=[draft.pk])).content.decode()
+    rough = reverse("offers:rough_preview", args=[draft.pk])
+    assert f'href="{rough}"' in page
+    assert caseworker_client.get(rough).status_code == 200
+
+    basis = accepted_basis(by=caseworker)
+    services.invoices_issue(basis=basis, by=caseworker)
+    offer = basis.offers.get()
+    invoice = basis.invoices.exclude(number=None).first()
+    page = caseworker_client.get(reverse("billing:basis_detail", args=[basis.pk])).content.decode()
+    assert f'href="{rough}"' not in page and "grovt overslag" not in page
+    for url in (reverse("offers:preview", args=["offer", offer.pk]), reverse("offers:preview", args=["invoice", invoice.pk])):
+        assert f'href="{url}"' in page
+        assert caseworker_client.get(url).status_code == 200
+    for url in (reverse("offers:pdf", args=["offer", offer.pk]), reverse("offers:pdf", args=["invoice", invoice.pk])):
+        assert f'href="{url}"' in page
