@@ -37,6 +37,15 @@ class AmountField(forms.DecimalField):
                 value = value.replace(".", "").replace(",", ".")
         return super().to_python(value)
 
+    def prepare_value(self, value):
+        # A stored Decimal is shown the Norwegian way, as the line table shows it: quantity 2.000 → "2"
+        # (not "2.000", which reads as two thousand), price 1234.50 → "1 234,50". to_python reads it back.
+        if isinstance(value, Decimal):
+            from .templatetags.money import nok_plain, qty
+
+            return nok_plain(value) if self.decimal_places == 2 else qty(value)
+        return super().prepare_value(value)
+
 
 class DateInput(forms.DateInput):
     input_type = "date"

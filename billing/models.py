@@ -126,7 +126,8 @@ class VatCode(models.Model):
         verbose_name_plural = _("MVA-koder")
 
     def __str__(self):
-        return f"{self.code} ({self.rate:g} %)"
+        # Norwegian: "S (25 %)", "X (12,5 %)" — `{rate:g}` kept a Decimal's exponent ("S (25.00 %)").
+        return f"{self.code} ({format(self.rate.normalize(), 'f').replace('.', ',')} %)"
 
 
 class CostCategory(models.Model):
