@@ -38,6 +38,7 @@ from billing import money
 from billing import services as billing_services
 from billing.errors import BillingError, InvalidInput
 from billing.models import Invoice, InvoiceLine, Payment, Reminder
+from billing.templatetags.money import nok
 
 from . import adapters, ehf, ziparchive
 from .models import BankImport, BankTransaction, ExportBatch, ExportItem, ExportReminderFee
@@ -445,7 +446,7 @@ def _register(credit: Credit, bank_import: BankImport) -> str:
                 row.status = BankTransaction.Status.MISMATCHED
                 row.message = (_("Overbetaling: %(a)s innbetalt, %(o)s utestående.") if credit.amount > outstanding
                                else _("Delbetaling: %(a)s innbetalt, %(o)s utestående.")) % {
-                    "a": credit.amount, "o": outstanding}
+                    "a": nok(credit.amount), "o": nok(outstanding)}  # "100,00 kr", not "100.00"
             row.save()
             return row.status
     except IntegrityError:  # a concurrent import of the same file registered it first

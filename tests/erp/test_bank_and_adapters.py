@@ -44,6 +44,8 @@ def test_camt054_matches_registers_and_is_idempotent(every_kind, caseworker_clie
     assert pay.amount == D("57392.90") and pay.method == "bank_transfer"
     partial = BankTransaction.objects.get(bank_reference="BANK-2")
     assert partial.status == "mismatched" and partial.payment is not None and "Delbetaling" in partial.message
+    # Shown to the case worker: amounts the Norwegian way ("100,00 kr"), not "100.00".
+    assert "100,00\u00a0kr innbetalt" in partial.message and "100.00" not in partial.message
     again = services.bank_import_file(data=data, filename="camt054.xml")
     assert again.duplicate_count == 4 and again.matched_count == 0
     assert Payment.objects.filter(provider="bank").count() == 2
