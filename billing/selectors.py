@@ -95,14 +95,16 @@ def _search(qs, q: str):
     q = q.strip()
     if not q:
         return qs
-    parts = [InvoiceBasis.objects.filter(**{f"{column}__icontains": q}).values("pk")
+    # Each part without ordering: SQLite refuses ORDER BY inside a compound statement (the models
+    # have a default ordering), and the order of ids in an IN (…) means nothing anyway.
+    parts = [InvoiceBasis.objects.filter(**{f"{column}__icontains": q}).order_by().values("pk")
              for column in ("number", "title", "site_street", "site_city")]
     parts.append(InvoiceBasis.objects.filter(customer__in=Customer.objects.filter(name__icontains=q)
-                                             .values("pk")).values("pk"))
-    parts.append(RelatedCase.objects.filter(external_id__icontains=q).values("basis_id"))
+                                             .values("pk")).order_by().values("pk"))
+    parts.append(RelatedCase.objects.filter(external_id__icontains=q).order_by().values("basis_id"))
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 4 and len(digits) == len(q.replace(" ", "")):
-        parts.append(InvoiceBasis.objects.filter(metering_point_id__icontains=digits).values("pk"))
+        parts.append(InvoiceBasis.objects.filter(metering_point_id__icontains=digits).order_by().values("pk"))
     return qs.filter(pk__in=parts[0].union(*parts[1:]))
 
 
