@@ -30,7 +30,8 @@ PO_FILES      := $(wildcard locale/*/LC_MESSAGES/*.po */locale/*/LC_MESSAGES/*.p
 
 # Development defaults for commands that load Django outside the tests (`make run`, the worker):
 # DEBUG on means the embedded defaults (SQLite under var/, eager Celery, mail files in var/mail).
-DEV_ENV := DEBUG=$${DEBUG:-true}
+# SITE_URL follows HOST/PORT, so the printed login address and the links in e-mails point at this server.
+DEV_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
 .PHONY: help bootstrap apt-packages test-deps run migrate seed test lint audit bench worker beat clean distclean
 
