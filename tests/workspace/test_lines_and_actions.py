@@ -98,7 +98,7 @@ def test_line_on_issued_invoice_is_locked(caseworker_client, caseworker, company
     services.invoices_issue(basis=basis, by=caseworker)
     line = basis.lines.first()
     page = html(caseworker_client.get(reverse("billing:basis_detail", args=[basis.pk])))
-    assert "🔒" in page and reverse("billing:line_edit", args=[basis.pk, line.pk]) not in page
+    assert 'class="lock-icon"' in page and reverse("billing:line_edit", args=[basis.pk, line.pk]) not in page
     response = caseworker_client.post(reverse("billing:line_edit", args=[basis.pk, line.pk]),
                                       line_data(f"l{line.pk}", description="Endret"), **HX)
     assert response.status_code == 409 and "utstedt faktura" in html(response)
