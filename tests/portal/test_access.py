@@ -106,3 +106,14 @@ def test_public_views_are_marked_public():
     for name, args in {"stripe_webhook": [], "login_link": [], "login_link_confirm": ["x" * 43],
                        "set_password": ["MQ", "abc-def"]}.items():
         assert getattr(resolve(reverse(f"portal:{name}", args=args)).func, "public", False), name
+
+
+def test_portal_menu_reaches_every_customer_page(customer_client, company):
+    """Home, invoices and change notices are in the customer's menu on every portal page (change notices
+    were reachable only from the e-mail)."""
+    for url in (reverse("portal:home"), reverse("portal:invoices"), reverse("portal_changes:list")):
+        page = customer_client.get(url).content.decode()
+        nav = page.split('class="mainnav"', 1)[1].split("</nav>", 1)[0]
+        for target in (reverse("portal:home"), reverse("portal:invoices"), reverse("portal_changes:list")):
+            assert f'href="{target}"' in nav, (url, target)
+        assert nav.count('aria-current="page"') == 1, url
