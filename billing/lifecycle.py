@@ -266,6 +266,12 @@ def change_notice_expire(*, notice, by=None, on: dt.date | None = None) -> bool:
           data={"change_notice": notice.pk, "version": notice.version, "gross": str(notice.gross),
                 "valid_until": notice.valid_until.isoformat(),
                 "lines": list(notice.lines.order_by("pk").values_list("pk", flat=True))})
+    customer = basis.customer
+    _email(kind="change_notice", to=customer.email if customer else "", basis=basis,
+           subject=_("Endringsvarselet for %(t)s (%(n)s) er utløpt") % {"t": basis.title, "n": basis.number},
+           template="change_notice_expired",
+           context={"notice": notice, "customer": customer,
+                    "portal_url": _portal_url("portal_changes:detail", notice.pk)})
     return True
 
 

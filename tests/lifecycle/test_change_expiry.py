@@ -50,6 +50,14 @@ def test_job_expires_an_unanswered_notice_after_its_deadline_once(company, casew
     assert event.data == {"change_notice": notice.pk, "version": 1, "gross": "3125.00",
                           "valid_until": "2026-03-20", "lines": [line.pk]}
     assert event.actor_label == "system"
+    from offers.models import OutboundEmail
+
+    [mail] = OutboundEmail.objects.filter(basis=basis, subject__contains="er utløpt")
+    assert mail.kind == "change_notice" and mail.to == basis.customer.email, "one e-mail, however often the job runs"
+    body = " ".join(mail.body_text.split())
+    assert f"Endringsvarselet (versjon 1) i sak {basis.number}" in body and "svarfrist 20.03.2026" in body
+    assert "3 125,00" in body and "ikke fakturert" in body
+    assert reverse("portal_changes:detail", args=[notice.pk]) in body
 
 
 def test_job_leaves_answered_and_superseded_notices_alone(company, caseworker, customer_user):
