@@ -89,6 +89,9 @@ def test_export_page_shows_the_reminder_fees_of_a_batch(company, caseworker, cas
     page = caseworker_client.get(reverse("erp:export_detail", args=[batch.pk])).content.decode()
     shown = page[page.index("Purregebyr</dt>"):].split("</dd>")[0]
     assert "<dd>1 · " in shown and "35,00" in shown and "utenfor MVA" in shown
+    log = caseworker_client.get(reverse("erp:export_log")).content.decode()
+    row = log[log.index(f'href="{reverse("erp:export_detail", args=[batch.pk])}"'):].split("</tr>")[0]
+    assert "1 · 35,00" in row, "the export list shows the batch's fees too"
 
 
 @pytest.mark.django_db
