@@ -391,6 +391,14 @@ def _line_build(basis, user, data: dict, categories: dict, vat_codes: dict) -> C
     return line
 
 
+def is_accepted_offer_line(line: CostLine, basis: InvoiceBasis) -> bool:
+    """A line of the offer the customer has accepted. What was accepted is the agreement: a changed cost
+    after acceptance is a new change line with a change notice (domain.md: changes after the offer give a
+    change invoice), never a silent edit of the accepted line. Actual-cost lines (final settlement) and
+    change lines are not offer lines."""
+    return basis.status in AFTER_ACCEPTANCE and line.phase == CostLine.Phase.ESTIMATE and not line.is_change
+
+
 def _lock_line(line) -> tuple[CostLine, InvoiceBasis]:
     line = CostLine.objects.select_for_update().select_related("basis").get(pk=line.pk)
     basis = _lock_basis(line.basis)
@@ -403,6 +411,9 @@ def _lock_line(line) -> tuple[CostLine, InvoiceBasis]:
                             "Legg inn en ny endringslinje og send et nytt endringsvarsel."))
     if line.source == CostLine.Source.SHARED_COST:
         raise LockedError(_("Andelen fra felles anlegg endres på anlegget, ikke her."))
+    if is_accepted_offer_line(line, basis):
+        raise LockedError(_("Linjen er en del av tilbudet kunden har akseptert og kan ikke endres. Legg inn "
+                            "endringen som en ny linje og send et endringsvarsel."))
     if basis.status in (Status.CANCELLED, Status.PAID):
         raise TransitionError(_("Grunnlaget kan ikke endres når status er «%s».") % basis.status_label)
     return line, basis

@@ -195,8 +195,10 @@ def _line_rows(basis, lines, categories, vat_codes, *, edit_line=None, edit_form
     rows = []
     for line in lines:
         row = {"line": line, "locked": line.invoice_id is not None,
+               "accepted_offer": services.is_accepted_offer_line(line, basis),
                "external": line.source != CostLine.Source.MANUAL, "form": None}
-        row["editable"] = not row["locked"] and not row["external"] and _lines_editable(basis)
+        row["editable"] = (not row["locked"] and not row["accepted_offer"] and not row["external"]
+                           and _lines_editable(basis))
         if edit_line is not None and line.pk == edit_line.pk:
             row["form"] = edit_form or LineForm(initial=LineForm.initial_for(line), categories=categories,
                                                 vat_codes=vat_codes, prefix=f"l{line.pk}",
