@@ -10,6 +10,21 @@ from tests.factories import accepted_basis, add_line, make_basis, make_customer
 D = Decimal
 
 
+def issue_prepaid_settlement(by, customer, *, estimate: str, actual: str) -> tuple[Invoice, Invoice]:
+    """A prepaid connection settled against its actual cost (worked example 5's path): (the paid
+    prepayment invoice, the final invoice or credit note that settles it)."""
+    basis = make_basis(by=by, customer=customer, prepayment_required=True, site_street="Byggefeltet 1",
+                       site_postal_code="5035", site_city="Bergen", metering_point_id="707057500000000018")
+    add_line(basis, by, description="Anleggsbidrag, estimat", unit_price=estimate)
+    services.offer_send(basis=basis, by=by)
+    services.offer_accept(basis=basis, by=None)
+    [prepay] = basis.invoices.all()
+    services.payment_register(invoice=prepay, by=by, amount=D(estimate), method=Payment.Method.MANUAL)
+    add_line(basis, by, description="Faktisk kostnad", unit_price=actual, phase="actual")
+    [settlement] = services.final_settle(basis=basis, by=by)
+    return prepay, settlement
+
+
 def issue_every_kind(by) -> dict[str, Invoice]:
     """One issued document of every kind our system produces (through the real services)."""
     docs = {}
@@ -32,17 +47,7 @@ def issue_every_kind(by) -> dict[str, Invoice]:
     # Prepayment + final invoice, an organisation as buyer (orgnr endpoint).
     org = make_customer(name="Bergen Boligbygg AS", kind="organisation", orgnr="914500001",
                         email="post@bergenboligbygg.example", erp_customer_number="10001")
-    pre = make_basis(by=by, customer=org, prepayment_required=True, site_street="Byggefeltet 1",
-                     site_postal_code="5035", site_city="Bergen", metering_point_id="707057500000000018")
-    add_line(pre, by, description="Anleggsbidrag, estimat", unit_price="80000.00")
-    services.offer_send(basis=pre, by=by)
-    services.offer_accept(basis=pre, by=None)
-    [prepay] = pre.invoices.all()
-    docs["prepayment"] = prepay
-    services.payment_register(invoice=prepay, by=by, amount=D("80000.00"), method=Payment.Method.MANUAL)
-    add_line(pre, by, description="Faktisk kostnad", unit_price="97350.00", phase="actual")
-    [final] = services.final_settle(basis=pre, by=by)
-    docs["final"] = final
+    docs["prepayment"], docs["final"] = issue_prepaid_settlement(by, org, estimate="80000.00", actual="97350.00")
     return docs
 
 
@@ -72,14 +77,7 @@ def issue_settlement_credit_note(by) -> Invoice:
     to an organisation."""
     org = make_customer(name="Vestland Eiendom AS", kind="organisation", orgnr="923600019",
                         email="faktura@vestlandeiendom.example")
-    basis = make_basis(by=by, customer=org, prepayment_required=True)
-    add_line(basis, by, description="Anleggsbidrag, estimat", unit_price="80000.00")
-    services.offer_send(basis=basis, by=by)
-    services.offer_accept(basis=basis, by=None)
-    [prepay] = basis.invoices.all()
-    services.payment_register(invoice=prepay, by=by, amount=D("80000.00"), method=Payment.Method.MANUAL)
-    add_line(basis, by, description="Faktisk kostnad", unit_price="71234.56", phase="actual")
-    [credit] = services.final_settle(basis=basis, by=by)
+    _prepay, credit = issue_prepaid_settlement(by, org, estimate="80000.00", actual="71234.56")
     return credit
 
 

@@ -165,10 +165,8 @@ def test_every_document_kind_meets_the_official_rules(official_rules, every_kind
 def unregistered_company_documents(company, caseworker):
     """What a seller that is neither VAT-registered nor in Foretaksregisteret may issue: documents outside
     VAT (O) only — billing refuses anything else for it (tests/billing/test_vat_registration.py)."""
-    from decimal import Decimal
-
     from billing import services as billing
-    from billing.models import Payment
+    from tests.erp.conftest import issue_prepaid_settlement
     from tests.factories import add_line, make_basis, make_customer
 
     CompanyProfile.objects.filter(pk=1).update(vat_registered=False, foretaksregisteret=False)
@@ -181,15 +179,8 @@ def unregistered_company_documents(company, caseworker):
     docs["credit_note_O"] = billing.invoice_credit(invoice=docs["ordinary_O"], by=caseworker, reason="Feil beløp")
     org = make_customer(name="Bergen Boligbygg AS", kind="organisation", orgnr="914500001",
                         email="post@bergenboligbygg.example")
-    pre = make_basis(by=caseworker, customer=org, prepayment_required=True)
-    add_line(pre, caseworker, description="Anleggsbidrag, estimat", unit_price="80000.00")
-    billing.offer_send(basis=pre, by=caseworker)
-    billing.offer_accept(basis=pre, by=None)
-    [docs["prepayment"]] = pre.invoices.all()
-    billing.payment_register(invoice=docs["prepayment"], by=caseworker, amount=Decimal("80000.00"),
-                             method=Payment.Method.MANUAL)
-    add_line(pre, caseworker, description="Faktisk kostnad", unit_price="97350.00", phase="actual")
-    [docs["final"]] = billing.final_settle(basis=pre, by=caseworker)
+    docs["prepayment"], docs["final"] = issue_prepaid_settlement(caseworker, org, estimate="80000.00",
+                                                                 actual="97350.00")
     return docs, exported(docs)
 
 
