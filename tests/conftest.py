@@ -187,6 +187,18 @@ def _test_settings(settings, tmp_path):
 # --- Playwright with Debian's chromium ----------------------------------------------------------
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _browser_assertion_timeout():
+    """Playwright's `expect` waits 5 s by default; with two xdist workers, a live server and chromium on
+    two cores a swap occasionally took longer (one ERP-search test failed that way once). 15 s: still a
+    clear failure when something never appears."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:  # pragma: no cover - playwright is a dev dependency
+        return
+    expect.set_options(timeout=15_000)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
