@@ -208,13 +208,18 @@ def _write_seller(w: _Writer, seller: dict, categories: set[str]) -> None:
     w.cbc("RegistrationName", seller["name"])
     w.cbc("CompanyID", seller["orgnr"], schemeID=SCHEME_ORGNR)
     w.close("PartyLegalEntity")
-    if seller.get("phone") or seller.get("email"):
-        w.open("Contact")
-        w.cbc("Telephone", seller.get("phone"))
-        w.cbc("ElectronicMail", seller.get("email"))
-        w.close("Contact")
+    _contact(w, seller)
     w.close("Party")
     w.close("AccountingSupplierParty")
+
+
+def _contact(w: _Writer, party: dict) -> None:
+    """The party's contact (phone, e-mail), only when it has one of them."""
+    if party.get("phone") or party.get("email"):
+        w.open("Contact")
+        w.cbc("Telephone", party.get("phone"))
+        w.cbc("ElectronicMail", party.get("email"))
+        w.close("Contact")
 
 
 def buyer_endpoint(buyer: dict, seller: dict) -> tuple[str, str]:
@@ -245,11 +250,7 @@ def _buyer(w: _Writer, buyer: dict, seller: dict) -> None:
     if buyer.get("orgnr"):
         w.cbc("CompanyID", buyer["orgnr"], schemeID=SCHEME_ORGNR)
     w.close("PartyLegalEntity")
-    if buyer.get("phone") or buyer.get("email"):
-        w.open("Contact")
-        w.cbc("Telephone", buyer.get("phone"))
-        w.cbc("ElectronicMail", buyer.get("email"))
-        w.close("Contact")
+    _contact(w, buyer)
     w.close("Party")
     w.close("AccountingCustomerParty")
 
