@@ -358,7 +358,7 @@ def reminder_fees_unpaid(invoice) -> Decimal:
 
 def amount_owed(invoice) -> Decimal:
     """What the customer must pay now on this invoice: the balance plus unpaid reminder fees."""
-    return max(ZERO, services.invoice_outstanding(invoice)) + reminder_fees_unpaid(invoice)
+    return invoice_dues(invoice)["owed"]
 
 
 def invoice_dues(invoice) -> dict:
