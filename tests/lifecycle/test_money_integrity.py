@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from billing import lifecycle, services
 from billing.errors import BillingError, ConflictError, TransitionError
-from billing.models import Acceptance, ChangeNotice, CostLine, Invoice
+from billing.models import Acceptance, ChangeNotice, CostLine, Invoice, InvoiceBasis
 from billing.status import Status
 from tests.factories import add_line, example1_lines, make_basis, make_customer
 from tests.portal.conftest import customer_basis
@@ -330,3 +330,28 @@ def test_every_offered_action_succeeds_and_every_other_is_refused(company, casew
     assert offered["cancelled"] == set()
     assert bases["settled"].status == Status.INVOICED and bases["settled"].settled_at
     assert not ChangeNotice.objects.exists()
+
+
+# --- the API (Nettmelding) ---------------------------------------------------------------------------
+
+
+def test_a_line_from_the_api_outdates_a_sent_offer_and_is_refused_after_the_settlement(company, caseworker):
+    from integrations import services as integration_services
+    from tests.integrations.conftest import ApiClientWrapper, basis_payload, line_payload
+
+    _client, token = integration_services.api_client_create(name="Nettmelding")
+    api = ApiClientWrapper(token)
+    created = api.post("/api/v1/invoice-bases", basis_payload()).json()
+    assert api.post(f"/api/v1/invoice-bases/{created['id']}/cost-lines", line_payload("L1")).status_code == 201
+    basis = InvoiceBasis.objects.get(pk=created["id"])
+    services.offer_send(basis=basis, by=caseworker)
+    assert api.post(f"/api/v1/invoice-bases/{basis.pk}/cost-lines", line_payload("L2", unit_price="500.00")).status_code == 201
+    assert services.current_offer(basis).outdated_at is not None
+    with pytest.raises(ConflictError):
+        services.offer_accept(basis=basis, by=None)
+    services.offer_send(basis=basis, by=caseworker)
+    services.offer_accept(basis=basis, by=None)
+    add_line(basis, caseworker, description="Faktisk", unit_price="20000.00", phase="actual")
+    services.final_settle(basis=basis, by=caseworker)
+    response = api.post(f"/api/v1/invoice-bases/{basis.pk}/cost-lines", line_payload("L3", unit_price="100.00"))
+    assert response.status_code == 409 and response.json()["error"]["code"] == "settled"
