@@ -1233,7 +1233,9 @@ def _sync_shares(shared, *, by) -> list[TenYearRefund]:
             ref = f"SC{shared.pk}-P{p.pk}-{code}"
             line = CostLine.objects.filter(source=CostLine.Source.SHARED_COST, line_reference=ref).first()
             if line and line.invoice_id:
-                paid = line.amount
+                # What its invoice charged for it (an offer line is invoiced from the accepted snapshot).
+                paid = sum((il.amount for il in line.invoice.lines.all() if il.cost_line_id == line.pk), ZERO) \
+                    or line.amount
                 if share < paid:
                     refunds.append((p, line, paid, share))
                 continue
