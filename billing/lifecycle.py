@@ -135,11 +135,7 @@ def change_overview(basis) -> dict:
 
 def accepted_estimate(basis, extra_lines=()) -> money.Totals:
     """The accepted estimate: offer lines plus accepted change lines (plus `extra_lines`, a proposal)."""
-    lines = [ln for ln in basis.lines.filter(phase=CostLine.Phase.ESTIMATE).select_related(
-        "category", "vat_code", "change_notice") if services.change_line_accepted(ln)]
-    known = {ln.pk for ln in lines}
-    lines += [ln for ln in extra_lines if ln.pk not in known]
-    return services.basis_totals(basis, lines)
+    return money.totals(services.accepted_estimate_rows(basis, extra_lines))
 
 
 def change_notice_send_refusals(basis, lines: list[CostLine] | None = None) -> list[services.Refusal]:

@@ -1323,19 +1323,42 @@ def shared_cost_add_participant(*, shared_cost, basis, capacity, by,
 # --- final settlement (§ 16-11) -------------------------------------------------------------------
 
 
+def accepted_estimate_rows(basis, extra_lines=()) -> list[tuple[str, Decimal, Decimal]]:
+    """The accepted estimate as (VAT code, rate, amount) rows: the accepted offer version's snapshot less
+    its base deduction, plus the accepted change lines (plus `extra_lines`, a proposal). Before any
+    acceptance: the basis' own offer lines. The § 16-11 cap and the change notices are built on it."""
+    lines = list(basis.lines.filter(phase=CostLine.Phase.ESTIMATE).select_related("category", "vat_code",
+                                                                               "change_notice"))
+    offer = accepted_offer(basis)
+    if offer is None:
+        own = [ln for ln in lines if not ln.is_change]
+        rows = [(ln.vat_code.code, ln.vat_code.rate, ln.amount) for ln in own]
+        deduction = base_deduction_amount(basis, own)
+    else:
+        rates = {v.code: v.rate for v in VatCode.objects.all()}
+        snapshot = offer.snapshot or {}
+        rows = [(e["vat_code"], rates[e["vat_code"]], Decimal(e["amount"])) for e in snapshot.get("lines", [])]
+        deduction = Decimal(snapshot.get("base_deduction") or "0")
+    if deduction:
+        o = VatCode.objects.get(code="O")
+        rows.append((o.code, o.rate, -deduction))
+    changes = [ln for ln in lines if ln.is_change and change_line_accepted(ln)]
+    known = {ln.pk for ln in changes}
+    changes += [ln for ln in extra_lines if ln.pk not in known]
+    return rows + [(ln.vat_code.code, ln.vat_code.rate, ln.amount) for ln in changes]
+
+
 def settlement_preview(basis) -> dict[str, money.Settlement]:
     """Per VAT code: accepted estimate, actual (capped / customer-caused), already invoiced, difference."""
-    lines = list(basis.lines.select_related("vat_code"))
     estimate, actual, actual_cc = (defaultdict(lambda: ZERO) for _ in range(3))
+    for code, _rate, amount in accepted_estimate_rows(basis):
+        estimate[code] += amount
+    lines = list(basis.lines.select_related("vat_code", "category"))
     for ln in lines:
-        code = ln.vat_code.code
-        if ln.phase == CostLine.Phase.ESTIMATE and (not ln.is_change or change_line_accepted(ln)):
-            estimate[code] += ln.amount
-        elif ln.phase == CostLine.Phase.ACTUAL:
-            (actual_cc if ln.customer_caused else actual)[code] += ln.amount
+        if ln.phase == CostLine.Phase.ACTUAL:
+            (actual_cc if ln.customer_caused else actual)[ln.vat_code.code] += ln.amount
     deduction = base_deduction_amount(basis, lines)
     if deduction:
-        estimate["O"] -= deduction
         actual["O"] -= deduction
     invoiced: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for il in InvoiceLine.objects.filter(invoice__basis=basis, invoice__number__isnull=False).select_related("invoice"):

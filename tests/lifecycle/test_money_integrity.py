@@ -115,6 +115,10 @@ def test_the_estimate_is_invoiced_from_the_accepted_snapshot_even_if_a_line_drif
     invoices = services.invoices_issue(basis=basis, by=caseworker)
     assert sum(i.gross_total for i in invoices) == accepted.gross == D("58892.90")
     assert any(il.amount == D("18450.00") for i in invoices for il in i.lines.all())
+    assert lifecycle.accepted_estimate(basis).gross == accepted.gross, "the § 16-11 cap is built on it too"
+    add_line(basis, caseworker, description="Faktisk", unit_price="57392.90", phase="actual")
+    [row] = [r for r in lifecycle.settlement_rows(basis) if r["code"] == "O"]
+    assert (row["estimate"], row["already_invoiced"], row["difference"]) == (D("57392.90"), D("57392.90"), 0)
 
 
 # --- after the final settlement --------------------------------------------------------------------
