@@ -135,11 +135,23 @@ def change_overview(basis) -> dict:
 
 def accepted_estimate(basis, extra_lines=()) -> money.Totals:
     """The accepted estimate: offer lines plus accepted change lines (plus `extra_lines`, a proposal)."""
-    lines = [ln for ln in basis.lines.filter(phase=CostLine.Phase.ESTIMATE).select_related(
-        "category", "vat_code", "change_notice") if services.change_line_accepted(ln)]
-    known = {ln.pk for ln in lines}
-    lines += [ln for ln in extra_lines if ln.pk not in known]
-    return services.basis_totals(basis, lines)
+    return money.totals(services.accepted_estimate_rows(basis, extra_lines))
+
+
+def change_notice_send_refusals(basis, lines: list[CostLine] | None = None) -> list[services.Refusal]:
+    """Why a change notice cannot be sent now (empty: it may be)."""
+    Refusal = services.Refusal
+    if basis.status not in AFTER_ACCEPTANCE:
+        return [Refusal(_("Endringsvarsel sendes etter at kunden har akseptert tilbudet."), code="not_accepted")]
+    if basis.settled_at:
+        return [Refusal(_("Sluttoppgjøret er utført; endringer varsles ikke lenger."), code="settled")]
+    refusals = []
+    if not (change_lines_pending(basis) if lines is None else lines):
+        refusals.append(Refusal(_("Det er ingen nye endringer å varsle kunden om."), code="no_changes",
+                                error=InvalidInput))
+    if not basis.customer or not basis.customer.email:
+        refusals.append(Refusal(_("Kunden mangler e-postadresse."), code="no_email", error=InvalidInput))
+    return refusals
 
 
 @transaction.atomic
@@ -147,15 +159,9 @@ def change_notice_send(*, basis, by, valid_until: dt.date | None = None) -> Chan
     """Send the pending change to the customer as a change notice (PDF + e-mail). A newer send supersedes
     an unanswered older version; the same content and validity again returns the same notice."""
     basis = _lock_basis(basis)
-    if basis.status not in AFTER_ACCEPTANCE:
-        raise TransitionError(_("Endringsvarsel sendes etter at kunden har akseptert tilbudet."),
-                              code="not_accepted")
-    lines = change_lines_pending(basis)
-    if not lines:
-        raise InvalidInput(_("Det er ingen nye endringer å varsle kunden om."), code="no_changes")
+    lines = change_lines_pending(basis) if basis.status in AFTER_ACCEPTANCE else []
+    services.refuse(change_notice_send_refusals(basis, lines))
     customer = basis.customer
-    if not customer or not customer.email:
-        raise InvalidInput(_("Kunden mangler e-postadresse."), code="no_email")
     profile = CompanyProfile.load()
     valid_until = valid_until or (today() + dt.timedelta(days=profile.offer_validity_days))
     if valid_until < today():

@@ -207,6 +207,8 @@ class InvoiceBasis(models.Model):
     offer_version = models.PositiveIntegerField(_("tilbudsversjon"), default=0)
     accepted_at = models.DateTimeField(_("akseptert"), null=True, blank=True)
     work_released_at = models.DateTimeField(_("arbeid frigitt"), null=True, blank=True)
+    # Set by the final settlement (§ 16-11): afterwards only credit notes may be issued on the basis.
+    settled_at = models.DateTimeField(_("sluttoppgjort"), null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", verbose_name=_("opprettet av"))
     source = models.CharField(_("opprettet via"), max_length=40, default="manual", db_index=True)
@@ -430,6 +432,9 @@ class Offer(models.Model):
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
     sent_at = models.DateTimeField(auto_now_add=True)
+    # Set when the offer's content (lines, base deduction) changed while it was out: it can no longer be
+    # accepted; a new version must be sent.
+    outdated_at = models.DateTimeField(_("utdatert"), null=True, blank=True)
 
     class Meta:
         ordering = ["basis", "-version"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import money, norwegian
 from .errors import BillingError, ConflictError, InvalidInput, LockedError, TransitionError
@@ -39,15 +41,47 @@ from .models import (
     VatCode,
 )
 from .signals import audit_recorded
-from .status import AFTER_ACCEPTANCE, EDITABLE, Status, transition
+from .status import AFTER_ACCEPTANCE, EDITABLE, Status, can, target, transition
 
 INVOICE_SERIES = "F"
 CREDIT_SERIES = "K"
 CONTRIBUTION_CATEGORY = "connection_contribution"
 ZERO = Decimal("0.00")
+SETTLED_MESSAGE = gettext_lazy("Sluttoppgjøret er utført: grunnlaget kan ikke lenger endres eller faktureres. "
+                    "Rettelser gjøres med kreditnota.")
 
 
 # --- small shared pieces --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One reason an action is refused now. The `*_refusals` guards return these; the service raises
+    them (`refuse`) and the case worker's page offers the action only when the list is empty."""
+
+    message: str
+    code: str = "invalid_transition"
+    error: type[BillingError] = TransitionError
+
+    def __str__(self):
+        return self.message
+
+
+def refuse(refusals: list[Refusal]) -> None:
+    """Raise the first refusal's error with every reason in the message (nothing when the list is empty)."""
+    if refusals:
+        first = refusals[0]
+        raise first.error(" ".join(r.message for r in refusals), code=first.code)
+
+
+def status_refusals(basis, action: str) -> list[Refusal]:
+    if can(basis.status, action):
+        return []
+    try:
+        target(basis.status, action)
+    except TransitionError as exc:
+        return [Refusal(exc.message)]
+    return []  # pragma: no cover - can() and target() read the same table
 
 
 def today() -> dt.date:
@@ -217,6 +251,7 @@ def basis_update(*, basis, by, **fields) -> InvoiceBasis:
     _validate(basis, exclude=["created_by"])
     basis.save()
     audit(action="billing.basis.updated", by=by, basis=basis, data={"changed": changed})
+    _offer_outdate_if_changed(basis, by=by)
     _refresh_work_release(basis, by=by)
     return basis
 
@@ -323,6 +358,8 @@ def lines_add(*, basis, by, lines: list[dict]) -> list[tuple[CostLine, bool]]:
             if basis.status == Status.CANCELLED:
                 raise TransitionError(_("Grunnlaget er kansellert; nye kostnadslinjer tas ikke imot."),
                                       code="cancelled")
+            if basis.settled_at:
+                raise TransitionError(SETTLED_MESSAGE, code="settled")
             if line.phase == CostLine.Phase.ACTUAL and basis.status not in AFTER_ACCEPTANCE:
                 raise TransitionError(_("Faktiske kostnader registreres etter at tilbudet er akseptert."))
             line.is_change = line.phase == CostLine.Phase.ESTIMATE and basis.status in AFTER_ACCEPTANCE
@@ -349,6 +386,7 @@ def lines_add(*, basis, by, lines: list[dict]) -> list[tuple[CostLine, bool]]:
                     "source": sorted({ln.source for ln in new_lines}),
                     "change": any(ln.is_change for ln in new_lines)}
         audit(action="billing.line.added", by=by, basis=basis, data=data)
+        _offer_outdate_if_changed(basis, by=by)
     return results
 
 
@@ -416,6 +454,8 @@ def _lock_line(line) -> tuple[CostLine, InvoiceBasis]:
                             "endringen som en ny linje og send et endringsvarsel."))
     if basis.status in (Status.CANCELLED, Status.PAID):
         raise TransitionError(_("Grunnlaget kan ikke endres når status er «%s».") % basis.status_label)
+    if basis.settled_at:
+        raise TransitionError(SETTLED_MESSAGE, code="settled")
     return line, basis
 
 
@@ -439,6 +479,7 @@ def line_update(*, line, by, allow_external=False, **fields) -> CostLine:
     line.save()
     audit(action="billing.line.changed", by=by, basis=basis,
           data={"line": line.pk, "before": before, "amount": str(line.amount)})
+    _offer_outdate_if_changed(basis, by=by)
     return line
 
 
@@ -453,9 +494,16 @@ def line_remove(*, line, by) -> None:
     data = {"line": line.pk, "description": line.description, "amount": str(line.amount)}
     line.delete()
     audit(action="billing.line.removed", by=by, basis=basis, data=data)
+    _offer_outdate_if_changed(basis, by=by)
 
 
 # --- offer, acceptance, decline, expiry, cancel ---------------------------------------------------
+
+
+def _offer_lines(basis) -> list[CostLine]:
+    """The lines an offer is made of: the basis' estimate lines that are not change lines."""
+    return list(basis.lines.filter(phase=CostLine.Phase.ESTIMATE, is_change=False)
+                .select_related("category", "vat_code").order_by("position", "id"))
 
 
 def _offer_snapshot(basis, lines) -> dict:
@@ -479,8 +527,38 @@ def vat_registration_error(profile: CompanyProfile, vat_codes) -> str | None:
         "codes": ", ".join(taxable)}
 
 
+def offer_outdated(offer: Offer | None, basis) -> bool:
+    """The offer's content no longer matches the basis (marked when the lines changed while it was out,
+    or found different now): it may not be accepted; a new version must be sent."""
+    if offer is None:
+        return False
+    return bool(offer.outdated_at) or _offer_snapshot(basis, _offer_lines(basis)) != offer.snapshot
+
+
+def _offer_outdate_if_changed(basis, *, by) -> None:
+    """After an edit of a basis whose offer is out: mark the sent version outdated (once, audited) when
+    its content (lines, base deduction) no longer matches."""
+    if basis.status != Status.OFFER_SENT:
+        return
+    offer = current_offer(basis)
+    if offer is None or offer.outdated_at or _offer_snapshot(basis, _offer_lines(basis)) == offer.snapshot:
+        return
+    offer.outdated_at = timezone.now()
+    offer.save(update_fields=["outdated_at"])
+    audit(action="billing.offer.outdated", by=by, basis=basis,
+          data={"offer": offer.pk, "version": offer.version, "gross": str(offer.gross)})
+
+
+def offer_send_refusals(basis, valid_until: dt.date | None = None) -> list[Refusal]:
+    """Why the offer cannot be sent now (empty: it may be sent)."""
+    status = status_refusals(basis, "send_offer")
+    if status:
+        return status
+    return [Refusal(e, code="offer_not_ready", error=InvalidInput) for e in offer_guard_errors(basis, valid_until)]
+
+
 def offer_guard_errors(basis, valid_until: dt.date | None = None) -> list[str]:
-    """What stops an offer from being sent now (empty when it may be sent)."""
+    """What in the basis' content stops an offer from being sent (empty when it may be sent)."""
     errors = []
     codes = set(basis.lines.filter(phase=CostLine.Phase.ESTIMATE).values_list("vat_code__code", flat=True))
     if not codes:
@@ -503,16 +581,13 @@ def offer_send(*, basis, by, valid_until: dt.date | None = None) -> Offer:
     basis = _lock_basis(basis)
     profile = CompanyProfile.load()
     valid_until = valid_until or (today() + dt.timedelta(days=profile.offer_validity_days))
-    errors = offer_guard_errors(basis, valid_until)
-    if errors:
-        raise InvalidInput(" ".join(errors), code="offer_not_ready")
-    lines = list(basis.lines.filter(phase=CostLine.Phase.ESTIMATE, is_change=False)
-                 .select_related("category", "vat_code"))
+    refuse(offer_send_refusals(basis, valid_until))
+    lines = _offer_lines(basis)
     totals = basis_totals(basis, lines)
     snapshot = _offer_snapshot(basis, lines)
     current = basis.offers.filter(kind="offer").order_by("-version").first()
     if (basis.status == Status.OFFER_SENT and current and current.snapshot == snapshot
-            and current.valid_until == valid_until):
+            and current.valid_until == valid_until and not current.outdated_at):
         return current  # nothing changed: idempotent
     old, new = transition(basis, "send_offer")
     basis.offer_version = (current.version if current else 0) + 1
@@ -531,6 +606,40 @@ def current_offer(basis) -> Offer | None:
     return basis.offers.filter(kind="offer").order_by("-version").first()
 
 
+def accepted_offer(basis) -> Offer | None:
+    """The offer version the customer accepted: the agreement the estimate is invoiced from."""
+    answer = (Acceptance.objects.filter(basis=basis, decision="accepted").select_related("offer")
+              .order_by("-at", "-pk").first())
+    return answer.offer if answer else None
+
+
+def offer_accept_refusals(basis, offer: Offer | None = None) -> list[Refusal]:
+    """Why `offer` (default: the newest) cannot be accepted now (empty: it may be)."""
+    newest = current_offer(basis)
+    offer = offer or newest
+    if offer is None:
+        return [Refusal(_("Det finnes ikke noe tilbud å akseptere."), code="no_offer")]
+    answer = offer.acceptances.first()
+    if answer is not None:
+        if answer.decision == "accepted":
+            return [Refusal(_("Tilbudet er allerede akseptert."), code="already_accepted")]
+        return [Refusal(_("Tilbudet er allerede avslått."), code="already_declined")]
+    if newest and offer.pk != newest.pk:
+        return [Refusal(_("Dette tilbudet er erstattet av en nyere versjon (versjon %d). "
+                          "Åpne det nyeste tilbudet.") % newest.version, code="superseded")]
+    status = status_refusals(basis, "accept")
+    if status:
+        return status
+    if offer.valid_until < today():
+        return [Refusal(_("Tilbudet utløp %s og kan ikke lenger aksepteres.")
+                        % offer.valid_until.strftime("%d.%m.%Y"), code="expired")]
+    if offer_outdated(offer, basis):
+        return [Refusal(_("Tilbudet (versjon %d) er endret etter at det ble sendt og kan ikke aksepteres. "
+                          "Nettselskapet sender en ny versjon.") % offer.version, code="offer_outdated",
+                        error=ConflictError)]
+    return []
+
+
 @transaction.atomic
 def offer_accept(*, basis, by, offer: Offer | None = None, channel: str = Acceptance.Channel.PORTAL,
                  ip_address: str | None = None, user_agent: str = "", pdf_sha256: str = "",
@@ -542,16 +651,9 @@ def offer_accept(*, basis, by, offer: Offer | None = None, channel: str = Accept
     if offer is None:
         raise TransitionError(_("Det finnes ikke noe tilbud å akseptere."))
     existing = Acceptance.objects.filter(offer=offer).first()
-    if existing:
-        if existing.decision == "accepted":
-            return existing
-        raise TransitionError(_("Tilbudet er allerede avslått."))
-    if newest and offer.pk != newest.pk:
-        raise TransitionError(_("Dette tilbudet er erstattet av en nyere versjon (versjon %d). "
-                                "Åpne det nyeste tilbudet.") % newest.version, code="superseded")
-    if basis.status == Status.OFFER_SENT and offer.valid_until < today():
-        raise TransitionError(_("Tilbudet utløp %s og kan ikke lenger aksepteres.")
-                              % offer.valid_until.strftime("%d.%m.%Y"), code="expired")
+    if existing and existing.decision == "accepted":
+        return existing
+    refuse(offer_accept_refusals(basis, offer))
     if channel != Acceptance.Channel.PORTAL and not note:
         raise InvalidInput(_("Skriv et notat om hvordan kunden aksepterte (papir eller telefon)."),
                            fields={"note": ["required"]})
@@ -714,47 +816,102 @@ def _deduction_row(amount: Decimal) -> dict:
             "customer_caused": False}
 
 
+def _offer_row(line: CostLine, entry: dict, categories: dict, vat_codes: dict) -> dict:
+    """An invoice row for an offer line, from the accepted offer's snapshot (the agreement), not from
+    the live line: what is invoiced as the estimate is what the customer accepted, to the øre."""
+    category = categories.get(entry["category"]) or line.category
+    vat = vat_codes.get(entry["vat_code"]) or line.vat_code
+    return {"cost_line": line, "category_code": entry["category"], "category_label": category.label,
+            "description": entry["description"], "quantity": Decimal(entry["quantity"]), "unit": entry["unit"],
+            "unit_price": Decimal(entry["unit_price"]), "amount": Decimal(entry["amount"]),
+            "vat_code": entry["vat_code"], "vat_rate": vat.rate, "customer_caused": entry["customer_caused"]}
+
+
+def _invoice_plan(basis, *, lock: bool = False) -> tuple[list[tuple[CostLine, dict]], Offer | None, list[Refusal]]:
+    """What `invoices_issue` would invoice now: (line, row) pairs, the accepted offer, and the reasons it
+    is refused (empty when it may run). Offer lines are priced from the accepted offer's snapshot,
+    accepted change lines from the line itself (their notice's snapshot is checked when answered)."""
+    refusals = status_refusals(basis, "invoice") if basis.status not in AFTER_ACCEPTANCE else []
+    if refusals:
+        return [], None, refusals
+    if basis.settled_at:
+        return [], None, [Refusal(_("Sluttoppgjøret er utført %s: det kan ikke utstedes flere fakturaer på "
+                                    "grunnlaget, bare kreditnotaer.") % timezone.localtime(basis.settled_at)
+                                  .strftime("%d.%m.%Y"), code="settled")]
+    query = (CostLine.objects.filter(basis=basis, invoice__isnull=True, phase=CostLine.Phase.ESTIMATE)
+             .select_related("category", "vat_code", "change_notice").order_by("position", "id"))
+    if lock:
+        query = query.select_for_update(of=("self",))
+    pending = [ln for ln in query if change_line_accepted(ln)]
+    if not pending:
+        return [], None, [Refusal(_("Det er ingen nye kostnadslinjer å fakturere."), code="nothing_to_invoice")]
+    offer = accepted_offer(basis)
+    agreed = {entry["id"]: entry for entry in ((offer.snapshot or {}).get("lines", []) if offer else [])}
+    categories = {c.code: c for c in CostCategory.objects.all()}
+    vat_codes = {v.code: v for v in VatCode.objects.all()}
+    plan, strays = [], []
+    for ln in pending:
+        if ln.is_change:
+            plan.append((ln, _row(ln)))
+        elif ln.pk in agreed:
+            plan.append((ln, _offer_row(ln, agreed[ln.pk], categories, vat_codes)))
+        else:
+            strays.append(ln.description)
+    if strays:
+        refusals.append(Refusal(_("Linjene %s er ikke med i tilbudet kunden aksepterte og kan ikke faktureres. "
+                                  "Send dem som endring med endringsvarsel.") % ", ".join(f"«{d}»" for d in strays),
+                                code="not_in_offer", error=ConflictError))
+    profile = CompanyProfile.objects.filter(pk=1).first()
+    if profile and (vat_error := vat_registration_error(profile, {row["vat_code"] for _ln, row in plan})):
+        refusals.append(Refusal(vat_error, code="not_vat_registered", error=InvalidInput))
+    return plan, offer, refusals
+
+
+def invoices_issue_refusals(basis) -> list[Refusal]:
+    """Why «Utsted faktura» is refused now (empty: it may be issued)."""
+    return _invoice_plan(basis)[2]
+
+
 @transaction.atomic
 def invoices_issue(*, basis, by, issue_date: dt.date | None = None) -> list[Invoice]:
     """Invoice every accepted, not yet invoiced estimate line: one invoice per VAT regime (O apart),
-    change lines on change invoices. Returns the new invoices ([] when nothing is left to invoice)."""
+    change lines on change invoices. Offer lines are invoiced as the accepted offer's snapshot has them.
+    Returns the new invoices; refused (BillingError) when nothing is left or after the final settlement."""
     basis = _lock_basis(basis)
-    if basis.status not in AFTER_ACCEPTANCE:
-        transition(basis, "invoice")  # raises the user-facing error
     issue_date = issue_date or today()
     profile = CompanyProfile.load()
-    pending = list(basis.lines.filter(invoice__isnull=True, phase=CostLine.Phase.ESTIMATE)
-                   .select_related("category", "vat_code").select_for_update(of=("self",)))
-    pending = [ln for ln in pending if change_line_accepted(ln)]
-    if not pending:
-        raise TransitionError(_("Det er ingen nye kostnadslinjer å fakturere."), code="nothing_to_invoice")
-    groups: dict[tuple[str, str], list[CostLine]] = defaultdict(list)
+    plan, offer, refusals = _invoice_plan(basis, lock=True)
+    refuse(refusals)
+    groups: dict[tuple[str, str], list[tuple[CostLine, dict]]] = defaultdict(list)
     first_invoice = not basis.invoices.exclude(kind=Invoice.Kind.CREDIT_NOTE).filter(number__isnull=False).exists()
-    for ln in pending:
+    for ln, row in plan:
         if ln.is_change:
             kind = Invoice.Kind.CHANGE
         elif basis.prepayment_required and first_invoice:
             kind = Invoice.Kind.PREPAYMENT
         else:
             kind = Invoice.Kind.ORDINARY
-        groups[(kind, regime_of(ln.vat_code.code))].append(ln)
-    deduction = base_deduction_amount(basis) if first_invoice else ZERO
+        groups[(kind, regime_of(row["vat_code"]))].append((ln, row))
+    deduction = ZERO
+    if first_invoice and offer is not None:
+        deduction = Decimal((offer.snapshot or {}).get("base_deduction") or "0")
     invoices = []
-    for (kind, regime), lines in sorted(groups.items()):
-        rows = [_row(ln) for ln in lines]
+    for (kind, regime), pairs in sorted(groups.items()):
+        rows = [row for _ln, row in pairs]
         if regime == "O" and deduction and kind != Invoice.Kind.CHANGE:
             rows.append(_deduction_row(deduction))
             deduction = ZERO
         invoice = _create_invoice(basis=basis, by=by, kind=kind, regime=regime, rows=rows,
                                   issue_date=issue_date, profile=profile)
-        CostLine.objects.filter(pk__in=[ln.pk for ln in lines]).update(invoice=invoice)
+        CostLine.objects.filter(pk__in=[ln.pk for ln, _r in pairs]).update(invoice=invoice)
         invoices.append(invoice)
     old, new = transition(basis, "invoice")
     basis.save(update_fields=["status", "updated_at"])
     for invoice in invoices:
         audit(action="billing.invoice.issued", by=by, basis=basis, from_status=old, to_status=new,
               data={"invoice": invoice.pk, "number": invoice.number, "kind": invoice.kind,
-                    "gross": str(invoice.gross_total), "kid": invoice.kid})
+                    "gross": str(invoice.gross_total), "kid": invoice.kid,
+                    "offer_version": offer.version if offer else None})
         old = new
     _refresh_work_release(basis, by=by)
     return invoices
@@ -881,19 +1038,29 @@ def payment_fail(*, payment, by, error: str = "") -> Payment:
 # --- credit notes ---------------------------------------------------------------------------------
 
 
+def invoice_credit_refusals(invoice, credited: Decimal | None = None) -> list[Refusal]:
+    """Why `invoice` cannot be credited now (empty: it may be). `credited` may be passed when the caller
+    has it already (the basis page annotates it)."""
+    if invoice.number is None or invoice.kind == Invoice.Kind.CREDIT_NOTE:
+        return [Refusal(_("Bare utstedte fakturaer kan krediteres."), code="not_issued", error=InvalidInput)]
+    credited = invoice_credited_amount(invoice) if credited is None else credited
+    if invoice.gross_total - credited <= 0:
+        return [Refusal(_("Fakturaen er allerede kreditert i sin helhet."), code="already_credited")]
+    return []
+
+
 @transaction.atomic
 def invoice_credit(*, invoice, by, reason: str, amount=None, line_ids: list[int] | None = None) -> Invoice:
     """Credit an issued invoice fully (no amount, no lines), by chosen lines, or by an amount (only for
     an invoice with one VAT category). The credit note refers to the original."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.number is None or invoice.kind == Invoice.Kind.CREDIT_NOTE:
-        raise InvalidInput(_("Bare utstedte fakturaer kan krediteres."))
+        refuse(invoice_credit_refusals(invoice))
     if not (reason or "").strip():
         raise InvalidInput(_("Oppgi en grunn for krediteringen."), fields={"reason": ["required"]})
     basis = _lock_basis(invoice.basis_id)
+    refuse(invoice_credit_refusals(invoice))
     remaining = invoice.gross_total - invoice_credited_amount(invoice)
-    if remaining <= 0:
-        raise TransitionError(_("Fakturaen er allerede kreditert i sin helhet."), code="already_credited")
     originals = list(invoice.lines.all())
     full = amount is None and not line_ids
     if full:
@@ -1066,7 +1233,9 @@ def _sync_shares(shared, *, by) -> list[TenYearRefund]:
             ref = f"SC{shared.pk}-P{p.pk}-{code}"
             line = CostLine.objects.filter(source=CostLine.Source.SHARED_COST, line_reference=ref).first()
             if line and line.invoice_id:
-                paid = line.amount
+                # What its invoice charged for it (an offer line is invoiced from the accepted snapshot).
+                paid = sum((il.amount for il in line.invoice.lines.all() if il.cost_line_id == line.pk), ZERO) \
+                    or line.amount
                 if share < paid:
                     refunds.append((p, line, paid, share))
                 continue
@@ -1092,6 +1261,7 @@ def _sync_shares(shared, *, by) -> list[TenYearRefund]:
                     position=(basis.lines.aggregate(m=Max("position"))["m"] or 0) + 1)
             audit(action="billing.line.share_updated", by=by, basis=basis,
                   data={"shared_cost": shared.pk, "share": str(share), "vat_code": code})
+            _offer_outdate_if_changed(basis, by=by)
     return refunds
 
 
@@ -1153,19 +1323,42 @@ def shared_cost_add_participant(*, shared_cost, basis, capacity, by,
 # --- final settlement (§ 16-11) -------------------------------------------------------------------
 
 
+def accepted_estimate_rows(basis, extra_lines=()) -> list[tuple[str, Decimal, Decimal]]:
+    """The accepted estimate as (VAT code, rate, amount) rows: the accepted offer version's snapshot less
+    its base deduction, plus the accepted change lines (plus `extra_lines`, a proposal). Before any
+    acceptance: the basis' own offer lines. The § 16-11 cap and the change notices are built on it."""
+    lines = list(basis.lines.filter(phase=CostLine.Phase.ESTIMATE).select_related("category", "vat_code",
+                                                                               "change_notice"))
+    offer = accepted_offer(basis)
+    if offer is None:
+        own = [ln for ln in lines if not ln.is_change]
+        rows = [(ln.vat_code.code, ln.vat_code.rate, ln.amount) for ln in own]
+        deduction = base_deduction_amount(basis, own)
+    else:
+        rates = {v.code: v.rate for v in VatCode.objects.all()}
+        snapshot = offer.snapshot or {}
+        rows = [(e["vat_code"], rates[e["vat_code"]], Decimal(e["amount"])) for e in snapshot.get("lines", [])]
+        deduction = Decimal(snapshot.get("base_deduction") or "0")
+    if deduction:
+        o = VatCode.objects.get(code="O")
+        rows.append((o.code, o.rate, -deduction))
+    changes = [ln for ln in lines if ln.is_change and change_line_accepted(ln)]
+    known = {ln.pk for ln in changes}
+    changes += [ln for ln in extra_lines if ln.pk not in known]
+    return rows + [(ln.vat_code.code, ln.vat_code.rate, ln.amount) for ln in changes]
+
+
 def settlement_preview(basis) -> dict[str, money.Settlement]:
     """Per VAT code: accepted estimate, actual (capped / customer-caused), already invoiced, difference."""
-    lines = list(basis.lines.select_related("vat_code"))
     estimate, actual, actual_cc = (defaultdict(lambda: ZERO) for _ in range(3))
+    for code, _rate, amount in accepted_estimate_rows(basis):
+        estimate[code] += amount
+    lines = list(basis.lines.select_related("vat_code", "category"))
     for ln in lines:
-        code = ln.vat_code.code
-        if ln.phase == CostLine.Phase.ESTIMATE and (not ln.is_change or change_line_accepted(ln)):
-            estimate[code] += ln.amount
-        elif ln.phase == CostLine.Phase.ACTUAL:
-            (actual_cc if ln.customer_caused else actual)[code] += ln.amount
+        if ln.phase == CostLine.Phase.ACTUAL:
+            (actual_cc if ln.customer_caused else actual)[ln.vat_code.code] += ln.amount
     deduction = base_deduction_amount(basis, lines)
     if deduction:
-        estimate["O"] -= deduction
         actual["O"] -= deduction
     invoiced: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for il in InvoiceLine.objects.filter(invoice__basis=basis, invoice__number__isnull=False).select_related("invoice"):
@@ -1177,14 +1370,39 @@ def settlement_preview(basis) -> dict[str, money.Settlement]:
                                          already_invoiced=invoiced[code]) for code in codes}
 
 
+def final_settle_refusals(basis) -> list[Refusal]:
+    """Why the final settlement cannot be issued now (empty: it may be). Everything pending must be
+    decided first, so the settlement accounts for it: a change notice awaiting the customer's answer,
+    or change lines not yet sent to the customer."""
+    if basis.status not in AFTER_ACCEPTANCE:
+        return [Refusal(_("Sluttoppgjør krever et akseptert tilbud."))]
+    if basis.settled_at:
+        return [Refusal(_("Sluttoppgjøret er allerede utført %s.")
+                        % timezone.localtime(basis.settled_at).strftime("%d.%m.%Y"), code="already_settled")]
+    refusals = []
+    if not basis.lines.filter(phase=CostLine.Phase.ACTUAL).exists():
+        refusals.append(Refusal(_("Registrer faktiske kostnader før sluttoppgjøret."), code="no_actuals",
+                                error=InvalidInput))
+    if basis.change_notices.filter(status=ChangeNotice.Status.SENT).exists():
+        refusals.append(Refusal(_("Et endringsvarsel venter på svar fra kunden. Vent på svaret (eller at "
+                                  "svarfristen går ut) før sluttoppgjøret."), code="change_pending"))
+    if basis.lines.filter(is_change=True, phase=CostLine.Phase.ESTIMATE, invoice__isnull=True,
+                          change_notice__isnull=True).exists():
+        refusals.append(Refusal(_("Endringslinjer er ikke varslet kunden. Send endringsvarsel eller fjern "
+                                  "linjene før sluttoppgjøret."), code="change_unnotified"))
+    return refusals
+
+
 @transaction.atomic
 def final_settle(*, basis, by) -> list[Invoice]:
-    """Issue the final invoice(s) or credit note(s) that settle estimate against actual cost."""
+    """Issue the final invoice(s) or credit note(s) that settle estimate against actual cost. The
+    settlement counts everything invoiced before it and every accepted estimate line (offer and accepted
+    changes) whether invoiced or not; afterwards only credit notes may be issued on the basis. Settling
+    a settled basis again changes nothing and returns []."""
     basis = _lock_basis(basis)
-    if basis.status not in AFTER_ACCEPTANCE:
-        raise TransitionError(_("Sluttoppgjør krever et akseptert tilbud."))
-    if not basis.lines.filter(phase=CostLine.Phase.ACTUAL).exists():
-        raise InvalidInput(_("Registrer faktiske kostnader før sluttoppgjøret."), code="no_actuals")
+    if basis.settled_at:
+        return []
+    refuse(final_settle_refusals(basis))
     preview = settlement_preview(basis)
     documents = []
     to_invoice: dict[str, list[dict]] = defaultdict(list)
@@ -1205,13 +1423,12 @@ def final_settle(*, basis, by) -> list[Invoice]:
     for regime, rows in sorted(to_invoice.items()):
         documents.append(_create_invoice(basis=basis, by=by, kind=Invoice.Kind.FINAL, regime=regime, rows=rows,
                                          issue_date=today(), note=_("Sluttfaktura etter kontrollforskriften § 16-11.")))
-    if not documents:
-        return []
+    basis.settled_at = timezone.now()
     if basis.status != Status.INVOICED and any(d.kind == Invoice.Kind.FINAL for d in documents):
         old, new = transition(basis, "invoice")
-        basis.save(update_fields=["status", "updated_at"])
     else:
         old = new = basis.status
+    basis.save(update_fields=["status", "settled_at", "updated_at"])
     audit(action="billing.basis.final_settled", by=by, basis=basis, from_status=old, to_status=new,
           data={"settlement": {code: {k: str(v) for k, v in vars(s).items()} for code, s in preview.items()},
                 "documents": [d.pk for d in documents]})

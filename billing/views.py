@@ -50,7 +50,7 @@ from .models import (
     TenYearRefund,
     VatCode,
 )
-from .status import Status, can
+from .status import Status
 
 PAGE_SIZES = (25, 50, 100, 200)
 EMAILS_TEMPLATE = "documents/_basis_emails.html"
@@ -212,22 +212,28 @@ def _lines_editable(basis) -> bool:
 
 
 def _actions(basis, invoices) -> dict:
-    """What the case worker may do now: the status machine and the guards decide, not the template."""
+    """What the case worker may do now. Each action is offered only when the guard its service runs
+    (`services.*_refusals`) finds nothing against it; `refusals` holds the reasons for the others."""
     issued = [i for i in invoices if i.number is not None and i.kind != Invoice.Kind.CREDIT_NOTE]
     payable = [i for i in issued if i.outstanding > 0]
-    creditable = [i for i in issued if i.gross_total - i.credited > 0]
-    offer_blockers = []
-    if can(basis.status, "send_offer"):
-        offer_blockers = [str(e) for e in services.offer_guard_errors(basis)]
+    creditable = [i for i in issued if not services.invoice_credit_refusals(i, credited=i.credited)]
+    offer = services.current_offer(basis)
+    refusals = {
+        "send_offer": services.offer_send_refusals(basis),
+        "accept": services.offer_accept_refusals(basis, offer),
+        "invoice": services.invoices_issue_refusals(basis),
+        "credit": [] if creditable else [services.Refusal(_("Ingen utstedte fakturaer å kreditere."))],
+        "payment": [] if payable else [services.Refusal(_("Ingen fakturaer med utestående beløp."))],
+        "cancel": services.status_refusals(basis, "cancel"),
+    }
     return {
-        "send_offer": can(basis.status, "send_offer") and not offer_blockers,
-        "offer_blockers": offer_blockers,
-        "accept": can(basis.status, "accept"),
-        "invoice": can(basis.status, "invoice")
-        and any(ln.invoice_id is None and ln.phase == CostLine.Phase.ESTIMATE for ln in basis.lines.all()),
-        "payment": bool(payable),
-        "credit": bool(creditable),
-        "cancel": can(basis.status, "cancel"),
+        **{action: not reasons for action, reasons in refusals.items()},
+        "refusals": {action: [str(r) for r in reasons if str(r)] for action, reasons in refusals.items()},
+        # What stops a sendable status from sending: shown beside the buttons.
+        "offer_blockers": [str(r) for r in refusals["send_offer"] if r.code == "offer_not_ready"],
+        "offer_outdated": offer if basis.status == Status.OFFER_SENT and services.offer_outdated(offer, basis)
+        else None,
+        "settled_at": basis.settled_at,
         "payable": payable, "creditable": creditable,
     }
 
@@ -466,8 +472,11 @@ def basis_action(request, pk, action):
     actions = _actions(basis, list(basis.invoices.all()))
     context = {"basis": basis, "action": action, "title": ACTION_TITLES[action], "actions": actions}
     if not actions[action]:
-        reason = "; ".join(actions["offer_blockers"]) if action == "send_offer" and actions["offer_blockers"] \
-            else _("Handlingen «%(a)s» er ikke tilgjengelig når status er «%(s)s».") % {
+        if actions["refusals"][action]:
+            reason = _("Handlingen «%(a)s» er ikke tilgjengelig: %(r)s") % {
+                "a": ACTION_TITLES[action], "r": " ".join(actions["refusals"][action])}
+        else:
+            reason = _("Handlingen «%(a)s» er ikke tilgjengelig når status er «%(s)s».") % {
                 "a": ACTION_TITLES[action], "s": basis.status_label}
         template = "workspace/_action_form.html" if request.htmx else "workspace/action_confirm.html"
         return render(request, template, {**context, "refused": reason}, status=409)

@@ -84,9 +84,12 @@ def changes(request, pk):
         except BillingError as exc:
             _error(request, exc)
     overview = lifecycle.change_overview(basis)
+    send_refusals = lifecycle.change_notice_send_refusals(basis)
+    invoice_refusals = services.invoices_issue_refusals(basis)
     ctx = {"basis": basis, "form": form, **overview,
-           "can_send": bool(overview["groups"]["unnotified"] or overview["groups"]["awaiting"]),
-           "can_invoice": bool(overview["groups"]["accepted_uninvoiced"])}
+           "can_send": not send_refusals,
+           "can_invoice": bool(overview["groups"]["accepted_uninvoiced"]) and not invoice_refusals,
+           "settled_at": basis.settled_at}
     return render(request, "workspace/lifecycle/changes.html", ctx, status=400 if form.errors else 200)
 
 
@@ -141,8 +144,11 @@ def settlement(request, pk):
     except ValueError as exc:  # e.g. a negative figure the money core refuses
         rows, _msg = [], messages.error(request, str(exc))
     documents = basis.invoices.filter(number__isnull=False, kind__in=["final", "credit_note"]).order_by("-number")
+    settle_refusals = services.final_settle_refusals(basis)
     ctx = {"basis": basis, "form": form, "actual_lines": actual, "rows": rows, "documents": documents,
-           "accepted": lifecycle.accepted_estimate(basis), "can_settle": bool(actual)}
+           "accepted": lifecycle.accepted_estimate(basis), "can_settle": not settle_refusals,
+           "settle_refusals": [str(r) for r in settle_refusals if r.code != "no_actuals"],
+           "settled_at": basis.settled_at}
     return render(request, "workspace/lifecycle/settlement.html", ctx, status=400 if form.errors else 200)
 
 

@@ -94,12 +94,15 @@ def _offer_context(request, basis, accept_form=None, decline_form=None):
     expired = bool(offer and not answer and (basis.status == Status.EXPIRED
                                              or (basis.status == Status.OFFER_SENT and offer.valid_until < today)))
     can_answer = bool(offer and not answer and basis.status == Status.OFFER_SENT and not expired)
+    # Changed after it was sent: the customer waits for the new version instead of accepting this one.
+    revising = can_answer and services.offer_outdated(offer, basis)
     invoices = [{"invoice": inv, **lifecycle.invoice_dues(inv)}
                 for inv in basis.invoices.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE)
                 .prefetch_related("reminders").order_by("issue_date", "number")]
     version = offer.version if offer else None
     return {
         "basis": basis, "offer": offer, "answer": answer, "expired": expired, "can_answer": can_answer,
+        "revising": revising,
         "next_step": next_step(basis.status), "invoices": invoices,
         "prepayment_invoices": [row for row in invoices if row["invoice"].kind == Invoice.Kind.PREPAYMENT],
         "lines": (offer.snapshot or {}).get("lines", []) if offer else [],

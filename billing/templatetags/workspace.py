@@ -18,6 +18,7 @@ EVENT_LABELS = {
     "billing.basis.work_released": _("Arbeid frigitt"),
     "billing.basis.work_blocked": _("Arbeid sperret"),
     "billing.basis.final_settled": _("Sluttoppgjør gjort"),
+    "billing.offer.outdated": _("Sendt tilbud utdatert (linjene er endret)"),
     "billing.line.added": _("Kostnadslinje lagt til"),
     "billing.line.changed": _("Kostnadslinje endret"),
     "billing.line.removed": _("Kostnadslinje fjernet"),
