@@ -33,12 +33,13 @@ PO_FILES      := $(wildcard locale/*/LC_MESSAGES/*.po */locale/*/LC_MESSAGES/*.p
 # SITE_URL follows HOST/PORT, so the printed login address and the links in e-mails point at this server.
 DEV_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: help bootstrap apt-packages test-deps run migrate seed test lint audit bench worker beat clean distclean
+.PHONY: help bootstrap apt-packages test-deps run migrate seed test fuzz lint audit bench worker beat clean distclean
 
 help:
 	@echo "make run        bootstrap, migrate, seed demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test       bootstrap + chromium, then pytest (PostgreSQL and Redis on 127.0.0.1)"
 	@echo "make bootstrap  Debian packages, .venv, pip install -e .[dev], compiled translations"
+	@echo "make fuzz       the money state machine with a few thousand examples (HYPOTHESIS_PROFILE=fuzz)"
 	@echo "make lint       ruff"
 	@echo "make audit      bandit on our code, pip-audit on the installed packages"
 	@echo "make bench      every bench/*.py"
@@ -115,6 +116,12 @@ test: test-deps
 	workers=""; if [ "$(TEST_WORKERS)" -gt 1 ]; then workers="-n $(TEST_WORKERS)"; fi; \
 	echo ">> pytest $$workers (DATABASE_URL=$$DATABASE_URL, TEST_REDIS_URL=$${TEST_REDIS_URL:-$${CELERY_BROKER_URL:-}})"; \
 	$(PY) -m pytest $$workers $(PYTEST_ARGS)
+
+# The money invariants (tests/billing/test_money_invariants.py) with the long hypothesis profile, one process.
+fuzz: bootstrap
+	@export DATABASE_URL="$${DATABASE_URL:-postgres://root@127.0.0.1:5432/kundefaktura}"; \
+	echo ">> money state machine, HYPOTHESIS_PROFILE=fuzz (DATABASE_URL=$$DATABASE_URL)"; \
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -p no:randomly tests/billing/test_money_invariants.py $(PYTEST_ARGS)
 
 lint: $(STAMPS)/pip
 	$(VENV)/bin/ruff check .
