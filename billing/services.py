@@ -963,8 +963,11 @@ def _refresh_payment_state(invoice, *, by=None) -> None:
         invoice.status = new_status
         invoice.save(update_fields=["status"])
     basis = _lock_basis(invoice.basis_id)
+    from .lifecycle import amount_owed  # lifecycle builds on this module
+
     docs = list(basis.invoices.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE))
-    all_settled = bool(docs) and all(invoice_outstanding(d) <= 0 for d in docs)
+    # «Faktura betalt» only when nothing is owed: unpaid reminder fees are owed too.
+    all_settled = bool(docs) and all(amount_owed(d) <= 0 for d in docs)
     if all_settled and basis.status == Status.INVOICED:
         old, new = transition(basis, "paid")
         basis.save(update_fields=["status", "updated_at"])

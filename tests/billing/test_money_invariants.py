@@ -24,8 +24,8 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, event, settings
-from hypothesis.errors import InvalidArgument
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -583,3 +583,33 @@ def test_an_invoice_paid_by_card_in_two_tabs_gets_the_second_payment_refunded(ma
 def test_a_bank_overpayment_is_refunded(machine_context):
     run_steps(O_LINE, ("send_offer", {}), ("accept_offer", {"oldest": False}), ("issue_invoices", {}),
               ("pay_by_bank", {"i": 0, "how": "over"}))
+
+
+def test_a_basis_with_an_unpaid_reminder_fee_is_not_paid(machine_context, customer_client, customer_user):
+    """Found by the machine: invoice, reminder, then the invoice amount settled (here by a full credit)
+    left the basis «Faktura betalt» while the portal still asked for the reminder fee."""
+    run_steps(("start", {"categories": ["connection_contribution"], "price": "100.00", "stage": "invoiced"}),
+              ("send_reminder", {"i": 0}), ("credit_by_amount", {"i": 0, "fraction": "1"}))
+
+
+def test_paying_only_the_invoice_amount_after_a_reminder_leaves_the_fee_owed(machine_context, caseworker,
+                                                                             customer_user, customer_client):
+    machine = MoneyMachine()
+    try:
+        machine.basis.customer.user = customer_user
+        machine.basis.customer.save(update_fields=["user"])
+        machine.start(categories=["connection_contribution"], price="100.00", stage="invoiced")
+        [invoice] = machine.invoices()
+        machine.send_reminder(i=0)
+        erp.bank_import_file(data=camt054(ref="BANK-BALANCE", kid=invoice.kid, amount=D("100.00")),
+                             filename="camt054.xml")
+        machine.money_is_right()
+        home = customer_client.get("/portal/").content.decode()
+        assert "Faktura sendt" in home and "Faktura betalt" not in home
+        erp.bank_import_file(data=camt054(ref="BANK-FEE", kid=invoice.kid, amount=D("35.00")),
+                             filename="camt054.xml")
+        machine.money_is_right()
+        assert machine.refresh().status == Status.PAID
+        assert "Faktura betalt" in customer_client.get("/portal/").content.decode()
+    finally:
+        machine.teardown()
