@@ -672,6 +672,38 @@ def _refund_after_credit(sender, event: AuditEvent, **kwargs):
 audit_recorded.connect(_refund_after_credit, dispatch_uid="billing.lifecycle.refund_after_credit")
 
 
+def _refund_after_overpayment(sender, event: AuditEvent, **kwargs):
+    """A payment that lands on an invoice with nothing left to pay (a second card checkout, a bank or
+    manual payment) is flagged to the case worker and its excess refunded at once, in the same
+    transaction."""
+    if event.action != "billing.payment.confirmed" or not event.data.get("invoice"):
+        return
+    invoice = Invoice.objects.get(pk=event.data["invoice"])
+    excess = refund_due(invoice)
+    if excess <= 0:
+        return
+    audit(action="billing.payment.overpaid", by=event.actor_user, basis=invoice.basis,
+          data={"invoice": invoice.pk, "number": invoice.number, "payment": event.data.get("payment"),
+                "amount": event.data.get("amount"), "excess": str(excess)})
+    refunds_prepare(invoice=invoice, by=event.actor_user)
+
+
+audit_recorded.connect(_refund_after_overpayment, dispatch_uid="billing.lifecycle.refund_after_overpayment")
+
+
+def overpayment_attention(basis) -> list[dict]:
+    """Overpayments the case worker must know about: one row per flagged payment, with the refunds
+    of its invoice (shown on the basis page until every refund of that invoice is confirmed)."""
+    rows = []
+    for event in basis.events.filter(action="billing.payment.overpaid").order_by("at", "pk"):
+        refunds = list(Payment.objects.filter(invoice_id=event.data.get("invoice"),
+                                              direction=Payment.Direction.REFUND).order_by("created_at", "pk"))
+        rows.append({"event": event, "number": event.data.get("number"),
+                     "excess": Decimal(event.data.get("excess") or "0"), "refunds": refunds,
+                     "open": any(r.status == Payment.Status.PENDING for r in refunds)})
+    return rows
+
+
 # --- final settlement (read side for the pages and the PDF) ---------------------------------------
 
 

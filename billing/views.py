@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from kundefaktura import pagecache
 from kundefaktura.accounts.roles import caseworker_required
 
-from . import selectors, services
+from . import lifecycle, selectors, services
 from .errors import BillingError
 from .forms import (
     AcceptForm,
@@ -46,6 +46,7 @@ from .models import (
     Customer,
     Invoice,
     InvoiceBasis,
+    Payment,
     SharedCost,
     TenYearRefund,
     VatCode,
@@ -254,9 +255,41 @@ def _basis_context(request, basis, **extra) -> dict:
         "events": list(basis.events.all()), "related_cases": list(basis.related_cases.all()),
         "offers": list(basis.offers.all()), "participations": list(basis.shared_participations.all()),
         "emails_template": _emails_template(),
+        "billing": _billing_summary(invoices), "overpayments": lifecycle.overpayment_attention(basis),
+        "refunds": [p for i in invoices for p in i.payments.all() if p.direction == Payment.Direction.REFUND],
     }
+    _mark_credited(context["line_rows"], invoices)
     context.update(extra)
     return context
+
+
+def _billing_summary(invoices) -> dict | None:
+    """Invoiced, credited, paid, refunded and what is still owed (lifecycle.amount_owed per invoice)."""
+    issued = [i for i in invoices if i.number is not None]
+    if not issued:
+        return None
+    charges = [i for i in issued if i.kind != Invoice.Kind.CREDIT_NOTE]
+    payments = [p for i in charges for p in i.payments.all() if p.status == Payment.Status.CONFIRMED]
+    refunds = [p for p in payments if p.direction == Payment.Direction.REFUND]
+    return {
+        "invoiced": sum((i.gross_total for i in charges), services.ZERO),
+        "credited": sum((i.gross_total for i in issued if i.kind == Invoice.Kind.CREDIT_NOTE), services.ZERO),
+        "paid": sum((p.amount for p in payments if p.direction == Payment.Direction.PAYMENT), services.ZERO),
+        "refunded": sum((p.amount for p in refunds), services.ZERO),
+        "owed": sum((lifecycle.amount_owed(i) for i in charges), services.ZERO),
+    }
+
+
+def _mark_credited(rows, invoices) -> None:
+    """A cost line credited by an issued credit note is marked with that note's number."""
+    credited: dict[int, list[int]] = {}
+    for cn in invoices:
+        if cn.kind == Invoice.Kind.CREDIT_NOTE and cn.number is not None:
+            for ln in cn.lines.all():
+                if ln.cost_line_id:
+                    credited.setdefault(ln.cost_line_id, []).append(cn.number)
+    for row in rows:
+        row["credited_by"] = credited.get(row["line"].pk, [])
 
 
 def _emails_template():

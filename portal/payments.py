@@ -54,6 +54,30 @@ class PaymentProvider:
         """Origins the page with the pay button must allow as form-action (CSP): where we redirect to."""
         return []
 
+    def expire_session(self, attempt: CheckoutAttempt) -> bool:
+        """End one open checkout at the provider. False when it can no longer be ended (already paid)."""
+        return True
+
+    def expire_other_checkouts(self, *, invoice, keep: str, by) -> list[str]:
+        """Starting a checkout ends the invoice's other open ones (another tab, an older attempt), so the
+        customer cannot pay twice. A session the provider says is already paid stays pending: its webhook
+        confirms it, and the excess is refunded. Returns the ended session ids."""
+        ended = []
+        open_attempts = (CheckoutAttempt.objects.filter(provider=self.name, payment__invoice=invoice,
+                                                        payment__status=Payment.Status.PENDING,
+                                                        payment__direction=Payment.Direction.PAYMENT)
+                         .exclude(idempotency_key=keep).select_related("payment"))
+        for attempt in open_attempts:
+            try:
+                expired = self.expire_session(attempt)
+            except Exception:  # noqa: BLE001 - the provider's own expiry (or its webhook) ends it later
+                log.warning("could not expire checkout %s", attempt.session_id, exc_info=True)
+                continue
+            if expired:
+                services.payment_fail(payment=attempt.payment, by=by, error="erstattet av en ny betaling")
+                ended.append(attempt.session_id)
+        return ended
+
 
 def stripe_client():
     import stripe
@@ -73,6 +97,7 @@ class StripeProvider(PaymentProvider):
         existing = CheckoutAttempt.objects.filter(idempotency_key=key).select_related("payment").first()
         if existing:  # double click: the same attempt again
             return Checkout(existing.payment, existing.checkout_url)
+        self.expire_other_checkouts(invoice=invoice, keep=key, by=by)
         params = {
             "mode": "payment",
             "payment_method_types": ["card"],
@@ -105,6 +130,17 @@ class StripeProvider(PaymentProvider):
                           "checkout_url": session.url or ""})
         return Checkout(payment, attempt_row.checkout_url)
 
+    def expire_session(self, attempt: CheckoutAttempt) -> bool:
+        import stripe
+
+        client = stripe_client()
+        try:
+            session = client.v1.checkout.sessions.expire(attempt.session_id)
+        except stripe.InvalidRequestError:
+            # Only an open session can be expired: re-read it to see whether it was paid or already ended.
+            session = client.v1.checkout.sessions.retrieve(attempt.session_id)
+        return session.status == "expired"
+
     def form_action_origins(self) -> list[str]:
         origins = ["https://checkout.stripe.com"]
         if settings.STRIPE_API_BASE:  # a local fake serves its checkout page on its own origin
@@ -121,6 +157,7 @@ class LocalProvider(PaymentProvider):
 
     def start_checkout(self, *, invoice, amount, attempt, by, success_url, cancel_url) -> Checkout:
         key = f"kf-local-{invoice.pk}-{attempt}"
+        self.expire_other_checkouts(invoice=invoice, keep=key, by=by)
         with transaction.atomic():
             payment, _ = services.payment_register(
                 invoice=invoice, by=by, amount=amount, method=Payment.Method.CARD, provider=self.name,

@@ -10,6 +10,7 @@ import logging
 import secrets
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -240,6 +241,12 @@ def _invoice_context(invoice):
         "pending": invoice.payments.filter(status=Payment.Status.PENDING, direction=Payment.Direction.PAYMENT,
                                            created_at__gte=timezone.now() - timedelta(minutes=65)).exists(),
         "payments": invoice.payments.filter(status__in=[Payment.Status.CONFIRMED, Payment.Status.REFUNDED]),
+        "credit_notes": list(invoice.credit_notes.filter(number__isnull=False).order_by("issue_date", "number")),
+        "paid_total": sum((p.amount for p in invoice.payments.filter(direction=Payment.Direction.PAYMENT,
+                                                                     status=Payment.Status.CONFIRMED)), Decimal(0)),
+        "refunds": list(invoice.payments.filter(direction=Payment.Direction.REFUND,
+                                                status__in=[Payment.Status.PENDING, Payment.Status.CONFIRMED])
+                        .order_by("created_at", "id")),
         "bank_account": (invoice.seller or {}).get("bank_account_display") or (invoice.seller or {}).get("bank_account"),
         "bank_account_digits": (invoice.seller or {}).get("bank_account", ""),
     }

@@ -1,6 +1,6 @@
 """A small threaded fake of the Stripe HTTP API, driven through the real `stripe` client.
 
-Covers what the portal uses: Checkout Sessions (create with idempotency keys, retrieve), charges,
+Covers what the portal uses: Checkout Sessions (create with idempotency keys, retrieve, expire), charges,
 refunds and payment intents, plus a hosted "checkout page" (GET /checkout/<id>) whose Pay button marks
 the session paid and redirects to its success_url, like Stripe Checkout does. `event()` builds a webhook
 payload; sign it with `stripe.WebhookSignature.generate_signature_header`.
@@ -197,6 +197,16 @@ class FakeStripe:
                         if key:
                             fake.idempotent[key] = session
                     return self._send(200, session)
+                if m := re.fullmatch(r"/v1/checkout/sessions/([\w]+)/expire", path):
+                    s = fake.sessions.get(m[1])
+                    if not s:
+                        return self._not_found("checkout.session")
+                    if s["status"] != "open":  # like Stripe: only an open session can be expired
+                        return self._send(400, {"error": {
+                            "type": "invalid_request_error", "code": "checkout_session_not_open",
+                            "message": f"Only Checkout Sessions with a status of `open` can be expired; "
+                                       f"this one is `{s['status']}`."}})
+                    return self._send(200, fake.expire(s["id"]))
                 if path == "/v1/refunds":
                     charge = params.get("charge") or fake.payment_intents.get(params.get("payment_intent"), {}).get(
                         "latest_charge")

@@ -28,6 +28,7 @@ EVENT_LABELS = {
     "billing.invoice.reminder_sent": _("Purring sendt"),
     "billing.payment.confirmed": _("Betaling registrert"),
     "billing.payment.failed": _("Betaling feilet"),
+    "billing.payment.overpaid": _("Betalt for mye – tilbakebetaling klargjort"),
     "billing.ten_year.refund_proposed": _("Tilbakebetaling foreslått (tiårsregelen)"),
     "billing.payment.refunded": _("Tilbakebetaling registrert"),
     "billing.refund.created": _("Tilbakebetaling opprettet"),
