@@ -27,6 +27,16 @@ KARI = "kari.nordmann@gmail.com"
 NEW_PASSWORD = "fjell-og-fjord-2026"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """The login-link request limit lives in the default cache: start and leave it empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def kari(make_user, company):
     user = make_user(CUSTOMER, username="kari", first_name="Kari", last_name="Nordmann", email=KARI)
