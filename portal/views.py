@@ -375,7 +375,7 @@ def login_link_request(request):
         if count < settings.PORTAL_LOGIN_LINK_PER_HOUR:
             cache.incr(key)
             requested_ip = _ip(request)
-            transaction.on_commit(lambda: tasks.login_link_send.delay(email, requested_ip))
+            transaction.on_commit(lambda: _queue_login_link(email, requested_ip))
         else:
             log.info("login link throttled for an address")
         return render(request, "portal/login_link_sent.html",
@@ -384,6 +384,13 @@ def login_link_request(request):
 
 
 _public(login_link_request)
+
+
+def _queue_login_link(email, requested_ip):
+    try:
+        tasks.login_link_send.delay(email, requested_ip)
+    except Exception:  # noqa: BLE001 - a dead broker: the same answer anyway; the customer can ask again
+        log.warning("could not queue a login link", exc_info=True)
 
 
 def _usable_link(link) -> bool:
@@ -405,8 +412,6 @@ def login_link_confirm(request, token):
         return render(request, "portal/link_invalid.html", {"kind": "login_link"}, status=410)
     with transaction.atomic():
         link = LoginLink.objects.select_for_update().filter(token_hash=token_hash(token)).first()
-        if link is not None:
-            link.user.refresh_from_db()
         if not _usable_link(link):
             link = None
         else:
