@@ -9,6 +9,8 @@ from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from kundefaktura.accounts.emails import email_normalize
+
 from . import norwegian
 from .status import STATUS_CHOICES, Status
 
@@ -177,8 +179,14 @@ class Customer(models.Model):
         return self.name
 
     def clean(self):
+        self.email = email_normalize(self.email)
         if self.kind == self.Kind.ORGANISATION and not self.orgnr:
             raise ValidationError({"orgnr": _("En virksomhet må ha organisasjonsnummer.")})
+
+    def save(self, *args, **kwargs):
+        # The address also finds the customer's portal account: stored in its one normal form.
+        self.email = email_normalize(self.email)
+        super().save(*args, **kwargs)
 
     @property
     def address_lines(self) -> list[str]:

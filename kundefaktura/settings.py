@@ -207,6 +207,9 @@ PAYMENT_PROVIDER = env.str("PAYMENT_PROVIDER", default="stripe" if STRIPE_SECRET
 # How long the set-password link (offer e-mail) and the one-time login link stay valid, in seconds.
 PASSWORD_RESET_TIMEOUT = env.int("PORTAL_SET_PASSWORD_MAX_AGE", default=7 * 24 * 3600)
 PORTAL_LOGIN_LINK_MAX_AGE = env.int("PORTAL_LOGIN_LINK_MAX_AGE", default=30 * 60)
+# After logging in with a login link the customer may choose a new password without the current one
+# for this many seconds; later the current password is needed.
+PORTAL_PASSWORD_CHANGE_WINDOW = env.int("PORTAL_PASSWORD_CHANGE_WINDOW", default=10 * 60)
 
 # --- ERP ----------------------------------------------------------------------------------------
 ERP_ADAPTER = env.str("ERP_ADAPTER", default="demo")  # demo | http | filedrop
@@ -252,6 +255,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# How many proxies that append to X-Forwarded-For sit in front of the app (the TLS proxy: 1). The
+# client IP is the entry that many places from the right; 0 uses REMOTE_ADDR and ignores the header.
+# The lockout, the rate limits and recorded evidence IPs all use kundefaktura.clientip.client_ip.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "kundefaktura.clientip.client_ip"
 
 LOGGING = {
     "version": 1,

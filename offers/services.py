@@ -249,16 +249,17 @@ def outbox_sweep(now=None) -> int:
 
 def portal_user_ensure(customer):
     """The customer's portal user (role customer, no password), created and linked when missing.
-    Username: the customer's e-mail lower-cased (with "+<customer id>" if another customer has it)."""
+    Username: the customer's e-mail in normal form (with "+<customer id>" if another customer has it)."""
     from django.contrib.auth import get_user_model
 
     from billing.models import Customer
-    from kundefaktura.accounts.roles import CUSTOMER
+    from kundefaktura.accounts.emails import email_normalize
+    from kundefaktura.accounts.roles import CUSTOMER, is_customer_account
     from kundefaktura.accounts.services import user_create
 
     if customer.user_id:
         return customer.user
-    email = (customer.email or "").strip().lower()
+    email = email_normalize(customer.email)
     if not email:
         return None
     with transaction.atomic():
@@ -267,12 +268,15 @@ def portal_user_ensure(customer):
             return customer.user
         User = get_user_model()
         user = User.objects.filter(username=email).first()
-        if user is not None and Customer.objects.filter(user=user).exists():
+        if user is not None and (Customer.objects.filter(user=user).exists() or not is_customer_account(user)):
             user, email = None, f"{email}+{customer.pk}"
             user = User.objects.filter(username=email).first()
         if user is None:
             first, _, last = customer.name.partition(" ") if customer.kind == "person" else (customer.name, "", "")
-            user = user_create(username=email, role=CUSTOMER, password=None, email=customer.email.lower(),
+            # One account per address: when another account holds it already, this one is found
+            # through its customer's address instead.
+            address = customer.email if not User.objects.filter(email=email_normalize(customer.email)).exists() else ""
+            user = user_create(username=email, role=CUSTOMER, password=None, email=address,
                                first_name=first[:150], last_name=last[:150])
         customer.user = user
         customer.save(update_fields=["user"])
@@ -316,6 +320,7 @@ def offer_attachments(basis) -> list[dict]:
 def offer_email_queue(*, offer_id: int) -> OutboundEmail | None:
     """The offer e-mail (PDF, company documents, portal access) — once per offer version."""
     from billing.models import Offer
+    from kundefaktura.accounts.roles import is_customer_account
 
     from .receivers import _queue_render
     from .renderers import portal_url
@@ -338,7 +343,7 @@ def offer_email_queue(*, offer_id: int) -> OutboundEmail | None:
         kind=OutboundEmail.Kind.CHANGE_NOTICE if change else OutboundEmail.Kind.OFFER,
         to=customer.email, subject=subject, template="offer", basis=basis,
         context={"offer": offer, "customer": customer, "username": user.username if user else "",
-                 "set_password_url": set_password_link(user) if user else "",
+                 "set_password_url": set_password_link(user) if user and is_customer_account(user) else "",
                  "has_password": bool(user and user.has_usable_password()),
                  "link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600, "portal_url": portal_url()},
         attachments=[{"document": "offer", "pk": offer.pk}] + offer_attachments(basis), dedupe_key=key)

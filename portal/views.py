@@ -7,7 +7,6 @@ Every customer view is scoped through portal.selectors (another customer's rows 
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -15,12 +14,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login, update_session_auth_hash
-from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.db import OperationalError, transaction
-from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,9 +34,11 @@ from billing import lifecycle, services
 from billing.errors import BillingError
 from billing.models import Invoice, Payment
 from billing.status import Status, next_step
-from kundefaktura.accounts.roles import CUSTOMER, customer_required, user_has_role
+from kundefaktura.accounts.emails import email_normalize
+from kundefaktura.accounts.roles import customer_required, is_customer_account
+from kundefaktura.clientip import client_ip
 
-from . import selectors
+from . import selectors, tasks
 from .forms import AcceptForm, DeclineForm, LoginLinkRequestForm, PayForm
 from .models import LoginLink, token_hash
 from .payments import get_provider
@@ -48,7 +48,7 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _ip(request):
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR") or None
+    return client_ip(request)
 
 
 def _user_agent(request):
@@ -371,25 +371,21 @@ _public(stripe_webhook)
 
 # --- access: login link, set password -------------------------------------------------------------
 
-
-def _customer_users_for_email(email):
-    User = get_user_model()
-    users = User.objects.filter(Q(email__iexact=email) | Q(customer__email__iexact=email), is_active=True).distinct()
-    return [u for u in users if user_has_role(u, CUSTOMER)]
+LOGIN_LINK_AT = "portal_login_link_at"  # session: when this session logged in with a login link
 
 
 @never_cache
 def login_link_request(request):
-    """Always the same answer, whether or not the address is known."""
+    """Always the same answer along the same path: the look-up and the e-mail happen in a task."""
     form = LoginLinkRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        email = form.cleaned_data["email"].strip().lower()
+        email = email_normalize(form.cleaned_data["email"])
         key = f"portal:login-link:{email}"
         count = cache.get_or_set(key, 0, timeout=3600)
         if count < settings.PORTAL_LOGIN_LINK_PER_HOUR:
             cache.incr(key)
-            for user in _customer_users_for_email(email):
-                _send_login_link(request, user, email)
+            requested_ip = _ip(request)
+            transaction.on_commit(lambda: _queue_login_link(email, requested_ip))
         else:
             log.info("login link throttled for an address")
         return render(request, "portal/login_link_sent.html",
@@ -400,40 +396,47 @@ def login_link_request(request):
 _public(login_link_request)
 
 
-def _send_login_link(request, user, email):
-    from offers.services import email_queue
+def _queue_login_link(email, requested_ip):
+    try:
+        tasks.login_link_send.delay(email, requested_ip)
+    except Exception:  # noqa: BLE001 - a dead broker: the same answer anyway; the customer can ask again
+        log.warning("could not queue a login link", exc_info=True)
 
-    token = secrets.token_urlsafe(32)
-    with transaction.atomic():
-        LoginLink.objects.create(user=user, token_hash=token_hash(token), requested_ip=_ip(request),
-                                 expires_at=timezone.now() + timedelta(seconds=settings.PORTAL_LOGIN_LINK_MAX_AGE))
-        url = settings.SITE_URL + reverse("portal:login_link_confirm", args=[token])
-        email_queue(kind="login_link", to=email, subject=_("Innloggingslenke til kundeportalen"),
-                    template="portal_login_link", basis=None,
-                    context={"user": user, "url": url, "minutes": settings.PORTAL_LOGIN_LINK_MAX_AGE // 60})
+
+def _usable_link(link) -> bool:
+    return link is not None and link.is_usable and is_customer_account(link.user)
 
 
 @never_cache
 def login_link_confirm(request, token):
-    """GET shows a button (mail scanners only GET); only the POST uses the link and logs in."""
-    if not _axes_allowed(request, "portal:login-link"):
-        return _locked_out(request)
-    link = LoginLink.objects.filter(token_hash=token_hash(token)).select_related("user").first()
+    """GET shows a button (mail scanners only GET); only the POST uses the link and logs in.
+
+    A valid link always works; wrong tokens count as failures of the client IP that sent them, and
+    only that IP is locked out."""
     if request.method != "POST":
-        if link is None or not link.is_usable:
-            return render(request, "portal/link_invalid.html", {"kind": "login_link"}, status=410)
-        return render(request, "portal/login_link_confirm.html", {"link": link})
+        link = LoginLink.objects.filter(token_hash=token_hash(token)).select_related("user").first()
+        if _usable_link(link):
+            return render(request, "portal/login_link_confirm.html", {"link": link})
+        if not _axes_allowed(request, "portal:login-link"):
+            return _locked_out(request)
+        return render(request, "portal/link_invalid.html", {"kind": "login_link"}, status=410)
     with transaction.atomic():
         link = LoginLink.objects.select_for_update().filter(token_hash=token_hash(token)).first()
-        if link is None or not link.is_usable:
-            _axes_failed(request, "portal:login-link")
-            return render(request, "portal/link_invalid.html", {"kind": "login_link"}, status=410)
-        link.used_at = timezone.now()
-        link.used_ip = _ip(request)
-        link.save(update_fields=["used_at", "used_ip"])
+        if not _usable_link(link):
+            link = None
+        else:
+            link.used_at = timezone.now()
+            link.used_ip = _ip(request)
+            link.save(update_fields=["used_at", "used_ip"])
+    if link is None:
+        if not _axes_allowed(request, "portal:login-link"):
+            return _locked_out(request)
+        _axes_failed(request, "portal:login-link")
+        return render(request, "portal/link_invalid.html", {"kind": "login_link"}, status=410)
     login(request, link.user, backend=MODEL_BACKEND)
+    request.session[LOGIN_LINK_AT] = timezone.now().timestamp()
     messages.success(request, _("Du er logget inn."))
-    return redirect("portal:home" if user_has_role(link.user, CUSTOMER) else "home")
+    return redirect("portal:home")
 
 
 login_link_confirm = _public(login_link_confirm)
@@ -449,11 +452,12 @@ def _user_from_uid(uidb64):
 
 @never_cache
 def set_password(request, uidb64, token):
-    """The link from the offer e-mail: choose a password, get logged in, land on the portal."""
-    if not _axes_allowed(request, "portal:set-password"):
-        return _locked_out(request)
+    """The link from the offer e-mail: choose a password, get logged in, land on the portal.
+    Only customer accounts can set a password this way."""
     user = _user_from_uid(uidb64)
-    if user is None or not default_token_generator.check_token(user, token):
+    if user is None or not is_customer_account(user) or not default_token_generator.check_token(user, token):
+        if not _axes_allowed(request, "portal:set-password"):
+            return _locked_out(request)
         if request.method == "POST":
             _axes_failed(request, "portal:set-password")
         return render(request, "portal/link_invalid.html", {"kind": "set_password"}, status=410)
@@ -462,20 +466,32 @@ def set_password(request, uidb64, token):
         form.save()
         login(request, user, backend=MODEL_BACKEND)
         messages.success(request, _("Passordet er lagret, og du er logget inn."))
-        return redirect("portal:home" if user_has_role(user, CUSTOMER) else "home")
+        return redirect("portal:home")
     return render(request, "portal/set_password.html", {"form": form, "user_obj": user})
 
 
 set_password = _public(set_password)
 
 
+def _recent_login_link(request) -> bool:
+    at = request.session.get(LOGIN_LINK_AT)
+    if not isinstance(at, (int, float)):
+        return False
+    age = timezone.now().timestamp() - at
+    return 0 <= age <= settings.PORTAL_PASSWORD_CHANGE_WINDOW
+
+
 @customer_required
 def password_change(request):
-    """Choose a new password while logged in (e.g. after a login link): password reset without the old one."""
-    form = SetPasswordForm(request.user, request.POST or None)
+    """Choose a new password while logged in. The current password is needed, except in the first
+    minutes after logging in with a login link (the link proved the mailbox just now)."""
+    by_link = _recent_login_link(request)
+    form_class = SetPasswordForm if by_link else PasswordChangeForm
+    form = form_class(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.save()
+        request.session.pop(LOGIN_LINK_AT, None)
         update_session_auth_hash(request, form.user)
         messages.success(request, _("Passordet er endret."))
         return redirect("portal:home")
-    return render(request, "portal/password_change.html", {"form": form})
+    return render(request, "portal/password_change.html", {"form": form, "by_link": by_link, "minutes": settings.PORTAL_PASSWORD_CHANGE_WINDOW // 60})

@@ -11,6 +11,7 @@ from billing import lifecycle, services
 from billing.errors import BillingError
 from billing.models import ChangeNotice
 from kundefaktura.accounts.roles import customer_required
+from kundefaktura.clientip import client_ip
 
 
 def _own_notice(request, pk) -> ChangeNotice:
@@ -19,7 +20,7 @@ def _own_notice(request, pk) -> ChangeNotice:
 
 
 def _ip(request):
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR") or None
+    return client_ip(request)
 
 
 @customer_required

@@ -1,7 +1,9 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .emails import email_normalize
 from .roles import CASEWORKER, CUSTOMER, INSTALLER, ROLES, user_has_role
 
 
@@ -20,6 +22,16 @@ class User(AbstractUser):
             (f"act_as_{CUSTOMER}", "Kan bruke kundeportalen"),
             (f"act_as_{INSTALLER}", "Kan se installatørsider"),
         ]
+        constraints = [models.UniqueConstraint(fields=["email"], condition=~Q(email=""),
+                                               name="accounts_user_email_unique")]
+
+    def clean(self):
+        super().clean()
+        self.email = email_normalize(self.email)
+
+    def save(self, *args, **kwargs):
+        self.email = email_normalize(self.email)
+        super().save(*args, **kwargs)
 
     @property
     def role(self) -> str | None:

@@ -28,6 +28,14 @@ def user_has_role(user, role: str) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.has_perm(permission_for(role)))
 
 
+def is_customer_account(user) -> bool:
+    """Only a plain customer account may get in by e-mail (login link, set-password link). Staff,
+    superusers, case workers and installers use their password, behind the lockout. A superuser
+    holds every permission, so "has the customer role" alone would let them in."""
+    return bool(user_has_role(user, CUSTOMER) and not user.is_staff and not user.is_superuser
+                and not user_has_role(user, CASEWORKER) and not user_has_role(user, INSTALLER))
+
+
 def role_required(*roles):
     """View decorator: anonymous → login page, wrong role → 403."""
 
