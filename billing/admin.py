@@ -49,6 +49,12 @@ class CompanyProfileAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return not CompanyProfile.objects.exists()
 
+    def save_model(self, request, obj, form, change):
+        # Every change of the company's settings is audited, from the admin as from the settings page.
+        from .services import company_profile_save
+
+        company_profile_save(profile=obj, by=request.user)
+
 
 @admin.register(VatCode)
 class VatCodeAdmin(admin.ModelAdmin):

@@ -42,10 +42,25 @@ class AmountField(forms.DecimalField):
             return value
         places = self.decimal_places if self.decimal_places is not None else 6
         int_digits = (self.max_digits - places) if self.max_digits is not None else 18
+        if textinput.has_foreign_digits(value):
+            raise forms.ValidationError(_("Skriv tallet med sifrene 0–9."), code="invalid")
         try:
             return textinput.parse_decimal(str(value), places=places, int_digits=int_digits)
-        except ValueError as exc:
-            raise forms.ValidationError(_("Ugyldig tall: %(reason)s.") % {"reason": exc}, code="invalid") from None
+        except ValueError:
+            # Django's validators give the precise reason (too many digits or decimals) for what parses.
+            try:
+                return super().to_python(value)
+            except forms.ValidationError:
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def prepare_value(self, value):
+        # A stored Decimal is shown the Norwegian way, as the line table shows it: quantity 2.000 → "2"
+        # (not "2.000", which reads as two thousand), price 1234.50 → "1 234,50". to_python reads it back.
+        if isinstance(value, Decimal):
+            from .templatetags.money import nok_plain, qty
+
+            return nok_plain(value) if self.decimal_places == 2 else qty(value)
+        return super().prepare_value(value)
 
 
 def _single_line(value):
@@ -73,15 +88,6 @@ class InputRulesMixin:
                     self.add_error(name, forms.ValidationError(
                         _("Skriv tallet med sifrene 0–9."), code="invalid"))
         return cleaned
-
-    def prepare_value(self, value):
-        # A stored Decimal is shown the Norwegian way, as the line table shows it: quantity 2.000 → "2"
-        # (not "2.000", which reads as two thousand), price 1234.50 → "1 234,50". to_python reads it back.
-        if isinstance(value, Decimal):
-            from .templatetags.money import nok_plain, qty
-
-            return nok_plain(value) if self.decimal_places == 2 else qty(value)
-        return super().prepare_value(value)
 
 
 class DateInput(forms.DateInput):

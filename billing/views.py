@@ -22,6 +22,7 @@ from kundefaktura import pagecache
 from kundefaktura.accounts.roles import caseworker_required
 
 from . import selectors, services
+from .access import company_admin_required
 from .errors import BillingError
 from .forms import (
     AcceptForm,
@@ -39,6 +40,7 @@ from .forms import (
     WorklistFilterForm,
 )
 from .models import (
+    AuditEvent,
     BulkJob,
     CompanyProfile,
     CostCategory,
@@ -654,7 +656,7 @@ def bulk_detail(request, pk):
 # --- company settings --------------------------------------------------------------------------------------
 
 
-@caseworker_required
+@company_admin_required
 @require_http_methods(["GET", "POST"])
 def company_settings(request):
     profile = CompanyProfile.objects.filter(pk=1).first()
@@ -662,9 +664,10 @@ def company_settings(request):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            form.save()
+            services.company_profile_save(profile=form.save(commit=False), by=request.user)
             messages.success(request, _("Selskapsprofilen er lagret."))
             return redirect("billing:company_settings")
         status = 422
-    return render(request, "workspace/company_settings.html", {"form": form}, status=status)
+    history = AuditEvent.objects.filter(action="billing.company.updated").select_related("actor_user")[:50]
+    return render(request, "workspace/company_settings.html", {"form": form, "history": history}, status=status)
 

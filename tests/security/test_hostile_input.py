@@ -55,7 +55,7 @@ def test_line_form_refuses_full_width_amount(caseworker_client, company, casewor
         "new-category": "connection_contribution", "new-description": "Kabel", "new-quantity": "1",
         "new-unit": "stk", "new-unit_price": "１２３"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 422
-    assert "Ugyldig tall" in response.content.decode()
+    assert "Skriv tallet med sifrene 0–9" in response.content.decode()
     assert not basis.lines.exists()
 
 
