@@ -273,3 +273,24 @@ def test_company_settings_change_is_audited_with_old_and_new_value_and_shown(com
     # Saving the same values again changes nothing and writes no event.
     assert company_admin_client.post(url, {**data, "bank_account": "86011117947"}).status_code == 302
     assert AuditEvent.objects.filter(action="billing.company.updated").count() == 1
+
+
+def test_company_settings_changed_in_the_admin_are_audited_too(company, make_user):
+    from django.contrib.auth import get_user_model
+    from django.forms.models import model_to_dict
+    from django.test import Client
+
+    from billing.models import AuditEvent
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "x-very-long-password-1")
+    client = Client()
+    client.force_login(root, backend="django.contrib.auth.backends.ModelBackend")
+    url = reverse("admin:billing_companyprofile_change", args=[company.pk])
+    form = client.get(url).context["adminform"].form
+    data = {k: v for k, v in model_to_dict(company).items() if v is not None and k not in ("logo", "id")
+            and k in form.fields}
+    data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False}
+    response = client.post(url, {**data, "reminder_fee": "50.00"})
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    event = AuditEvent.objects.get(action="billing.company.updated")
+    assert event.data["changes"]["reminder_fee"] == {"label": "purregebyr", "old": "35.00", "new": "50.00"}
