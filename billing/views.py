@@ -22,7 +22,7 @@ from kundefaktura import pagecache
 from kundefaktura.accounts.roles import caseworker_required
 
 from . import selectors, services
-from .access import company_admin_required
+from .access import company_admin_required, is_company_admin
 from .errors import BillingError
 from .forms import (
     AcceptForm,
@@ -110,9 +110,10 @@ def worklist(request):
     partial = bool(request.htmx and request.htmx.target == "results")
     template = "workspace/_worklist_results.html" if partial else "workspace/_worklist_content.html"
     key = ("worklist", template, sorted(request.GET.lists()), translation.get_language(),
-           timezone.localdate().isoformat(), request.user.pk if request.GET.get("mine") else None)
+           timezone.localdate().isoformat(), request.user.pk if request.GET.get("mine") else None,
+           is_company_admin(request.user))
     html = pagecache.cached_part(request, key, lambda extra: render_to_string(
-        template, {**_worklist_context(request), **extra}))
+        template, {**_worklist_context(request), "can_manage_company": is_company_admin(request.user), **extra}))
     if partial:
         return HttpResponse(html)
     return render(request, "workspace/worklist.html", {"content": html})

@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "csp.context_processors.nonce",
                 "kundefaktura.accounts.context_processors.roles",
+                "billing.context_processors.company_admin",
             ],
         },
     },
