@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-__all__ = ["DECIMAL_PATTERN", "parse_decimal", "parse_int", "has_foreign_digits", "single_line_error",
+__all__ = ["DECIMAL_PATTERN", "parse_decimal", "has_foreign_digits", "single_line_error",
            "header_text"]
 
 # The API's decimal string: optional minus, ASCII digits, optional point and ASCII digits.
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 _DECIMAL = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
-_INT = re.compile(r"-?[0-9]+")
 # C0 controls (tab, CR and LF included), DEL, C1 controls, and the Unicode line/paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -35,13 +34,6 @@ def parse_decimal(value: str, *, places: int, int_digits: int) -> Decimal:
     if len(frac) > places:
         raise ValueError(f"høyst {places} desimaler")
     return Decimal(f"{match.group(1)}{whole or '0'}.{frac or '0'}").quantize(Decimal(1).scaleb(-places))
-
-
-def parse_int(value: str) -> int:
-    """`"42"` → 42; ASCII digits only (at most 18), else ValueError."""
-    if not isinstance(value, str) or not _INT.fullmatch(value.strip()) or len(value.strip()) > 19:
-        raise ValueError("må være et heltall skrevet med sifrene 0–9")
-    return int(value.strip())
 
 
 def has_foreign_digits(value) -> bool:
