@@ -4,6 +4,7 @@ lines) are read-only here as everywhere: corrections are credit notes, made in t
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from .forms import CompanyProfileForm
 from .models import (
     Acceptance,
     AuditEvent,
@@ -42,12 +43,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(CompanyProfile)
 class CompanyProfileAdmin(admin.ModelAdmin):
+    form = CompanyProfileForm  # the same input rules as the settings page
     list_display = ("name", "orgnr", "vat_registered", "kid_scheme", "due_days", "updated_at")
     search_fields = ("name", "orgnr")
     list_filter = ("vat_registered", "kid_scheme", "base_deduction_enabled")
 
     def has_add_permission(self, request):
         return not CompanyProfile.objects.exists()
+
+    def save_model(self, request, obj, form, change):
+        # Every change of the company's settings is audited, from the admin as from the settings page.
+        from .services import company_profile_save
+
+        company_profile_save(profile=obj, by=request.user)
 
 
 @admin.register(VatCode)

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from . import services
+from .access import company_admin_grant
 from .models import CompanyProfile, Customer, InvoiceBasis
 
 D = Decimal
@@ -79,6 +80,10 @@ def seed(stdout=None):
     say(f"  selskap: {profile.name} ({'opprettet' if created else 'uendret'})")
     User = get_user_model()
     worker = User.objects.filter(username="saksbehandler").first()
+    if worker is not None:
+        # The demo case worker is also the company admin, so the settings page can be tried out.
+        company_admin_grant(user=worker)
+        say("  saksbehandler er selskapsadministrator (selskapsinnstillinger)")
     kunde = User.objects.filter(username="kunde").first()
     kari = _customer("Kari Kunde", "kunde@example.com", user=kunde, phone="+47 400 00 000",
                      street="Bakkeveien 2", postal_code="5010", city="Bergen")

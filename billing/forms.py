@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from . import textinput
 from .models import (
     Acceptance,
     AllocationMethod,
@@ -35,7 +36,22 @@ class AmountField(forms.DecimalField):
             value = value.strip().replace("\u00a0", "").replace(" ", "").replace("\u2212", "-")
             if "," in value:
                 value = value.replace(".", "").replace(",", ".")
-        return super().to_python(value)
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Decimal):
+            return value
+        places = self.decimal_places if self.decimal_places is not None else 6
+        int_digits = (self.max_digits - places) if self.max_digits is not None else 18
+        if textinput.has_foreign_digits(value):
+            raise forms.ValidationError(_("Skriv tallet med sifrene 0–9."), code="invalid")
+        try:
+            return textinput.parse_decimal(str(value), places=places, int_digits=int_digits)
+        except ValueError:
+            # Django's validators give the precise reason (too many digits or decimals) for what parses.
+            try:
+                return super().to_python(value)
+            except forms.ValidationError:
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
     def prepare_value(self, value):
         # A stored Decimal is shown the Norwegian way, as the line table shows it: quantity 2.000 → "2"
@@ -47,6 +63,33 @@ class AmountField(forms.DecimalField):
         return super().prepare_value(value)
 
 
+def _single_line(value):
+    reason = textinput.single_line_error(value)
+    if reason:
+        raise forms.ValidationError(_("Feltet %(reason)s.") % {"reason": reason}, code="control_chars")
+
+
+class InputRulesMixin:
+    """For every form of the workspace: single-line text fields refuse line breaks and control characters,
+    and number fields refuse digits other than ASCII 0–9 (Django itself reads "１２３" as 123)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField) and not isinstance(field.widget, forms.Textarea):
+                field.validators.append(_single_line)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            if isinstance(field, forms.IntegerField | forms.DecimalField | forms.FloatField):
+                raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+                if textinput.has_foreign_digits(raw) and name not in self.errors:
+                    self.add_error(name, forms.ValidationError(
+                        _("Skriv tallet med sifrene 0–9."), code="invalid"))
+        return cleaned
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -54,7 +97,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class WorklistFilterForm(forms.Form):
+class WorklistFilterForm(InputRulesMixin, forms.Form):
     q = forms.CharField(label=_("Søk"), required=False, max_length=100,
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": _(
                             "Nummer, kunde, adresse, målepunkt, saksnummer")}))
@@ -77,7 +120,7 @@ class WorklistFilterForm(forms.Form):
                                expiring=bool(data.get("expiring")), overdue=bool(data.get("overdue")), sort=sort)
 
 
-class BasisForm(forms.Form):
+class BasisForm(InputRulesMixin, forms.Form):
     title = forms.CharField(label=_("Tittel"), max_length=200)
     customer = forms.ModelChoiceField(label=_("Kunde"), queryset=Customer.objects.all(), required=False,
                                       widget=forms.HiddenInput)
@@ -116,7 +159,7 @@ class BasisForm(forms.Form):
                                   "order_date", "prepayment_required")}
 
 
-class LineForm(forms.Form):
+class LineForm(InputRulesMixin, forms.Form):
     category = forms.ModelChoiceField(label=_("Kategori"), queryset=CostCategory.objects.all(),
                                       to_field_name="code", empty_label=None)
     description = forms.CharField(label=_("Beskrivelse"), max_length=300)
@@ -159,12 +202,12 @@ class LineForm(forms.Form):
                 "customer_caused": line.customer_caused}
 
 
-class SendOfferForm(forms.Form):
+class SendOfferForm(InputRulesMixin, forms.Form):
     valid_until = forms.DateField(label=_("Gyldig til"), required=False, widget=DateInput(),
                                   help_text=_("Tom: selskapets standard gyldighet"))
 
 
-class AcceptForm(forms.Form):
+class AcceptForm(InputRulesMixin, forms.Form):
     channel = forms.ChoiceField(label=_("Hvordan aksepterte kunden?"),
                                 choices=[(Acceptance.Channel.PAPER, _("Papir (signert tilbud)")),
                                          (Acceptance.Channel.PHONE, _("Telefon"))],
@@ -173,16 +216,16 @@ class AcceptForm(forms.Form):
                            help_text=_("For eksempel hvem du snakket med og når."))
 
 
-class IssueForm(forms.Form):
+class IssueForm(InputRulesMixin, forms.Form):
     issue_date = forms.DateField(label=_("Fakturadato"), required=False, widget=DateInput(),
                                  help_text=_("Tom: i dag"))
 
 
-class CancelForm(forms.Form):
+class CancelForm(InputRulesMixin, forms.Form):
     reason = forms.CharField(label=_("Grunn"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
 
-class PaymentForm(forms.Form):
+class PaymentForm(InputRulesMixin, forms.Form):
     invoice = forms.TypedChoiceField(label=_("Faktura"), coerce=int)
     amount = AmountField(label=_("Beløp"), max_digits=14, decimal_places=2)
     note = forms.CharField(label=_("Merknad"), max_length=300, required=False)
@@ -192,7 +235,7 @@ class PaymentForm(forms.Form):
         self.fields["invoice"].choices = [(i.pk, f"{i.get_kind_display()} {i.number}") for i in invoices]
 
 
-class CreditForm(forms.Form):
+class CreditForm(InputRulesMixin, forms.Form):
     MODES = [("full", _("Hele fakturaen")), ("amount", _("Et beløp")), ("lines", _("Valgte linjer"))]
     invoice = forms.TypedChoiceField(label=_("Faktura"), coerce=int)
     mode = forms.ChoiceField(label=_("Hva skal krediteres?"), choices=MODES, widget=forms.RadioSelect,
@@ -217,7 +260,7 @@ class CreditForm(forms.Form):
         return d
 
 
-class SharedCostForm(forms.ModelForm):
+class SharedCostForm(InputRulesMixin, forms.ModelForm):
     class Meta:
         model = SharedCost
         fields = ["description", "capacity", "capacity_unit", "allocation", "expected_count", "energised_on"]
@@ -231,7 +274,7 @@ class SharedCostForm(forms.ModelForm):
         self.fields["allocation"].choices = AllocationMethod.choices
 
 
-class SharedLineForm(forms.Form):
+class SharedLineForm(InputRulesMixin, forms.Form):
     category = forms.ModelChoiceField(label=_("Kategori"), queryset=CostCategory.objects.all(),
                                       to_field_name="code", initial="connection_contribution", empty_label=None)
     description = forms.CharField(label=_("Beskrivelse"), max_length=300)
@@ -245,13 +288,13 @@ class SharedLineForm(forms.Form):
                 "unit": d["unit"], "unit_price": d["unit_price"]}
 
 
-class ParticipantForm(forms.Form):
+class ParticipantForm(InputRulesMixin, forms.Form):
     basis = forms.IntegerField(widget=forms.HiddenInput)
     capacity = AmountField(label=_("Kapasitet"), max_digits=12, decimal_places=3, min_value=0)
     connected_on = forms.DateField(label=_("Tilknyttet"), required=False, widget=DateInput())
 
 
-class CompanyProfileForm(forms.ModelForm):
+class CompanyProfileForm(InputRulesMixin, forms.ModelForm):
     class Meta:
         model = CompanyProfile
         fields = ["name", "orgnr", "vat_registered", "foretaksregisteret", "street", "postal_code", "city",

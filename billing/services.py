@@ -179,6 +179,36 @@ def customer_update(*, customer: Customer, by=None, **fields) -> Customer:
     return customer
 
 
+def _audit_value(value):
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if hasattr(value, "name") and hasattr(value, "storage"):  # a file field
+        return value.name or ""
+    return str(value)
+
+
+@transaction.atomic
+def company_profile_save(*, profile: CompanyProfile, by) -> CompanyProfile:
+    """Save the company's settings as edited (`profile` holds the new values, not yet saved) and write one
+    audit event listing every changed field with its old and new value. Saving unchanged values writes
+    nothing."""
+    old = CompanyProfile.objects.select_for_update().filter(pk=profile.pk).first() if profile.pk else None
+    changes = {}
+    for field in CompanyProfile._meta.concrete_fields:
+        if field.primary_key or getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            continue
+        before = _audit_value(field.value_from_object(old)) if old is not None else None
+        after = _audit_value(field.value_from_object(profile))
+        if before != after:
+            changes[field.name] = {"label": str(field.verbose_name), "old": before, "new": after}
+    if old is not None and not changes:
+        return old
+    profile.save()
+    audit(action="billing.company.updated", by=by,
+          note=", ".join(c["label"] for c in changes.values()), data={"changes": changes})
+    return profile
+
+
 def _basis_number() -> str:
     year = today().year
     return f"FG-{year}-{next_number(f'FG-{year}'):06d}"

@@ -22,6 +22,7 @@ from kundefaktura import pagecache
 from kundefaktura.accounts.roles import caseworker_required
 
 from . import lifecycle, selectors, services
+from .access import company_admin_required, is_company_admin
 from .errors import BillingError
 from .forms import (
     AcceptForm,
@@ -39,6 +40,7 @@ from .forms import (
     WorklistFilterForm,
 )
 from .models import (
+    AuditEvent,
     BulkJob,
     CompanyProfile,
     CostCategory,
@@ -109,9 +111,10 @@ def worklist(request):
     partial = bool(request.htmx and request.htmx.target == "results")
     template = "workspace/_worklist_results.html" if partial else "workspace/_worklist_content.html"
     key = ("worklist", template, sorted(request.GET.lists()), translation.get_language(),
-           timezone.localdate().isoformat(), request.user.pk if request.GET.get("mine") else None)
+           timezone.localdate().isoformat(), request.user.pk if request.GET.get("mine") else None,
+           is_company_admin(request.user))
     html = pagecache.cached_part(request, key, lambda extra: render_to_string(
-        template, {**_worklist_context(request), **extra}))
+        template, {**_worklist_context(request), "can_manage_company": is_company_admin(request.user), **extra}))
     if partial:
         return HttpResponse(html)
     return render(request, "workspace/worklist.html", {"content": html})
@@ -696,7 +699,7 @@ def bulk_detail(request, pk):
 # --- company settings --------------------------------------------------------------------------------------
 
 
-@caseworker_required
+@company_admin_required
 @require_http_methods(["GET", "POST"])
 def company_settings(request):
     profile = CompanyProfile.objects.filter(pk=1).first()
@@ -704,9 +707,10 @@ def company_settings(request):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            form.save()
+            services.company_profile_save(profile=form.save(commit=False), by=request.user)
             messages.success(request, _("Selskapsprofilen er lagret."))
             return redirect("billing:company_settings")
         status = 422
-    return render(request, "workspace/company_settings.html", {"form": form}, status=status)
+    history = AuditEvent.objects.filter(action="billing.company.updated").select_related("actor_user")[:50]
+    return render(request, "workspace/company_settings.html", {"form": form, "history": history}, status=status)
 

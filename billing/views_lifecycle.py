@@ -17,10 +17,11 @@ from kundefaktura.accounts.roles import caseworker_required
 
 from . import lifecycle, services
 from .errors import BillingError
+from .forms import AmountField, InputRulesMixin
 from .models import ChangeNotice, CostCategory, CostLine, InvoiceBasis, Payment, VatCode
 
 
-class ValidUntilForm(forms.Form):
+class ValidUntilForm(InputRulesMixin, forms.Form):
     valid_until = forms.DateField(label=gettext_lazy("Gyldig til"), required=False,
                                   widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -31,13 +32,13 @@ class ValidUntilForm(forms.Form):
         return value
 
 
-class ActualCostForm(forms.Form):
+class ActualCostForm(InputRulesMixin, forms.Form):
     category = forms.ModelChoiceField(label=gettext_lazy("Kategori"), queryset=CostCategory.objects.all(),
                                       to_field_name="code")
     description = forms.CharField(label=gettext_lazy("Beskrivelse"), max_length=300)
-    quantity = forms.DecimalField(label=gettext_lazy("Antall"), max_digits=14, decimal_places=3, initial=1)
+    quantity = AmountField(label=gettext_lazy("Antall"), max_digits=14, decimal_places=3, initial=1)
     unit = forms.CharField(label=gettext_lazy("Enhet"), max_length=20, initial="stk")
-    unit_price = forms.DecimalField(label=gettext_lazy("Enhetspris"), max_digits=14, decimal_places=2)
+    unit_price = AmountField(label=gettext_lazy("Enhetspris"), max_digits=14, decimal_places=2)
     vat_code = forms.ModelChoiceField(label=gettext_lazy("MVA-kode"), queryset=VatCode.objects.all(),
                                       to_field_name="code", required=False,
                                       empty_label=gettext_lazy("Kategoriens standard"))
@@ -45,7 +46,7 @@ class ActualCostForm(forms.Form):
                                          required=False)
 
 
-class PayoutForm(forms.Form):
+class PayoutForm(InputRulesMixin, forms.Form):
     account = forms.CharField(label=gettext_lazy("Utbetalt til konto"), max_length=20, required=False)
     note = forms.CharField(label=gettext_lazy("Merknad"), max_length=300, required=False)
 

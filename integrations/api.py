@@ -14,7 +14,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import DataError, IntegrityError, transaction
@@ -28,8 +28,11 @@ from ninja.security import HttpBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictBool, WithJsonSchema
 
 from billing import services as billing
+from billing import textinput
 from billing.errors import BillingError, InvalidInput
 from billing.models import AllocationMethod, CostCategory, CostLine, SharedCost, VatCode
+from kundefaktura.errorpages import error_body, request_id
+from kundefaktura.errorpages import too_large as _too_large
 
 from . import selectors, services
 from .models import ApiClient, RelatedCase
@@ -46,14 +49,6 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields or {}
-
-
-def error_body(code: str, message: str, fields: dict | None = None) -> dict:
-    body = {"code": code, "message": message}
-    if fields:
-        body["fields"] = {str(k): [str(m) for m in (v if isinstance(v, list | tuple) else [v])]
-                          for k, v in fields.items()}
-    return {"error": body}
 
 
 class BearerAuth(HttpBearer):
@@ -165,10 +160,16 @@ def _data_error(request, exc):
     return _respond(request, 422, "invalid", "Verdien passer ikke (for lang eller utenfor gyldig område).")
 
 
+@api.exception_handler(RequestDataTooBig)
+def _body_too_big(request, exc):
+    return _too_large(request)
+
+
 @api.exception_handler(Exception)
 def _unexpected(request, exc):
-    log.exception("unexpected API error")
-    return _respond(request, 500, "server_error", "Intern feil. Prøv igjen senere.")
+    rid = request_id(request)
+    log.exception("unexpected API error, reference %s", rid)
+    return _respond(request, 500, "server_error", f"Intern feil (referanse {rid}). Prøv igjen senere.")
 
 
 def need(request, scope: str) -> ApiClient:
@@ -182,12 +183,12 @@ def need(request, scope: str) -> ApiClient:
 
 # --- input types ----------------------------------------------------------------------------------
 
-_BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def _clean_text(value: str) -> str:
-    if _BAD_CHARS.search(value):
-        raise ValueError("inneholder kontrolltegn")
+    """Single-line text: no line breaks, tabs or other control characters (names, titles, addresses,
+    references and descriptions end up in e-mail subjects, PDFs, EHF and CSV rows)."""
+    reason = textinput.single_line_error(value)
+    if reason:
+        raise ValueError(reason)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -232,8 +233,7 @@ ReqEmail = Annotated[str, Field(max_length=254), AfterValidator(_required_email)
 
 
 def _decimal_parser(places: int, int_digits: int, *, min_value: Decimal | None = None, gt_zero=False):
-    pattern = re.compile(r"^(-?)(\d+)(?:\.(\d+))?$")
-    hint = "må være en desimalstreng med punktum, f.eks. \"1234.50\""
+    hint = "må være en desimalstreng med punktum og sifrene 0–9, f.eks. \"1234.50\""
 
     def parse(value):
         if isinstance(value, bool):
@@ -242,17 +242,12 @@ def _decimal_parser(places: int, int_digits: int, *, min_value: Decimal | None =
             value = repr(value)
         elif isinstance(value, int | Decimal):
             value = str(value)
-        if not isinstance(value, str) or len(value) > 60:
+        if not isinstance(value, str):
             raise ValueError(hint)
-        match = pattern.match(value.strip())
-        if not match:
-            raise ValueError(hint)
-        whole, frac = match.group(2).lstrip("0"), (match.group(3) or "").rstrip("0")
-        if len(whole) > int_digits:
-            raise ValueError("tallet er for stort")
-        if len(frac) > places:
-            raise ValueError(f"høyst {places} desimaler")
-        dec = Decimal(f"{match.group(1)}{whole or '0'}.{frac or '0'}").quantize(Decimal(1).scaleb(-places))
+        try:
+            dec = textinput.parse_decimal(value, places=places, int_digits=int_digits)
+        except ValueError as exc:
+            raise ValueError(hint if "0–9" in str(exc) else str(exc)) from None
         if gt_zero and dec <= 0:
             raise ValueError("må være større enn null")
         if min_value is not None and dec < min_value:
@@ -264,7 +259,7 @@ def _decimal_parser(places: int, int_digits: int, *, min_value: Decimal | None =
 
 def DecimalStr(places: int, int_digits: int, example: str, **kw):  # noqa: N802
     return Annotated[Decimal, BeforeValidator(_decimal_parser(places, int_digits, **kw)),
-                     WithJsonSchema({"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "example": example})]
+                     WithJsonSchema({"type": "string", "pattern": textinput.DECIMAL_PATTERN, "example": example})]
 
 
 Money = DecimalStr(2, 12, "57392.90", min_value=Decimal("0"))
@@ -275,7 +270,7 @@ Capacity = DecimalStr(3, 9, "400", min_value=Decimal("0"))
 def _iso_date(value):
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise ValueError("må være en ISO 8601-dato (ÅÅÅÅ-MM-DD)")
     try:
         return dt.date.fromisoformat(value)
@@ -695,7 +690,7 @@ def related_case_create(request, basis_id: PathId, payload: RelatedCaseIn):
          summary="Status og arbeidsfrigivelse for en relatert sak")
 def related_case_detail(request, source: str, external_id: str):
     need(request, ApiClient.SCOPE_READ)
-    if source not in RelatedCase.Source.values or len(external_id) > 100 or _BAD_CHARS.search(external_id):
+    if source not in RelatedCase.Source.values or len(external_id) > 100 or textinput.single_line_error(external_id):
         raise ApiError(404, "not_found", "Fant ikke saken.")
     case = (RelatedCase.objects.select_related("basis", "installer")
             .filter(source=source, external_id=external_id).first())

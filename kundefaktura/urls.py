@@ -6,6 +6,9 @@ from django.views.generic import TemplateView
 from .accounts import views as account_views
 from .health import healthz
 
+handler400 = "kundefaktura.errorpages.bad_request"
+handler500 = "kundefaktura.errorpages.server_error"
+
 admin.site.site_header = "Kundefaktura – administrasjon"
 admin.site.site_title = "Kundefaktura"
 

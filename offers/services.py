@@ -14,6 +14,8 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from billing import textinput
+
 from .models import OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def email_queue(*, kind, to, subject, template, context, basis=None, invoice=Non
     except TemplateDoesNotExist:
         body_html = ""
     row = OutboundEmail.objects.create(
-        kind=kind, to=to, subject=subject, body_text=body_text, body_html=body_html,
+        kind=kind, to=to, subject=textinput.header_text(subject), body_text=body_text, body_html=body_html,
         attachments=list(attachments), basis=basis, invoice=invoice, dedupe_key=dedupe_key)
     transaction.on_commit(lambda: _enqueue(row.pk))
     return row
@@ -112,13 +114,21 @@ def _attachment_files(row: OutboundEmail) -> list[tuple[str, bytes, str]]:
     return files
 
 
+class UnbuildableEmail(Exception):
+    """The row cannot become an e-mail (a header with a line break, say): retrying will not help."""
+
+
 def _build_message(row: OutboundEmail):
-    from django.core.mail import EmailMultiAlternatives
+    from django.core.mail import BadHeaderError, EmailMultiAlternatives
 
     company = _company()
     reply_to = [company.email] if company and company.email else None
     msg = EmailMultiAlternatives(subject=row.subject, body=row.body_text, to=[row.to], reply_to=reply_to,
                                  from_email=settings.DEFAULT_FROM_EMAIL)
+    try:
+        msg.message()  # builds and checks the headers
+    except (BadHeaderError, ValueError, UnicodeError) as exc:
+        raise UnbuildableEmail(f"{type(exc).__name__}: {exc}") from exc
     if row.body_html:
         msg.attach_alternative(row.body_html, "text/html")
     for filename, content, mimetype in _attachment_files(row):
@@ -174,7 +184,7 @@ def email_deliver(pk: int) -> str:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         with transaction.atomic():
             row.last_error = error
-            if row.attempts >= _max_attempts():
+            if row.attempts >= _max_attempts() or isinstance(exc, UnbuildableEmail):
                 row.status = OutboundEmail.Status.FAILED
                 row.next_attempt_at = None
                 row.save(update_fields=["status", "last_error", "next_attempt_at"])

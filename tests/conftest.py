@@ -247,6 +247,22 @@ def caseworker(make_user):
 
 
 @pytest.fixture
+def company_admin(make_user):
+    """A case worker in the "Selskapsadministrator" group (may change the company's settings)."""
+    from billing.access import company_admin_grant
+    from kundefaktura.accounts.roles import CASEWORKER
+
+    user = make_user(CASEWORKER, username="anne", first_name="Anne", last_name="Admin", email="anne@example.com")
+    company_admin_grant(user=user)
+    return user
+
+
+@pytest.fixture
+def company_admin_client(company_admin):
+    return _logged_in_client(company_admin)
+
+
+@pytest.fixture
 def customer_user(make_user):
     from kundefaktura.accounts.roles import CUSTOMER
 

@@ -127,7 +127,8 @@ def test_walk_every_url_as_each_role(role, request, world):
                 if r.name != "logout":
                     check_page(url, response)
                 continue
-            allowed = role in r.callback.required_roles
+            # A view that also needs a permission (company settings) refuses the plain role fixtures.
+            allowed = role in r.callback.required_roles and not getattr(r.callback, "required_permission", None)
             if role == "anonymous":
                 if not _is_login_redirect(response) and response.status_code != 405:
                     failures.append(f"GET {url} as anonymous: {response.status_code}, not the login page")
@@ -170,6 +171,24 @@ def test_walk_every_url_as_each_role(role, request, world):
                             f"/portal/fakturaer/{world.ours.invoice.pk}/"],
                "installer": ["/installator/", f"/installator/saker/{world.ours.case.pk}/"]}[role]
     assert set(minimum) <= set(pages), f"pages not reached: {set(minimum) - set(pages)}"
+
+
+@pytest.mark.django_db
+def test_views_needing_a_permission_refuse_the_role_without_it_and_admit_it_with_it(world, caseworker,
+                                                                                    company_admin):
+    guarded = [r for r in ROUTES if getattr(r.callback, "required_permission", None)]
+    assert {r.name for r in guarded} >= {"billing:company_settings"}
+    without, with_perm = Client(), Client()
+    without.force_login(caseworker, backend="django.contrib.auth.backends.ModelBackend")
+    with_perm.force_login(company_admin, backend="django.contrib.auth.backends.ModelBackend")
+    for r in guarded:
+        assert company_admin.has_perm(r.callback.required_permission)
+        for kwargs in sample_kwargs(r, world):
+            url = url_for(r, kwargs)
+            assert without.get(url).status_code == 403, url
+            assert without.post(url).status_code == 403, url
+            assert url not in without.get("/arbeid/").content.decode(), f"{url} linked for {caseworker}"
+            assert with_perm.get(url).status_code == 200, url
 
 
 def test_the_page_scanner_catches_what_csp_would_block():

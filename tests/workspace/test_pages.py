@@ -227,7 +227,8 @@ def test_basis_header_is_saved_and_invalid_metering_point_is_refused(caseworker_
 # --- company settings ---------------------------------------------------------------------------------
 
 
-def test_company_settings_saves_and_validates_the_bank_account(caseworker_client, company):
+def test_company_settings_saves_and_validates_the_bank_account(company_admin_client, company):
+    caseworker_client = company_admin_client
     url = reverse("billing:company_settings")
     page = html(caseworker_client.get(url))
     assert "Fjordnett AS" in page
@@ -241,3 +242,58 @@ def test_company_settings_saves_and_validates_the_bank_account(caseworker_client
     assert ok.status_code == 302
     company.refresh_from_db()
     assert company.due_days == 20 and company.kid_scheme == "MOD11"
+
+
+def test_case_worker_without_company_admin_cannot_see_or_change_company_settings(caseworker_client, company,
+                                                                                  company_admin_client):
+    url = reverse("billing:company_settings")
+    # The work list is partly cached: what the company admin saw first must not show up for others.
+    assert html(company_admin_client.get(reverse("billing:worklist"))).count(url) == 2
+    assert url not in html(caseworker_client.get(reverse("billing:worklist")))
+    assert caseworker_client.get(url).status_code == 403
+    assert caseworker_client.post(url, {"name": "Fjordnett AS", "bank_account": "86011117947"}).status_code == 403
+    company.refresh_from_db()
+    assert company.bank_account == "12345678903"
+
+
+def test_company_settings_change_is_audited_with_old_and_new_value_and_shown(company_admin_client, company):
+    from django.forms.models import model_to_dict
+
+    from billing.models import AuditEvent
+
+    url = reverse("billing:company_settings")
+    assert url in html(company_admin_client.get(reverse("billing:worklist")))
+    data = {k: v for k, v in model_to_dict(company).items() if v is not None and k not in ("logo", "id")}
+    data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False}
+    assert company_admin_client.post(url, {**data, "bank_account": "86011117947"}).status_code == 302
+    event = AuditEvent.objects.get(action="billing.company.updated")
+    assert set(event.data["changes"]) == {"bank_account"}
+    assert event.data["changes"]["bank_account"]["old"] == "12345678903"
+    assert event.data["changes"]["bank_account"]["new"] == "86011117947"
+    assert event.actor_user.username == "anne"
+    page = html(company_admin_client.get(url))
+    assert "Selskapsinnstillinger endret" in page and "12345678903" in page and "86011117947" in page
+    # Saving the same values again changes nothing and writes no event.
+    assert company_admin_client.post(url, {**data, "bank_account": "86011117947"}).status_code == 302
+    assert AuditEvent.objects.filter(action="billing.company.updated").count() == 1
+
+
+def test_company_settings_changed_in_the_admin_are_audited_too(company, make_user):
+    from django.contrib.auth import get_user_model
+    from django.forms.models import model_to_dict
+    from django.test import Client
+
+    from billing.models import AuditEvent
+
+    root = get_user_model().objects.create_superuser("root", "root@example.com", "x-very-long-password-1")
+    client = Client()
+    client.force_login(root, backend="django.contrib.auth.backends.ModelBackend")
+    url = reverse("admin:billing_companyprofile_change", args=[company.pk])
+    form = client.get(url).context["adminform"].form
+    data = {k: v for k, v in model_to_dict(company).items() if v is not None and k not in ("logo", "id")
+            and k in form.fields}
+    data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False}
+    response = client.post(url, {**data, "reminder_fee": "50.00"})
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    event = AuditEvent.objects.get(action="billing.company.updated")
+    assert event.data["changes"]["reminder_fee"] == {"label": "purregebyr", "old": "35.00", "new": "50.00"}
