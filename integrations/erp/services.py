@@ -41,6 +41,7 @@ from billing.models import Invoice, InvoiceLine, Payment, Reminder
 from billing.templatetags.money import nok
 
 from . import adapters, ehf, ziparchive
+from .csvcells import escape as text
 from .models import BankImport, BankTransaction, ExportBatch, ExportItem, ExportReminderFee
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,9 @@ EXPORTABLE_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.SENT, Invoice.Statu
 # CSV: one row per document, UTF-8, ';' separated, amounts with '.' and two decimals; then one row per
 # reminder fee (document_type "reminder_fee": number/kid/customer of the invoice it is claimed on,
 # issue_date = the reminder's date, due_date = its payment deadline, the fee outside VAT (code O), no EHF
-# file, reminder_step 1 or 2 — empty on document rows).
+# file, reminder_step 1 or 2 — empty on document rows). Text cells are spreadsheet-safe (csvcells: a leading
+# apostrophe before = + - @ tab CR); numbers, dates and amounts are written as they are. A credit note has
+# no due date.
 CSV_COLUMNS = ["document_type", "kind", "number", "credited_number", "issue_date", "due_date", "delivery_date",
                "kid", "currency", "erp_customer_number", "customer_name", "customer_orgnr", "customer_email",
                "basis_number", "metering_point_id", "net_amount", "vat_amount", "gross_amount", "vat_breakdown",
@@ -112,30 +115,33 @@ def export_claim(*, by=None, trigger=ExportBatch.Trigger.SCHEDULE) -> ExportBatc
     return batch
 
 
+def _party(buyer: dict) -> list[str]:
+    """The buyer's text columns, spreadsheet-safe (csvcells): they hold what people typed."""
+    return [text(buyer.get(k, "")) for k in ("erp_customer_number", "name", "orgnr", "email", "basis_number",
+                                             "metering_point_id")]
+
+
 def _csv_row(doc, filename: str) -> list[str]:
-    buyer, seller = doc.buyer, doc.seller
+    buyer, seller = doc.buyer or {}, doc.seller or {}
     fmt_amount, fmt_number = ehf.fmt_amount, ehf.fmt_number
     breakdown = "|".join(f"{g['code']}:{fmt_number(g['rate'])}:{fmt_amount(g['base'])}:{fmt_amount(g['vat'])}"
                          for g in doc.vat_breakdown or [])
-    return ["credit_note" if doc.kind == Invoice.Kind.CREDIT_NOTE else "invoice", doc.kind, str(doc.number),
-            str(doc.credited_number) if doc.credited_number else "", doc.issue_date.isoformat(),
-            doc.due_date.isoformat() if doc.due_date else "",
-            doc.delivery_date.isoformat() if doc.delivery_date else "", doc.kid, doc.currency,
-            buyer.get("erp_customer_number", ""), buyer.get("name", ""), buyer.get("orgnr", ""),
-            buyer.get("email", ""), buyer.get("basis_number", ""), buyer.get("metering_point_id", ""),
-            fmt_amount(doc.net_total), fmt_amount(doc.vat_total), fmt_amount(doc.gross_total),
-            breakdown, seller.get("bank_account", ""), filename, ""]
+    credit_note = doc.kind == Invoice.Kind.CREDIT_NOTE
+    # Nothing is due on a credit note: its due date stays empty even where the snapshot has one.
+    due = "" if credit_note or not doc.due_date else doc.due_date.isoformat()
+    return ["credit_note" if credit_note else "invoice", text(doc.kind), str(doc.number),
+            str(doc.credited_number) if doc.credited_number else "", doc.issue_date.isoformat(), due,
+            doc.delivery_date.isoformat() if doc.delivery_date else "", text(doc.kid), text(doc.currency),
+            *_party(buyer), fmt_amount(doc.net_total), fmt_amount(doc.vat_total), fmt_amount(doc.gross_total),
+            text(breakdown), text(seller.get("bank_account", "")), text(filename), ""]
 
 
 def _fee_row(fee) -> list[str]:
     """A reminder fee as its own CSV record: booked on the invoice's customer and KID, outside VAT."""
-    buyer = fee.buyer or {}
     amount = ehf.fmt_amount(fee.fee)
     return [REMINDER_FEE, "reminder", str(fee.invoice_number), "", timezone.localdate(fee.sent_at).isoformat(),
-            fee.due_date.isoformat(), "", fee.kid, fee.currency, buyer.get("erp_customer_number", ""),
-            buyer.get("name", ""), buyer.get("orgnr", ""), buyer.get("email", ""), buyer.get("basis_number", ""),
-            buyer.get("metering_point_id", ""), amount, "0.00", amount, f"O:0:{amount}:0.00",
-            fee.bank_account or "", "", str(fee.step)]
+            fee.due_date.isoformat(), "", text(fee.kid), text(fee.currency), *_party(fee.buyer or {}),
+            amount, "0.00", amount, f"O:0:{amount}:0.00", text(fee.bank_account or ""), "", str(fee.step)]
 
 
 # Only what the EHF and the CSV read: snapshot columns, as light named rows (no model instances).
