@@ -6,7 +6,7 @@ from integrations.erp import services
 
 
 class Command(BaseCommand):
-    help = "Import bank files (camt.054 XML or Nets OCR): given files, or every file in --dir (moved to done/)."
+    help = "Import bank files (camt.054 XML or Nets OCR): given files, or every file in --dir (moved to done/, or failed/ with the reason)."
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="*")
@@ -16,8 +16,13 @@ class Command(BaseCommand):
         from django.conf import settings
 
         if opts["files"]:
-            imports = [services.bank_import_file(data=Path(f).read_bytes(), filename=Path(f).name)
-                       for f in opts["files"]]
+            imports = []
+            for f in opts["files"]:
+                try:
+                    imports.append(services.bank_import_file(data=Path(f).read_bytes(), filename=Path(f).name))
+                except services.BankFileInvalid as exc:
+                    self.stderr.write(f"{Path(f).name}: {exc.message}")
+                    imports.append(exc.bank_import)
         else:
             directory = opts["dir"] or getattr(settings, "ERP_BANK_DROP_DIR", "")
             if not directory:
@@ -26,4 +31,5 @@ class Command(BaseCommand):
         for imp in imports:
             self.stdout.write(f"{imp.filename}: {imp.transaction_count} credits, {imp.matched_count} matched, "
                               f"{imp.mismatched_count} mismatched, {imp.unmatched_count} unmatched, "
-                              f"{imp.duplicate_count} already imported")
+                              f"{imp.duplicate_count} already imported, {imp.rejected_count} rejected ({imp.status})"
+                              + (f": {imp.error}" if imp.error else ""))
