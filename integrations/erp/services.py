@@ -623,6 +623,12 @@ def bank_import_file(*, data: bytes, filename: str, by=None, fmt: str | None = N
     return bank_import_process(bank_import_id=bank_import.pk)
 
 
+def bank_imports_unfinished() -> list[int]:
+    """Imports still queued or running (e.g. their task was lost while the broker was down)."""
+    return list(BankImport.objects.filter(status__in=[BankImport.Status.QUEUED, BankImport.Status.RUNNING])
+                .order_by("pk").values_list("pk", flat=True))
+
+
 def bank_import_in_background(bank_import: BankImport) -> bool:
     """Large files are booked by a Celery task (the page shows progress) instead of in the request."""
     return bank_import.credit_count > settings.ERP_BANK_BACKGROUND_CREDITS

@@ -129,7 +129,7 @@ def bank_imports(request):
         else:
             if services.bank_import_in_background(bank_import):
                 pk = bank_import.pk
-                transaction.on_commit(lambda: tasks.bank_import_process.delay(pk))
+                transaction.on_commit(lambda: tasks.bank_import_process.delay(pk), robust=True)  # broker down: stays queued
                 messages.info(request, _("Filen har %(t)s innbetalinger og behandles i bakgrunnen. Fremdriften "
                                          "vises her.") % {"t": bank_import.credit_count})
             else:

@@ -171,7 +171,8 @@ def test_an_interrupted_import_continues_and_books_nothing_twice(every_kind):
     credits = services.parse_camt054(data)
     services._book(bank_import_id=imp.pk, position=1, credit=credits[0])  # then the worker died
     BankImport.objects.filter(pk=imp.pk).update(status="running")
-    done = services.bank_import_process(bank_import_id=imp.pk)
+    call_command("bank_import", resume=True)
+    done = BankImport.objects.get(pk=imp.pk)
     assert (done.status, done.transaction_count, done.matched_count, done.unmatched_count) == ("done", 2, 1, 1)
     assert Payment.objects.filter(provider="bank").count() == 1
     assert services.bank_import_process(bank_import_id=imp.pk).transaction_count == 2, "finished: left alone"

@@ -11,11 +11,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="*")
         parser.add_argument("--dir", help="drop directory to import from (default: settings.ERP_BANK_DROP_DIR)")
+        parser.add_argument("--resume", action="store_true",
+                            help="finish imports left queued or running (their task was lost); safe while one runs")
 
     def handle(self, *args, **opts):
         from django.conf import settings
 
-        if opts["files"]:
+        if opts["resume"]:
+            imports = [services.bank_import_process(bank_import_id=pk) for pk in services.bank_imports_unfinished()]
+        elif opts["files"]:
             imports = []
             for f in opts["files"]:
                 try:
