@@ -283,6 +283,8 @@ PORTAL_STRIPE_MAX_NETWORK_RETRIES = env.int("PORTAL_STRIPE_MAX_NETWORK_RETRIES",
 ERP_HTTP_TIMEOUT = env.float("ERP_HTTP_TIMEOUT", default=10.0)
 ERP_DEMO_CUSTOMERS = env.str("ERP_DEMO_CUSTOMERS", default="")  # JSON list; default: the shipped fixture
 ERP_BANK_DROP_DIR = env.path("ERP_BANK_DROP_DIR", default=VAR_DIR / "bank-drop")
+# A bank file with more credits than this is booked by a Celery task; the import page shows progress.
+ERP_BANK_BACKGROUND_CREDITS = env.int("ERP_BANK_BACKGROUND_CREDITS", default=500)
 ERP_EXPORT_ZIP_COMPRESSION = env.str("ERP_EXPORT_ZIP_COMPRESSION", default="deflate")  # deflate | stored
 
 # --- Integrations (issue 7) ---------------------------------------------------------------------

@@ -30,6 +30,8 @@ from pathlib import Path
 import requests
 from django.conf import settings
 
+from . import csvcells
+
 CUSTOMER_FIELDS = ("number", "name", "orgnr", "email", "phone", "street", "postal_code", "city", "kind")
 
 
@@ -155,7 +157,8 @@ class HttpAdapter(ErpAdapter):
 
         count = 0
         with open(files.csv_path, encoding="utf-8", newline="") as fh, zipfile.ZipFile(files.archive_path) as zf:
-            for row in csv.DictReader(fh, delimiter=";"):
+            for cells in csv.DictReader(fh, delimiter=";"):
+                row = {k: csvcells.unescape(v) for k, v in cells.items()}  # the text as typed, not the CSV form
                 if row["document_type"] == "reminder_fee":  # after every document of the batch
                     self.push_reminder_fee({**row, "batch": batch.pk})
                     continue

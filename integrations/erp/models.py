@@ -84,9 +84,18 @@ class ExportReminderFee(models.Model):
 
 
 class BankImport(models.Model):
+    """One bank file. Its counters move in the same transaction as each credit's row, so they always say
+    what was booked; `transaction_count` of `credit_count` credits are done (the progress bar)."""
+
     class Format(models.TextChoices):
         CAMT054 = "camt054", _("ISO 20022 camt.054")
         OCR = "ocr", _("OCR giro (Nets)")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("I kø")
+        RUNNING = "running", _("Behandles")
+        DONE = "done", _("Ferdig")
+        FAILED = "failed", _("Feilet")
 
     format = models.CharField(_("format"), max_length=10, choices=Format.choices)
     filename = models.CharField(_("filnavn"), max_length=255)
@@ -101,6 +110,11 @@ class BankImport(models.Model):
     unmatched_count = models.PositiveIntegerField(_("uten treff"), default=0)
     duplicate_count = models.PositiveIntegerField(_("allerede importert"), default=0)
     total_amount = models.DecimalField(_("sum"), **MONEY, default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    credit_count = models.PositiveIntegerField(_("innbetalinger i filen"), default=0)
+    rejected_count = models.PositiveIntegerField(_("avvist"), default=0)
+    error = models.TextField(_("feil"), blank=True)  # why the file (not one credit) could not be imported
+    finished_at = models.DateTimeField(_("ferdig"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -140,3 +154,28 @@ class BankTransaction(models.Model):
 
     def __str__(self):
         return f"{self.bank_reference} {self.amount}"
+
+
+class BankRejectedCredit(models.Model):
+    """A credit in a bank file that could not be booked (too long a reference or KID, an amount that is not
+    a positive NOK amount in øre or does not fit, …). Kept as read, shortened, with the reason: the money
+    did arrive, so a person must handle it."""
+
+    bank_import = models.ForeignKey(BankImport, on_delete=models.CASCADE, related_name="rejected")
+    position = models.PositiveIntegerField(_("nr. i filen"))
+    bank_reference = models.CharField(_("bankens referanse"), max_length=140, blank=True)
+    kid = models.CharField(_("KID"), max_length=40, blank=True)
+    amount_text = models.CharField(_("beløp i filen"), max_length=40, blank=True)
+    currency = models.CharField(_("valuta"), max_length=10, blank=True)
+    payer = models.CharField(_("betaler"), max_length=200, blank=True)
+    reason = models.CharField(_("årsak"), max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["bank_import", "position"]
+        constraints = [models.UniqueConstraint(fields=["bank_import", "position"], name="erp_rejected_once")]
+        verbose_name = _("avvist innbetaling")
+        verbose_name_plural = _("avviste innbetalinger")
+
+    def __str__(self):
+        return f"{self.bank_reference or '?'}: {self.reason}"

@@ -24,24 +24,33 @@ import hashlib
 import itertools
 import logging
 import os
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+import re
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing import money
+from billing import lifecycle
 from billing import services as billing_services
 from billing.errors import BillingError, InvalidInput
 from billing.models import Invoice, InvoiceLine, Payment, Reminder
 from billing.templatetags.money import nok
 
 from . import adapters, ehf, ziparchive
-from .models import BankImport, BankTransaction, ExportBatch, ExportItem, ExportReminderFee
+from .csvcells import escape as text
+from .models import (
+    BankImport,
+    BankRejectedCredit,
+    BankTransaction,
+    ExportBatch,
+    ExportItem,
+    ExportReminderFee,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +61,9 @@ EXPORTABLE_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.SENT, Invoice.Statu
 # CSV: one row per document, UTF-8, ';' separated, amounts with '.' and two decimals; then one row per
 # reminder fee (document_type "reminder_fee": number/kid/customer of the invoice it is claimed on,
 # issue_date = the reminder's date, due_date = its payment deadline, the fee outside VAT (code O), no EHF
-# file, reminder_step 1 or 2 — empty on document rows).
+# file, reminder_step 1 or 2 — empty on document rows). Text cells are spreadsheet-safe (csvcells: a leading
+# apostrophe before = + - @ tab CR); numbers, dates and amounts are written as they are. A credit note has
+# no due date.
 CSV_COLUMNS = ["document_type", "kind", "number", "credited_number", "issue_date", "due_date", "delivery_date",
                "kid", "currency", "erp_customer_number", "customer_name", "customer_orgnr", "customer_email",
                "basis_number", "metering_point_id", "net_amount", "vat_amount", "gross_amount", "vat_breakdown",
@@ -112,30 +123,33 @@ def export_claim(*, by=None, trigger=ExportBatch.Trigger.SCHEDULE) -> ExportBatc
     return batch
 
 
+def _party(buyer: dict) -> list[str]:
+    """The buyer's text columns, spreadsheet-safe (csvcells): they hold what people typed."""
+    return [text(buyer.get(k, "")) for k in ("erp_customer_number", "name", "orgnr", "email", "basis_number",
+                                             "metering_point_id")]
+
+
 def _csv_row(doc, filename: str) -> list[str]:
-    buyer, seller = doc.buyer, doc.seller
+    buyer, seller = doc.buyer or {}, doc.seller or {}
     fmt_amount, fmt_number = ehf.fmt_amount, ehf.fmt_number
     breakdown = "|".join(f"{g['code']}:{fmt_number(g['rate'])}:{fmt_amount(g['base'])}:{fmt_amount(g['vat'])}"
                          for g in doc.vat_breakdown or [])
-    return ["credit_note" if doc.kind == Invoice.Kind.CREDIT_NOTE else "invoice", doc.kind, str(doc.number),
-            str(doc.credited_number) if doc.credited_number else "", doc.issue_date.isoformat(),
-            doc.due_date.isoformat() if doc.due_date else "",
-            doc.delivery_date.isoformat() if doc.delivery_date else "", doc.kid, doc.currency,
-            buyer.get("erp_customer_number", ""), buyer.get("name", ""), buyer.get("orgnr", ""),
-            buyer.get("email", ""), buyer.get("basis_number", ""), buyer.get("metering_point_id", ""),
-            fmt_amount(doc.net_total), fmt_amount(doc.vat_total), fmt_amount(doc.gross_total),
-            breakdown, seller.get("bank_account", ""), filename, ""]
+    credit_note = doc.kind == Invoice.Kind.CREDIT_NOTE
+    # Nothing is due on a credit note: its due date stays empty even where the snapshot has one.
+    due = "" if credit_note or not doc.due_date else doc.due_date.isoformat()
+    return ["credit_note" if credit_note else "invoice", text(doc.kind), str(doc.number),
+            str(doc.credited_number) if doc.credited_number else "", doc.issue_date.isoformat(), due,
+            doc.delivery_date.isoformat() if doc.delivery_date else "", text(doc.kid), text(doc.currency),
+            *_party(buyer), fmt_amount(doc.net_total), fmt_amount(doc.vat_total), fmt_amount(doc.gross_total),
+            text(breakdown), text(seller.get("bank_account", "")), text(filename), ""]
 
 
 def _fee_row(fee) -> list[str]:
     """A reminder fee as its own CSV record: booked on the invoice's customer and KID, outside VAT."""
-    buyer = fee.buyer or {}
     amount = ehf.fmt_amount(fee.fee)
     return [REMINDER_FEE, "reminder", str(fee.invoice_number), "", timezone.localdate(fee.sent_at).isoformat(),
-            fee.due_date.isoformat(), "", fee.kid, fee.currency, buyer.get("erp_customer_number", ""),
-            buyer.get("name", ""), buyer.get("orgnr", ""), buyer.get("email", ""), buyer.get("basis_number", ""),
-            buyer.get("metering_point_id", ""), amount, "0.00", amount, f"O:0:{amount}:0.00",
-            fee.bank_account or "", "", str(fee.step)]
+            fee.due_date.isoformat(), "", text(fee.kid), text(fee.currency), *_party(fee.buyer or {}),
+            amount, "0.00", amount, f"O:0:{amount}:0.00", text(fee.bank_account or ""), "", str(fee.step)]
 
 
 # Only what the EHF and the CSV read: snapshot columns, as light named rows (no model instances).
@@ -292,17 +306,32 @@ def export_run(*, by=None, trigger=ExportBatch.Trigger.SCHEDULE) -> ExportBatch 
 
 
 # --- bank payment import --------------------------------------------------------------------------
+#
+# A file is recorded first (`bank_import_create`: the BankImport row and the stored file, or a failed
+# import with the reason when it is not a bank file), then booked credit by credit
+# (`bank_import_process`): each credit is checked, then registered or listed as rejected, and the
+# import's counters move in the same transaction as the credit's row — the summary is always what was
+# booked, also while a large file is being processed in the background or after a crash (a new run
+# continues after the last booked credit).
+
+KID_MAX = 25  # Nets: a KID is 2–25 digits
+AMOUNT_LIMIT = Decimal(10) ** (BankTransaction._meta.get_field("amount").max_digits
+                               - BankTransaction._meta.get_field("amount").decimal_places)
+REFERENCE_MAX = BankTransaction._meta.get_field("bank_reference").max_length
+PAYER_MAX = BankTransaction._meta.get_field("payer").max_length
+AMOUNT_TEXT = re.compile(r"-?[0-9]{1,40}(\.[0-9]{1,40})?")
 
 
 @dataclass
 class Credit:
     bank_reference: str
-    amount: Decimal
+    amount_text: str
     kid: str = ""
+    currency: str = ""
     booking_date: dt.date | None = None
     value_date: dt.date | None = None
     payer: str = ""
-    extra: dict = field(default_factory=dict)
+    amount: Decimal | None = None  # set by credit_check when the credit can be booked
 
 
 def _local(tag) -> str:
@@ -333,15 +362,45 @@ def _date(el, name) -> dt.date | None:
         return None
 
 
-def _amount(raw: str) -> Decimal:
-    try:
-        return money.round_ore(Decimal(raw))
-    except (InvalidOperation, ValueError):
-        raise InvalidInput(_("Ugyldig beløp i bankfilen: %s") % raw) from None
+class BankFileInvalid(InvalidInput):
+    """The file is not a bank file we can read; `bank_import` is its (failed) record."""
+
+    def __init__(self, message, *, bank_import):
+        super().__init__(message)
+        self.bank_import = bank_import
+
+
+def credit_check(credit: Credit) -> str:
+    """Why this credit cannot be booked ("" when it can; then `credit.amount` is set): what the bank file
+    says must fit what we store — reference and KID lengths, a positive NOK amount in øre that fits
+    max_digits, a KID of digits only."""
+    ref = credit.bank_reference
+    if not ref:
+        return _("Mangler bankens referanse (AcctSvcrRef).")
+    if len(ref) > REFERENCE_MAX:
+        return _("Bankens referanse er lengre enn %(n)s tegn.") % {"n": REFERENCE_MAX}
+    if credit.currency and credit.currency != "NOK":
+        return _("Valuta %(c)s: bare innbetalinger i NOK kan registreres.") % {"c": credit.currency[:10]}
+    raw = credit.amount_text
+    if not AMOUNT_TEXT.fullmatch(raw):
+        return _("Ugyldig beløp.")
+    amount = Decimal(raw)
+    if amount <= 0:
+        return _("Beløpet må være større enn null.")
+    if amount >= AMOUNT_LIMIT:
+        return _("Beløpet er for stort til å være en innbetaling.")
+    if amount != amount.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
+        return _("Beløpet har mer enn to desimaler.")
+    kid = credit.kid
+    if kid and not (kid.isascii() and kid.isdigit() and 2 <= len(kid) <= KID_MAX):
+        return _("KID må være 2–%(n)s sifre.") % {"n": KID_MAX}
+    credit.amount = amount.quantize(Decimal("0.01"))
+    return ""
 
 
 def parse_camt054(data: bytes) -> list[Credit]:
-    """Credits (CRDT) of an ISO 20022 camt.054 notification, any message version (namespace-agnostic)."""
+    """Credits (CRDT) of an ISO 20022 camt.054 notification, any message version (namespace-agnostic).
+    Raises InvalidInput only when the file as a whole is not one; each credit is checked on its own."""
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -362,27 +421,29 @@ def parse_camt054(data: bytes) -> list[Credit]:
         entry_ref = _text(ntry, "AcctSvcrRef") or _text(ntry, "NtryRef")
         txs = [tx for dtls in ntry if _local(dtls.tag) == "NtryDtls" for tx in dtls if _local(tx.tag) == "TxDtls"]
         for n, tx in enumerate(txs or [ntry], 1):
-            amount_raw = _text(tx, "Amt") or _text(tx, "AmtDtls", "TxAmt", "Amt") or _text(ntry, "Amt")
-            ref = _text(tx, "Refs", "AcctSvcrRef") or (f"{entry_ref}-{n}" if len(txs) > 1 else entry_ref)
+            amt = next((el for el in (_child(tx, "Amt"), _child(tx, "AmtDtls", "TxAmt", "Amt"), _child(ntry, "Amt"))
+                        if el is not None and (el.text or "").strip()), None)
+            ref = _text(tx, "Refs", "AcctSvcrRef") or (f"{entry_ref}-{n}" if len(txs) > 1 and entry_ref
+                                                      else entry_ref)
             kid = ""
             for strd in (el for el in tx.iter() if _local(el.tag) == "Strd"):
                 kid = _text(strd, "CdtrRefInf", "Ref")
                 if kid:
                     break
             payer = _text(tx, "RltdPties", "Dbtr", "Nm") or _text(tx, "RltdPties", "Dbtr", "Pty", "Nm")
-            if not ref:
-                raise InvalidInput(_("En kreditering mangler bankens referanse (AcctSvcrRef)."))
-            credits.append(Credit(bank_reference=ref, amount=_amount(amount_raw), kid=kid.replace(" ", ""),
-                                  booking_date=booking, value_date=value, payer=payer[:200]))
+            credits.append(Credit(bank_reference=ref, amount_text=(amt.text or "").strip() if amt is not None else "",
+                                  currency=(amt.get("Ccy") or "").strip() if amt is not None else "",
+                                  kid=kid.replace(" ", ""), booking_date=booking, value_date=value,
+                                  payer=payer[:PAYER_MAX]))
     return credits
 
 
 def parse_ocr(data: bytes) -> list[Credit]:
     """Nets OCR giro file (80-character records): amount item 1 (record 30) and 2 (record 31)."""
-    text = data.decode("latin-1")
+    text_ = data.decode("latin-1")
     credits, assignment = [], ""
     pending = None
-    for raw in text.splitlines():
+    for raw in text_.splitlines():
         line = raw.rstrip("\r\n").ljust(80)
         if not line.startswith("NY"):
             continue
@@ -395,14 +456,24 @@ def parse_ocr(data: bytes) -> list[Credit]:
                 settle_date = dt.datetime.strptime(settle, "%d%m%y").date()
             except ValueError:
                 settle_date = None
-            amount_ore = int(line[32:49] or "0")
+            digits = line[32:49].strip() or "0"
             sign = "-" if line[31:32] == "-" else ""
-            amount = _amount(f"{sign}{amount_ore // 100}.{amount_ore % 100:02d}")
-            pending = Credit(bank_reference=f"OCR-{assignment}-{line[8:15].strip()}-{settle}", amount=amount,
+            amount = (f"{sign}{int(digits) // 100}.{int(digits) % 100:02d}" if digits.isascii() and digits.isdigit()
+                      else digits)
+            pending = Credit(bank_reference=f"OCR-{assignment}-{line[8:15].strip()}-{settle}", amount_text=amount,
                              kid=line[49:74].strip(), booking_date=settle_date, value_date=settle_date)
             credits.append(pending)
         elif record == "31" and pending is not None:
             pending.bank_reference = f"OCR-{line[15:25].strip() or pending.bank_reference}-{line[8:15].strip()}"
+    return credits
+
+
+def _parse(data: bytes, fmt: str) -> list[Credit]:
+    if fmt == BankImport.Format.CAMT054:
+        return parse_camt054(data)
+    credits = parse_ocr(data)
+    if not credits and not data.strip().startswith(b"NY"):
+        raise InvalidInput(_("Filen er verken camt.054 eller en OCR-fil."))
     return credits
 
 
@@ -413,8 +484,24 @@ def _match_invoice(kid: str) -> Invoice | None:
             .order_by("-issue_date").first())
 
 
-def _register(credit: Credit, bank_import: BankImport) -> str:
-    """One credit → one BankTransaction; returns its status or 'duplicate' (seen before)."""
+def _short(value: str, size: int) -> str:
+    return value if len(value) <= size else value[:size - 1] + "…"
+
+
+def _reject(credit: Credit, bank_import: BankImport, position: int, reason: str) -> str:
+    BankRejectedCredit.objects.create(
+        bank_import=bank_import, position=position, bank_reference=_short(credit.bank_reference, 140),
+        kid=_short(credit.kid, 40), amount_text=_short(credit.amount_text, 40),
+        currency=_short(credit.currency, 10), payer=_short(credit.payer, 200), reason=_short(reason, 300))
+    return "rejected"
+
+
+def _register(credit: Credit, bank_import: BankImport, position: int) -> str:
+    """One credit → one BankTransaction (or a rejected credit); returns its status, 'duplicate' (seen
+    before) or 'rejected'. Runs inside the caller's transaction."""
+    reason = credit_check(credit)
+    if reason:
+        return _reject(credit, bank_import, position, reason)
     if BankTransaction.objects.filter(bank_reference=credit.bank_reference).exists():
         return "duplicate"
     invoice = _match_invoice(credit.kid)
@@ -428,25 +515,21 @@ def _register(credit: Credit, bank_import: BankImport) -> str:
                 row.message = _("Ingen faktura med denne KID-en.") if credit.kid else _("Innbetalingen mangler KID.")
                 row.save()
                 return row.status
-            if credit.amount <= 0:
-                row.status = BankTransaction.Status.MISMATCHED
-                row.message = _("Beløpet er ikke positivt; ikke registrert.")
-                row.save()
-                return row.status
-            outstanding = billing_services.invoice_outstanding(invoice)
+            # What the portal asks for: the balance plus unpaid reminder fees (one rule, in billing).
+            owed = lifecycle.amount_owed(invoice)
             payment, _created = billing_services.payment_register(
                 invoice=invoice, by=None, amount=credit.amount, method=Payment.Method.BANK_TRANSFER,
                 provider="bank", provider_reference=credit.bank_reference,
                 note=_("Bankimport %(f)s") % {"f": bank_import.filename})
             row.payment = payment
-            row.expected_amount = outstanding
-            if credit.amount == outstanding:
+            row.expected_amount = owed
+            if credit.amount == owed:
                 row.status = BankTransaction.Status.MATCHED
             else:
                 row.status = BankTransaction.Status.MISMATCHED
-                row.message = (_("Overbetaling: %(a)s innbetalt, %(o)s utestående.") if credit.amount > outstanding
-                               else _("Delbetaling: %(a)s innbetalt, %(o)s utestående.")) % {
-                    "a": nok(credit.amount), "o": nok(outstanding)}  # "100,00 kr", not "100.00"
+                row.message = (_("Overbetaling: %(a)s innbetalt, %(o)s å betale.") if credit.amount > owed
+                               else _("Delbetaling: %(a)s innbetalt, %(o)s å betale.")) % {
+                    "a": nok(credit.amount), "o": nok(owed)}  # "100,00 kr", not "100.00"
             row.save()
             return row.status
     except IntegrityError:  # a concurrent import of the same file registered it first
@@ -455,46 +538,136 @@ def _register(credit: Credit, bank_import: BankImport) -> str:
         with transaction.atomic():
             row.status = BankTransaction.Status.MISMATCHED
             row.payment = None
-            row.message = str(getattr(exc, "message", exc))[:300]
+            row.expected_amount = None
+            row.message = _short(str(getattr(exc, "message", exc)), 300)
             row.save()
         return row.status
+    except DatabaseError as exc:  # checked above; should the database still refuse it, it is listed, not lost
+        log.warning("bank import %s: credit %s refused by the database: %s", bank_import.pk, position, exc)
+        return _reject(credit, bank_import, position, _("Kunne ikke lagres: %s") % str(exc)[:200])
 
 
-def bank_import_file(*, data: bytes, filename: str, by=None, fmt: str | None = None) -> BankImport:
-    """Import a camt.054 (or OCR) file: every credit with a known KID is registered as a payment,
-    idempotently by the bank's reference; the rest are listed on the import."""
+COUNTERS = {"matched": "matched_count", "mismatched": "mismatched_count", "unmatched": "unmatched_count",
+            "duplicate": "duplicate_count", "rejected": "rejected_count"}
+
+
+def _book(*, bank_import_id: int, position: int, credit: Credit) -> None:
+    """Book credit number `position` (1-based) of the import, once: the import row is locked and its
+    counter says whether this credit was booked already (by an earlier, interrupted run)."""
+    with transaction.atomic():
+        bank_import = BankImport.objects.select_for_update().get(pk=bank_import_id)
+        if bank_import.transaction_count >= position:
+            return
+        outcome = _register(credit, bank_import, position)
+        booked = outcome in ("matched", "mismatched", "unmatched")
+        BankImport.objects.filter(pk=bank_import_id).update(
+            transaction_count=F("transaction_count") + 1, **{COUNTERS[outcome]: F(COUNTERS[outcome]) + 1},
+            total_amount=F("total_amount") + (credit.amount if booked else Decimal(0)))
+
+
+def bank_import_create(*, data: bytes, filename: str, by=None, fmt: str | None = None) -> BankImport:
+    """Record a bank file (camt.054 or OCR) and count its credits; nothing is booked yet (then
+    `bank_import_process`, at once or in the background). A file that is not a bank file is recorded as a
+    failed import with the reason, and BankFileInvalid (an InvalidInput) is raised with that reason."""
     if fmt is None:
-        head = data[:200].lstrip()
-        fmt = BankImport.Format.CAMT054 if head.startswith(b"<") else BankImport.Format.OCR
-    credits = parse_camt054(data) if fmt == BankImport.Format.CAMT054 else parse_ocr(data)
-    if fmt == BankImport.Format.OCR and not credits and not data.strip().startswith(b"NY"):
-        raise InvalidInput(_("Filen er verken camt.054 eller en OCR-fil."))
+        fmt = BankImport.Format.CAMT054 if data[:200].lstrip().startswith(b"<") else BankImport.Format.OCR
     sha = hashlib.sha256(data).hexdigest()
-    bank_import = BankImport.objects.create(format=fmt, filename=filename[:255], sha256=sha, uploaded_by=by)
+    bank_import = BankImport.objects.create(format=fmt, filename=filename[:255], sha256=sha, uploaded_by=by,
+                                            status=BankImport.Status.QUEUED)
     rel = Path("erp") / "bank" / f"import-{bank_import.pk}-{sha[:12]}"
     media_path(str(rel.parent)).mkdir(parents=True, exist_ok=True)
     media_path(str(rel)).write_bytes(data)
-    counts = {"matched": 0, "mismatched": 0, "unmatched": 0, "duplicate": 0, "resolved": 0}
-    for credit in credits:
-        counts[_register(credit, bank_import)] += 1
-    total = bank_import.transactions.aggregate(s=Sum("amount"))["s"] or 0
-    BankImport.objects.filter(pk=bank_import.pk).update(
-        file=str(rel), transaction_count=len(credits), matched_count=counts["matched"],
-        mismatched_count=counts["mismatched"], unmatched_count=counts["unmatched"],
-        duplicate_count=counts["duplicate"], total_amount=total)
+    try:
+        credits = _parse(data, fmt)
+    except InvalidInput as exc:
+        BankImport.objects.filter(pk=bank_import.pk).update(
+            file=str(rel), status=BankImport.Status.FAILED, error=_short(str(exc.message), 1000),
+            finished_at=timezone.now())
+        bank_import.refresh_from_db()
+        raise BankFileInvalid(exc.message, bank_import=bank_import) from exc
+    BankImport.objects.filter(pk=bank_import.pk).update(file=str(rel), credit_count=len(credits))
     bank_import.refresh_from_db()
     return bank_import
 
 
+def bank_import_process(*, bank_import_id: int) -> BankImport:
+    """Book the credits of a recorded import, credit by credit. Idempotent: a finished import is left
+    alone, an interrupted one continues after its last booked credit, and a bank reference is booked
+    once across all imports. An unexpected failure stops the import as failed with the reason; what was
+    booked before it stays booked and counted."""
+    BankImport.objects.filter(pk=bank_import_id, status=BankImport.Status.QUEUED).update(
+        status=BankImport.Status.RUNNING)
+    bank_import = BankImport.objects.get(pk=bank_import_id)
+    if bank_import.status != BankImport.Status.RUNNING:
+        return bank_import
+    try:
+        credits = _parse(media_path(bank_import.file).read_bytes(), bank_import.format)
+        for position, credit in enumerate(credits, 1):
+            if position > bank_import.transaction_count:
+                _book(bank_import_id=bank_import_id, position=position, credit=credit)
+    except Exception as exc:  # noqa: BLE001 — recorded on the import and shown to the case worker
+        log.exception("bank import %s stopped", bank_import_id)
+        BankImport.objects.filter(pk=bank_import_id).update(
+            status=BankImport.Status.FAILED, finished_at=timezone.now(),
+            error=_short(_("Importen stoppet: %s") % getattr(exc, "message", exc), 1000))
+    else:
+        BankImport.objects.filter(pk=bank_import_id, status=BankImport.Status.RUNNING).update(
+            status=BankImport.Status.DONE, finished_at=timezone.now())
+    bank_import.refresh_from_db()
+    return bank_import
+
+
+def bank_import_file(*, data: bytes, filename: str, by=None, fmt: str | None = None) -> BankImport:
+    """Record and book a bank file at once (command line, drop folder, small uploads)."""
+    bank_import = bank_import_create(data=data, filename=filename, by=by, fmt=fmt)
+    return bank_import_process(bank_import_id=bank_import.pk)
+
+
+def bank_imports_unfinished() -> list[int]:
+    """Imports still queued or running (e.g. their task was lost while the broker was down)."""
+    return list(BankImport.objects.filter(status__in=[BankImport.Status.QUEUED, BankImport.Status.RUNNING])
+                .order_by("pk").values_list("pk", flat=True))
+
+
+def bank_import_in_background(bank_import: BankImport) -> bool:
+    """Large files are booked by a Celery task (the page shows progress) instead of in the request."""
+    return bank_import.credit_count > settings.ERP_BANK_BACKGROUND_CREDITS
+
+
+def _move(path: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    n = 1
+    while target.exists():
+        target = folder / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    os.replace(path, target)
+    return target
+
+
 def bank_import_dir(*, directory, by=None) -> list[BankImport]:
-    """Import every *.xml / *.txt / *.ocr file in a drop directory, moving each to done/ afterwards."""
+    """Import every file in a drop directory: a booked file is moved to done/, a file that cannot be
+    imported to failed/ with the reason next to it (<file>.reason.txt), and the next file follows."""
     directory = Path(directory)
-    done = directory / "done"
-    done.mkdir(parents=True, exist_ok=True)
     imports = []
     for path in sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")):
-        imports.append(bank_import_file(data=path.read_bytes(), filename=path.name, by=by))
-        os.replace(path, done / path.name)
+        bank_import, reason = None, ""
+        try:
+            bank_import = bank_import_file(data=path.read_bytes(), filename=path.name, by=by)
+            reason = bank_import.error if bank_import.status == BankImport.Status.FAILED else ""
+        except BankFileInvalid as exc:
+            reason, bank_import = str(exc.message), exc.bank_import
+        except Exception as exc:  # noqa: BLE001 — one bad file must not stop the folder
+            log.exception("bank import of %s failed", path)
+            reason = str(exc)
+        if bank_import is not None:
+            imports.append(bank_import)
+        if reason:
+            moved = _move(path, directory / "failed")
+            moved.with_name(moved.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
+            log.warning("bank import: %s moved to failed/: %s", path.name, reason)
+        else:
+            _move(path, directory / "done")
     return imports
 
 

@@ -38,3 +38,11 @@ def erp_deliver(self, batch_id: int):
             return {"batch": batch_id, "status": "failed"}
         raise self.retry(exc=exc, countdown=min(30 * 2 ** self.request.retries, 3600)) from exc
     return {"batch": batch.pk, "status": batch.status}
+
+
+@shared_task(name="integrations.bank_import_process")
+def bank_import_process(bank_import_id: int):
+    """Book a large bank file in the background. Safe to run again (after a crash it continues after the
+    last booked credit); the outcome, also a failure, is recorded on the import."""
+    bank_import = services.bank_import_process(bank_import_id=bank_import_id)
+    return {"bank_import": bank_import.pk, "status": bank_import.status, "booked": bank_import.transaction_count}

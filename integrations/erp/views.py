@@ -108,32 +108,61 @@ def export_download_xml(request, pk, name):
     return response
 
 
+def _summary(bank_import) -> str:
+    return _("%(n)s av %(t)s innbetalinger behandlet: %(m)s avstemt, %(x)s avvik, %(u)s uten treff, "
+             "%(d)s allerede importert, %(r)s avvist.") % {
+        "n": bank_import.transaction_count, "t": bank_import.credit_count, "m": bank_import.matched_count,
+        "x": bank_import.mismatched_count, "u": bank_import.unmatched_count, "d": bank_import.duplicate_count,
+        "r": bank_import.rejected_count}
+
+
 @caseworker_required
 def bank_imports(request):
     form = BankFileForm(request.POST or None, request.FILES or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            bank_import = services.bank_import_file(data=upload.read(), filename=upload.name, by=request.user)
-        except BillingError as exc:
+            bank_import = services.bank_import_create(data=upload.read(), filename=upload.name, by=request.user)
+        except BillingError as exc:  # not a bank file: recorded as a failed import, told here
             form.add_error("file", exc.message)
         else:
-            messages.success(request, _("%(n)s innbetalinger lest: %(m)s avstemt, %(x)s avvik, %(u)s uten treff, "
-                                        "%(d)s allerede importert.") % {
-                "n": bank_import.transaction_count, "m": bank_import.matched_count,
-                "x": bank_import.mismatched_count, "u": bank_import.unmatched_count,
-                "d": bank_import.duplicate_count})
+            if services.bank_import_in_background(bank_import):
+                pk = bank_import.pk
+                transaction.on_commit(lambda: tasks.bank_import_process.delay(pk), robust=True)  # broker down: stays queued
+                messages.info(request, _("Filen har %(t)s innbetalinger og behandles i bakgrunnen. Fremdriften "
+                                         "vises her.") % {"t": bank_import.credit_count})
+            else:
+                bank_import = services.bank_import_process(bank_import_id=bank_import.pk)
+                if bank_import.status == BankImport.Status.FAILED:
+                    messages.error(request, bank_import.error)
+                else:
+                    messages.success(request, _summary(bank_import))
             return redirect("erp:bank_import_detail", pk=bank_import.pk)
+    if request.method == "POST":
+        status = 400
     imports = BankImport.objects.select_related("uploaded_by")[:50]
     return render(request, "erp/bank_imports.html", {"form": form, "imports": imports,
-                                                     "attention": services.attention_transactions()[:200]})
+                                                     "attention": services.attention_transactions()[:200]},
+                  status=status)
 
 
 @caseworker_required
 def bank_import_detail(request, pk):
+    """The import with its progress; htmx polls this view for the status partial while it runs."""
     bank_import = get_object_or_404(BankImport, pk=pk)
-    txs = bank_import.transactions.select_related("invoice")
-    return render(request, "erp/bank_import_detail.html", {"bank_import": bank_import, "transactions": txs})
+    running = bank_import.status in (BankImport.Status.QUEUED, BankImport.Status.RUNNING)
+    context = {"bank_import": bank_import, "running": running, "summary": _summary(bank_import),
+               "percent": (100 * bank_import.transaction_count // bank_import.credit_count
+                           if bank_import.credit_count else 100)}
+    if request.htmx:
+        response = render(request, "erp/_bank_import_status.html", context)
+        if not running:
+            response["HX-Refresh"] = "true"  # finished: reload once to show the booked and rejected credits
+        return response
+    page = Paginator(bank_import.transactions.select_related("invoice"), 200).get_page(request.GET.get("side"))
+    context.update(transactions=page.object_list, page=page, rejected=bank_import.rejected.all()[:500])
+    return render(request, "erp/bank_import_detail.html", context)
 
 
 @caseworker_required

@@ -1,5 +1,8 @@
 import datetime as dt
+import json
+import threading
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -106,3 +109,52 @@ def settlement_credit_note(company, caseworker):
 @pytest.fixture
 def mixed_taxable_invoice(company, caseworker):
     return issue_mixed_taxable_invoice(caseworker)
+
+
+# --- a local HTTP/JSON ERP for the http adapter --------------------------------------------------
+
+
+class FakeErp(BaseHTTPRequestHandler):
+    received: list = []
+    fail_next = 0
+
+    def log_message(self, *args):
+        pass
+
+    def _json(self, status, body):
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_GET(self):
+        if self.headers.get("Authorization") != "Bearer s3cret":
+            return self._json(401, {"error": "auth"})
+        self._json(200, {"results": [{"customer_number": "C-77", "name": "Bergen Boligbygg AS",
+                                      "orgnr": "914500001", "city": "Bergen"}]})
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if FakeErp.fail_next:
+            FakeErp.fail_next -= 1
+            return self._json(503, {"error": "busy"})
+        key = self.headers.get("Idempotency-Key")
+        if any(k == key for k, _ in FakeErp.received):
+            return self._json(409, {"error": "duplicate"})
+        FakeErp.received.append((key, body))
+        self._json(201, {"ok": True})
+
+
+@pytest.fixture
+def fake_erp(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeErp)
+    FakeErp.received, FakeErp.fail_next = [], 0
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.ERP_ADAPTER, settings.ERP_TOKEN = "http", "s3cret"
+    settings.ERP_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    yield FakeErp
+    server.shutdown()
+    server.server_close()

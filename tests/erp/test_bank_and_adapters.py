@@ -1,10 +1,7 @@
 """camt.054 import (matching, idempotency, unmatched/mismatched list), OCR, the http adapter's
 contract against a local server, and the customer search endpoint."""
 
-import json
-import threading
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.urls import reverse
@@ -77,52 +74,6 @@ def test_ocr_giro_file(every_kind):
     imp = services.bank_import_file(data="\n".join(lines).encode("latin-1"), filename="ocr.txt")
     assert imp.format == "ocr" and imp.transaction_count == 1
     assert BankTransaction.objects.get().amount == D("80000.00")
-
-
-class FakeErp(BaseHTTPRequestHandler):
-    received: list = []
-    fail_next = 0
-
-    def log_message(self, *args):
-        pass
-
-    def _json(self, status, body):
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def do_GET(self):
-        if self.headers.get("Authorization") != "Bearer s3cret":
-            return self._json(401, {"error": "auth"})
-        self._json(200, {"results": [{"customer_number": "C-77", "name": "Bergen Boligbygg AS",
-                                      "orgnr": "914500001", "city": "Bergen"}]})
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if FakeErp.fail_next:
-            FakeErp.fail_next -= 1
-            return self._json(503, {"error": "busy"})
-        key = self.headers.get("Idempotency-Key")
-        if any(k == key for k, _ in FakeErp.received):
-            return self._json(409, {"error": "duplicate"})
-        FakeErp.received.append((key, body))
-        self._json(201, {"ok": True})
-
-
-@pytest.fixture
-def fake_erp(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeErp)
-    FakeErp.received, FakeErp.fail_next = [], 0
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.ERP_ADAPTER, settings.ERP_TOKEN = "http", "s3cret"
-    settings.ERP_BASE_URL = f"http://127.0.0.1:{server.server_address[1]}"
-    yield FakeErp
-    server.shutdown()
-    server.server_close()
 
 
 def test_http_adapter_contract(fake_erp, every_kind, settings):
