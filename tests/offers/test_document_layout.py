@@ -2,11 +2,14 @@
 no page holding only the acceptance box, totals never separated from the lines they sum, category names
 never split inside a word. Text is read per page with pypdf, as a reader turning the pages would.
 
-Each rendered PDF is also written to var/test-artifacts/ for a person to look at."""
+Each rendered PDF is also written to var/test-artifacts/ (with PNGs of its pages when pdftoppm from
+poppler-utils is installed) for a person to look at."""
 
 import datetime as dt
 import io
 import re
+import shutil
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -51,9 +54,13 @@ def _raw_text(content: bytes) -> str:
 
 
 def _save_artifact(name: str, content: bytes) -> None:
+    """var/test-artifacts/<name>.pdf, and a PNG of each page when poppler's pdftoppm is installed."""
     out = Path(settings.BASE_DIR) / "var" / "test-artifacts"
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.pdf").write_bytes(content)
+    pdf = out / f"{name}.pdf"
+    pdf.write_bytes(content)
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(out / name)], check=False, timeout=60)
 
 
 def _stored(doc) -> bytes:
