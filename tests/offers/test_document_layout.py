@@ -81,6 +81,7 @@ def _assert_sane(name: str, content: bytes, *, max_pages: int) -> list[str]:
     assert 1 <= len(pages) <= max_pages, (name, len(pages))
     for number, page in enumerate(pages, start=1):
         assert f"Side {number} av {len(pages)}" in page, (name, number)
+        assert "{#" not in page and "{%" not in page, "no template syntax leaks onto the paper"
         assert LONG_NAME in page or number > 1, "the recipient's long name is printed whole on page 1"
     return pages
 
