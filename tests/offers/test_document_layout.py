@@ -180,6 +180,7 @@ def test_long_change_notice_keeps_its_answer_box_with_the_terms(company, casewor
     box = _page_with(pages, "Slik svarer du")
     assert "Aksepterer du endringen" in pages[box] and "Avslår du endringen" in pages[box], \
         "the answer box is not alone on its page: the terms come along"
+    assert "Akseptert estimat før endringen" in pages[box] and "Nytt estimat inkl. MVA" in pages[box]
     assert LINE_MARK.search(pages[_page_with(pages, "Endring inkl. MVA")])
 
 
