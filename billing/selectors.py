@@ -221,3 +221,14 @@ def shared_cost_detail(pk: int) -> SharedCost:
         Prefetch("refunds", queryset=TenYearRefund.objects.select_related(
             "participant__basis", "triggered_by__basis", "credit_note")),
     ).get(pk=pk))
+
+
+def invoice_preceding(invoice_id: int) -> list[Invoice]:
+    """The earlier issued invoices a final invoice settles against (the prepayment, the ordinary and
+    change invoices): the same basis and VAT regime, issued before it, credit notes left out. One
+    query; the final invoice's PDF and its EHF (BillingReference) both refer to these."""
+    this = Invoice.objects.filter(pk=invoice_id)
+    return list(Invoice.objects.filter(basis_id=Subquery(this.values("basis_id")[:1]),
+                                       vat_regime=Subquery(this.values("vat_regime")[:1]),
+                                       number__isnull=False, pk__lt=invoice_id)
+                .exclude(kind=Invoice.Kind.CREDIT_NOTE).order_by("issue_date", "pk"))

@@ -14,6 +14,7 @@ import gc
 import hashlib
 import logging
 import mimetypes
+import re
 import threading
 from decimal import Decimal
 from functools import lru_cache
@@ -224,6 +225,7 @@ def offer_context(offer) -> dict:
         t = money.totals(rows)
         g["net"], g["vat"], g["gross"] = t.net, t.vat, t.gross
         g["vat_codes"] = sorted({(ln["vat_code"], ln["vat_rate"]) for ln in g["lines"]})
+        g["outside_vat"] = {code for code, _rate in g["vat_codes"]} == {"O"}
         rows_all += rows
     if deduction:
         o = vat.get("O")
@@ -268,33 +270,70 @@ def rough_estimate_context(basis) -> dict:
 # --- invoices -----------------------------------------------------------------------------------
 
 
-def _settlement_for(invoice) -> dict | None:
-    """The final-settlement calculation that produced `invoice` (from the audit event)."""
+def _settlement_for(invoice, lines) -> list[dict] | None:
+    """The final-settlement calculation that produced `invoice` (billing's record of the settlement), one
+    row per VAT code the document settles: the settled amount, what was invoiced before, the difference."""
     from billing.models import AuditEvent
 
+    settlement = None
     for ev in AuditEvent.objects.filter(basis_id=invoice.basis_id, action="billing.basis.final_settled"):
         if invoice.pk in (ev.data or {}).get("documents", []):
-            return {code: {k: _dec(v) for k, v in figures.items()}
-                    for code, figures in (ev.data.get("settlement") or {}).items()}
-    return None
+            settlement = ev.data.get("settlement") or {}
+    if not settlement:
+        return None
+    codes = {ln.vat_code for ln in lines}
+    rows = []
+    for code, figures in sorted(settlement.items()):
+        if codes and code not in codes:
+            continue
+        row = {"code": code, **{k: _dec(v) for k, v in figures.items()}}
+        # Display signs only (the figures are billing's): what was invoiced before is subtracted.
+        row["already_invoiced_negated"] = -row.get("already_invoiced", Decimal("0"))
+        row["difference_abs"] = abs(row.get("difference", Decimal("0")))
+        rows.append(row)
+    return rows or None
+
+
+# A settlement line's text carries its figures as plain decimals ("etterberegnet 97350.00"); on paper
+# they read as Norwegian amounts.
+_PLAIN_AMOUNT = re.compile(r"(?<![\d.,])(\d+)\.(\d{2})(?![\d.,])")
+
+
+def display_description(line) -> str:
+    """A line's description as printed: a line without a cost line (written by the settlement) shows its
+    plain decimal figures as Norwegian amounts ("97350.00" → "97 350,00 kr")."""
+    text = line.description
+    if getattr(line, "cost_line_id", None) is None and _PLAIN_AMOUNT.search(text):
+        from billing.templatetags.money import nok
+
+        text = _PLAIN_AMOUNT.sub(lambda m: nok(f"{m.group(1)}.{m.group(2)}"), text)
+    return text
 
 
 def invoice_context(invoice) -> dict:
+    from billing.selectors import invoice_preceding
+
     seller, buyer = invoice.seller or {}, invoice.buyer or {}
     site = buyer.get("site") or {}
     credited = invoice.credited_invoice
+    lines = list(invoice.lines.all())
+    for ln in lines:
+        ln.display_description = display_description(ln)
+    settles = invoice.kind in ("final", "credit_note")
     return {
         **_company_context(),
         "doc_kind": "invoice",
         "title": invoice.get_kind_display(),
         "invoice": invoice, "seller": seller, "buyer": buyer,
+        "seller_display_name": seller.get("name", ""),
         "site_lines": [x for x in (site.get("street"), f'{site.get("postal_code", "")} {site.get("city", "")}'.strip())
                        if x],
-        "lines": list(invoice.lines.all()),
+        "lines": lines,
+        "preceding": invoice_preceding(invoice.pk) if invoice.kind == "final" and invoice.pk else [],
         "vat_groups": [{"code": g["code"], "rate": _dec(g["rate"]), "base": _dec(g["base"]), "vat": _dec(g["vat"])}
                        for g in invoice.vat_breakdown or []],
         "credited": credited,
-        "settlement": _settlement_for(invoice) if invoice.kind in ("final", "credit_note") else None,
+        "settlement": _settlement_for(invoice, lines) if settles and invoice.pk else None,
         "is_credit_note": invoice.kind == "credit_note",
         "language": buyer.get("language") or settings.LANGUAGE_CODE,
     }

@@ -118,13 +118,43 @@ class UnbuildableEmail(Exception):
     """The row cannot become an e-mail (a header with a line break, say): retrying will not help."""
 
 
+def from_address(company) -> str:
+    """The From header: the grid company's name (CompanyProfile) as display name on the configured sender
+    address, e.g. `"Fjordnett AS" <noreply@…>`. The name is cleaned of control characters (no header
+    injection, no folded lines) and quoted by `formataddr`; without a company the setting is used as is."""
+    from email.utils import formataddr, parseaddr
+
+    name = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", getattr(company, "name", "") or "")
+    name = " ".join(name.split())[:120]
+    display, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    if not address:
+        return settings.DEFAULT_FROM_EMAIL
+    return formataddr((name or display, address))
+
+
+def duration_text(seconds: int) -> str:
+    """A validity period in words: 604800 → "7 dager", 7200 → "2 timer": whole days as days, else
+    hours, else minutes (never "168 timer")."""
+    from django.utils.translation import ngettext
+
+    seconds = int(seconds)
+    if seconds >= 86400 and seconds % 86400 == 0:
+        days = seconds // 86400
+        return ngettext("%(n)d dag", "%(n)d dager", days) % {"n": days}
+    if seconds >= 3600 and seconds % 3600 == 0:
+        hours = seconds // 3600
+        return ngettext("%(n)d time", "%(n)d timer", hours) % {"n": hours}
+    minutes = max(1, round(seconds / 60))
+    return ngettext("%(n)d minutt", "%(n)d minutter", minutes) % {"n": minutes}
+
+
 def _build_message(row: OutboundEmail):
     from django.core.mail import BadHeaderError, EmailMultiAlternatives
 
     company = _company()
     reply_to = [company.email] if company and company.email else None
     msg = EmailMultiAlternatives(subject=row.subject, body=row.body_text, to=[row.to], reply_to=reply_to,
-                                 from_email=settings.DEFAULT_FROM_EMAIL)
+                                 from_email=from_address(company))
     try:
         msg.message()  # builds and checks the headers
     except (BadHeaderError, ValueError, UnicodeError) as exc:
@@ -355,7 +385,8 @@ def offer_email_queue(*, offer_id: int) -> OutboundEmail | None:
         context={"offer": offer, "customer": customer, "username": user.username if user else "",
                  "set_password_url": set_password_link(user) if user and is_customer_account(user) else "",
                  "has_password": bool(user and user.has_usable_password()),
-                 "link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600, "portal_url": portal_url()},
+                 "link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+                 "link_validity": duration_text(settings.PASSWORD_RESET_TIMEOUT), "portal_url": portal_url()},
         attachments=[{"document": "offer", "pk": offer.pk}] + offer_attachments(basis), dedupe_key=key)
 
 

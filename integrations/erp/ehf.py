@@ -255,12 +255,14 @@ def _buyer(w: _Writer, buyer: dict, seller: dict) -> None:
     w.close("AccountingCustomerParty")
 
 
-def build(invoice, lines=None, *, credited_number=None, credited_date=None) -> bytes:
+def build(invoice, lines=None, *, credited_number=None, credited_date=None, preceding=None) -> bytes:
     """The EHF XML (UTF-8 bytes) of an issued invoice or credit note.
 
     `invoice`: an Invoice, or any object with the same snapshot attributes (the export passes light
     rows). `lines`: the InvoiceLine rows (default: invoice.lines.all()). For a credit note the
     original's number and date come from `credited_number`/`credited_date` or `invoice.credited_invoice`.
+    For a final invoice the earlier invoices it settles against (BT-25/BT-26, `cac:BillingReference`)
+    come from `preceding` — (number, issue date) pairs — or `billing.selectors.invoice_preceding`.
     """
     if invoice.number is None:
         raise EhfError("only issued documents have EHF")
@@ -300,6 +302,18 @@ def build(invoice, lines=None, *, credited_number=None, credited_date=None) -> b
             w.open("InvoiceDocumentReference")
             w.cbc("ID", credited_number)
             w.cbc("IssueDate", credited_date.isoformat() if credited_date else None)
+            w.close("InvoiceDocumentReference")
+            w.close("BillingReference")
+    elif invoice.kind == "final":
+        if preceding is None:
+            from billing.selectors import invoice_preceding
+
+            preceding = [(p.number, p.issue_date) for p in invoice_preceding(invoice.id)]
+        for number, issue_date in preceding:
+            w.open("BillingReference")
+            w.open("InvoiceDocumentReference")
+            w.cbc("ID", number)
+            w.cbc("IssueDate", issue_date.isoformat() if issue_date else None)
             w.close("InvoiceDocumentReference")
             w.close("BillingReference")
 

@@ -104,7 +104,12 @@ def test_invoices_carry_the_legal_contents(company, caseworker, oncommit):
                          "Bakkeveien 2, 5010 Bergen", "707057500000000001", "Leveringsdato",
                          "1234.56.78903", f"KID {inv.kid}", basis.number):
             assert expected in text, (inv.vat_regime, expected)
-    assert "57 392,90 kr" in text_o and "Utenfor MVA-loven" in text_o
+    flat_o = " ".join(text_o.split())
+    assert "Sum utenfor merverdiavgiftsloven (ingen MVA) 57 392,90 kr" in flat_o
+    assert "Anleggsbidrag er utenfor merverdiavgiftsloven – ingen MVA" in flat_o
+    assert "0,00 kr" not in text_o and "MVA totalt" not in text_o, "no 0,00 VAT row on a contribution invoice"
+    for text in (text_o, text_s):
+        assert text.count("Leveringsdato") == 1, "the delivery date is printed once"
     assert "MVA S 25 % av 1 200,00 kr 300,00 kr" in text_s and "1 500,00 kr" in text_s
     assert "MVA totalt (NOK) 300,00 kr" in text_s
 
