@@ -33,7 +33,7 @@ from django.views.decorators.http import require_POST
 
 from billing import lifecycle, services
 from billing.errors import BillingError
-from billing.models import Invoice, Payment
+from billing.models import CompanyProfile, Invoice, Payment
 from billing.status import Status, next_step
 from kundefaktura.accounts.roles import CUSTOMER, customer_required, user_has_role
 
@@ -297,8 +297,11 @@ def payment_done(request, pk):
     attempt = selectors.attempt_for_user(request.user, invoice, request.GET.get("session_id", ""))
     ctx = _invoice_context(invoice)
     ctx["attempt_payment"] = attempt.payment if attempt else None
-    template = "portal/_payment_status.html" if request.htmx else "portal/payment_done.html"
-    return render(request, template, ctx)
+    if request.htmx:
+        # The poll swaps only the status text; 286 tells htmx to stop polling once nothing is pending.
+        still_pending = ctx.get("pending") and not ctx.get("is_paid")
+        return render(request, "portal/_payment_status_text.html", ctx, status=200 if still_pending else 286)
+    return render(request, "portal/payment_done.html", ctx)
 
 
 @customer_required
@@ -388,6 +391,15 @@ def login_link_request(request):
 
 
 _public(login_link_request)
+
+
+def accessibility_statement(request):
+    """Tilgjengelighetserklæringen: public, with the grid company's own contact address."""
+    company = CompanyProfile.objects.filter(pk=1).first()
+    return render(request, "portal/accessibility.html", {"company": company})
+
+
+_public(accessibility_statement)
 
 
 def _send_login_link(request, user, email):
