@@ -38,6 +38,8 @@ DANGLING_IDREFS = """() => {
   return bad;
 }"""
 
+NEXT_FRAME = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
 _axe = Axe()
 
 
@@ -91,6 +93,7 @@ class Checker:
             self.problems.append(f"{name}: dangling {ref}")
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
+            page.evaluate(NEXT_FRAME)  # the page's resize handlers have run
             self.problems += [f"{name} @{width}px: {f}" for f in _findings(_axe.run(page, options=AXE_OPTIONS))]
             page.screenshot(path=str(self.artifacts / f"a11y-{name}-{width}.png"), full_page=True)
         page.set_viewport_size({"width": WIDTHS[0], "height": 900})
@@ -204,12 +207,13 @@ def test_caseworker_pages(role_groups, world, checker, caseworker):  # noqa: F81
 
 
 def test_customer_pages(role_groups, world, checker, customer_user, caseworker):  # noqa: F811
-    from billing import lifecycle
-    from tests.factories import add_line
-    from tests.portal.conftest import customer_basis
+    from billing import lifecycle, services
+    from tests.factories import add_line, example1_lines, make_basis
 
     w = world
-    open_offer = customer_basis(customer_user, email=customer_user.email, name="Kari Kunde")
+    open_offer = make_basis(customer=w.ours.basis.customer, title="Garasje, Lia 6")
+    example1_lines(open_offer)
+    services.offer_send(basis=open_offer, by=caseworker)
     add_line(w.ours.basis, caseworker, category="meter_work", description="Ekstra målerskap", unit_price="2500.00")
     notice = lifecycle.change_notice_send(basis=w.ours.basis, by=caseworker)
     context, page = checker.context("kari")
