@@ -13,7 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, console_error_recorder
 from tests.portal.conftest import role_groups  # noqa: F401 - fixture
 from tests.security.conftest import company, world  # noqa: F401 - fixtures
 
@@ -23,7 +23,6 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": [*WCAG_TAGS, "best-practice"]},
                "resultTypes": ["violations"]}
 WIDTHS = (1280, 390)
-EXPECTED_STATUS = re.compile(r"^Failed to load resource: the server responded with a status of (409|422) ")
 
 # Every IDREF in aria-describedby / aria-labelledby / aria-controls names an element on the page.
 DANGLING_IDREFS = """() => {
@@ -64,8 +63,7 @@ class Checker:
     def context(self, username: str | None):
         context = self.browser.new_context(locale="en-GB", viewport={"width": WIDTHS[0], "height": 900})
         page = context.new_page()
-        page.on("console", lambda m: self._console(page, m))
-        page.on("pageerror", lambda e: self.problems.append(f"script error on {page.url}: {e}"))
+        console_error_recorder(page, self.problems)
         if username:
             page.goto(f"{self.base}/login/")
             page.get_by_label("Brukernavn").fill(username)
@@ -73,15 +71,6 @@ class Checker:
             page.get_by_role("button", name="Logg inn").click()
             page.wait_for_url(lambda url: "/login/" not in url)
         return context, page
-
-    def _console(self, page, message):
-        # A form error answers 422 and a refused action 409 by design (htmx swaps them in); chromium
-        # logs every 4xx response as a console error. Everything else logged as an error fails the test.
-        if message.type != "error" or EXPECTED_STATUS.search(message.text):
-            return
-        where = message.location
-        self.problems.append(f"console error on {page.url}: {message.text} "
-                             f"@{where.get('url')}:{where.get('lineNumber')}")
 
     def check(self, page, name: str, url: str | None = None, *, status: int = 200):
         """Open `url` (or keep the current page) and check it at each width."""
