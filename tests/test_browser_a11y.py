@@ -133,6 +133,11 @@ def test_caseworker_pages(role_groups, world, checker, caseworker):  # noqa: F81
     try:
         checker.check(page, "worklist", "/arbeid/")
         checker.check(page, "basis-accepted", f"/arbeid/grunnlag/{w.ours.basis.pk}/")
+        page.get_by_role("link", name="Registrer betaling").click()  # the action panel (htmx)
+        expect(page.locator("#action-form")).to_be_visible()
+        checker.check(page, "basis-action-panel")
+        page.get_by_role("button", name=re.compile("^Bekreft")).click()
+        checker.failed_submit(page, "basis-action-panel-error")
         checker.check(page, "basis-draft", f"/arbeid/grunnlag/{draft.pk}/")
 
         # Cost lines inline (htmx): add with an error, add, edit, delete — no console error (CSP).
