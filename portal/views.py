@@ -142,7 +142,7 @@ def offer_accept(request, pk):
     form = AcceptForm(request.POST)
     if not form.is_valid():
         ctx = _offer_context(request, basis, accept_form=form)
-        return render(request, "portal/offer.html", ctx, status=422)
+        return render(request, "portal/offer.html", {**ctx, "form": form}, status=422)  # form: error summary
     offer = _shown_offer(basis, form.cleaned_data["offer_version"])
     problem = _answer_problem(basis, offer)
     if problem:
@@ -174,7 +174,8 @@ def offer_decline(request, pk):
     basis = selectors.basis_for_user(request.user, pk)
     form = DeclineForm(request.POST)
     if not form.is_valid():
-        return render(request, "portal/offer.html", _offer_context(request, basis, decline_form=form), status=422)
+        ctx = _offer_context(request, basis, decline_form=form)
+        return render(request, "portal/offer.html", {**ctx, "form": form}, status=422)  # form: error summary
     offer = _shown_offer(basis, form.cleaned_data["offer_version"])
     problem = _answer_problem(basis, offer)
     if problem:
