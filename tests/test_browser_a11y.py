@@ -61,7 +61,9 @@ class Checker:
         self.problems: list[str] = []
 
     def context(self, username: str | None):
-        context = self.browser.new_context(locale="en-GB", viewport={"width": WIDTHS[0], "height": 900})
+        # An English-preferring browser: the pages must still be Norwegian with lang="nb".
+        context = self.browser.new_context(locale="en-GB", viewport={"width": WIDTHS[0], "height": 900},
+                                           permissions=["clipboard-read", "clipboard-write"])
         page = context.new_page()
         console_error_recorder(page, self.problems)
         if username:
@@ -219,6 +221,9 @@ def test_customer_pages(role_groups, world, checker, customer_user, caseworker):
         checker.check(page, "portal-basis-accepted", f"/portal/grunnlag/{w.ours.basis.pk}/")
         checker.check(page, "portal-invoices", "/portal/fakturaer/")
         checker.check(page, "portal-invoice", f"/portal/fakturaer/{w.ours.invoice.pk}/")
+        page.get_by_role("button", name="Kopier KID").click()
+        expect(page.get_by_role("status").filter(has_text="KID er kopiert")).to_have_count(1)  # announced
+        assert page.evaluate("() => navigator.clipboard.readText()") == w.ours.invoice.kid
         checker.check(page, "portal-payment-done", f"/portal/fakturaer/{w.ours.invoice.pk}/betaling-fullfort/")
         checker.check(page, "portal-changes", "/portal/endring/")
         checker.check(page, "portal-change", f"/portal/endring/{notice.pk}/")
