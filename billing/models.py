@@ -16,6 +16,9 @@ from .status import STATUS_CHOICES, Status
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 QTY = {"max_digits": 14, "decimal_places": 3}
+# The language a customer's documents are written in (the snapshot keeps it). Separate from
+# settings.LANGUAGES, which lists only the languages the UI is complete in.
+DOCUMENT_LANGUAGES = [("nb", "Norsk bokmål"), ("en", "English")]
 
 
 def validate_orgnr(value):
@@ -164,7 +167,7 @@ class Customer(models.Model):
     erp_customer_number = models.CharField(_("kundenummer i ERP"), max_length=40, blank=True, db_index=True)
     bank_account = models.CharField(_("kontonummer for tilbakebetaling"), max_length=11, blank=True,
                                     validators=[validate_kontonr])
-    language = models.CharField(_("språk"), max_length=5, choices=settings.LANGUAGES, default="nb")
+    language = models.CharField(_("språk"), max_length=5, choices=DOCUMENT_LANGUAGES, default="nb")
     user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="customer", verbose_name=_("portalbruker"))
     created_at = models.DateTimeField(auto_now_add=True)

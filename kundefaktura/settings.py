@@ -139,7 +139,9 @@ PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE_ENABLED", default=True)
 
 # --- Internationalisation -----------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="nb")
-LANGUAGES = [("nb", "Norsk bokmål"), ("en", "English")]
+# Only languages whose translation is complete: an English-preferring browser gets the Norwegian
+# page with lang="nb" (and Django's own strings in Norwegian), not a mix under lang="en".
+LANGUAGES = [("nb", "Norsk bokmål")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Oslo")
 USE_I18N = True

@@ -23,4 +23,5 @@ urlpatterns = [
     path("innlogging/lenke/<str:token>/", views.login_link_confirm, name="login_link_confirm"),
     path("passord/<uidb64>/<token>/", views.set_password, name="set_password"),
     path("passord/", views.password_change, name="password_change"),
+    path("tilgjengelighet/", views.accessibility_statement, name="accessibility"),
 ]

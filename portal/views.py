@@ -32,7 +32,7 @@ from django.views.decorators.http import require_POST
 
 from billing import lifecycle, services
 from billing.errors import BillingError
-from billing.models import Invoice, Payment
+from billing.models import CompanyProfile, Invoice, Payment
 from billing.status import Status, next_step
 from kundefaktura.accounts.emails import email_normalize
 from kundefaktura.accounts.roles import customer_required, is_customer_account
@@ -146,7 +146,7 @@ def offer_accept(request, pk):
     form = AcceptForm(request.POST)
     if not form.is_valid():
         ctx = _offer_context(request, basis, accept_form=form)
-        return render(request, "portal/offer.html", ctx, status=422)
+        return render(request, "portal/offer.html", {**ctx, "form": form}, status=422)  # form: error summary
     offer = _shown_offer(basis, form.cleaned_data["offer_version"])
     problem = _answer_problem(basis, offer)
     if problem:
@@ -178,7 +178,8 @@ def offer_decline(request, pk):
     basis = selectors.basis_for_user(request.user, pk)
     form = DeclineForm(request.POST)
     if not form.is_valid():
-        return render(request, "portal/offer.html", _offer_context(request, basis, decline_form=form), status=422)
+        ctx = _offer_context(request, basis, decline_form=form)
+        return render(request, "portal/offer.html", {**ctx, "form": form}, status=422)  # form: error summary
     offer = _shown_offer(basis, form.cleaned_data["offer_version"])
     problem = _answer_problem(basis, offer)
     if problem:
@@ -307,8 +308,11 @@ def payment_done(request, pk):
     attempt = selectors.attempt_for_user(request.user, invoice, request.GET.get("session_id", ""))
     ctx = _invoice_context(invoice)
     ctx["attempt_payment"] = attempt.payment if attempt else None
-    template = "portal/_payment_status.html" if request.htmx else "portal/payment_done.html"
-    return render(request, template, ctx)
+    if request.htmx:
+        # The poll swaps only the status text; 286 tells htmx to stop polling once nothing is pending.
+        still_pending = ctx.get("pending") and not ctx.get("is_paid")
+        return render(request, "portal/_payment_status_text.html", ctx, status=200 if still_pending else 286)
+    return render(request, "portal/payment_done.html", ctx)
 
 
 @customer_required
@@ -394,6 +398,15 @@ def login_link_request(request):
 
 
 _public(login_link_request)
+
+
+def accessibility_statement(request):
+    """Tilgjengelighetserklæringen: public, with the grid company's own contact address."""
+    company = CompanyProfile.objects.filter(pk=1).first()
+    return render(request, "portal/accessibility.html", {"company": company})
+
+
+_public(accessibility_statement)
 
 
 def _queue_login_link(email, requested_ip):

@@ -13,6 +13,7 @@ import os
 os.environ.setdefault("KF_TESTING", "1")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+import re  # noqa: E402
 import socket  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
@@ -207,6 +208,31 @@ def browser_type_launch_args(browser_type_launch_args):
         "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"],
     }
+
+
+# A form error answers 422 and a refused action 409 by design (htmx swaps them in); chromium logs every
+# 4xx response as a console error. Anything else a page logs as an error fails the test.
+EXPECTED_CONSOLE_ERROR = re.compile(r"^Failed to load resource: the server responded with a status of (409|422) ")
+
+
+def console_error_recorder(page, problems: list[str]):
+    """Append every unexpected console error, script error and CSP violation of `page` to `problems`."""
+    def on_console(message):
+        if message.type == "error" and not EXPECTED_CONSOLE_ERROR.search(message.text):
+            where = message.location
+            problems.append(f"console error on {page.url}: {message.text} @{where.get('url')}:{where.get('lineNumber')}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: problems.append(f"script error on {page.url}: {error}"))
+
+
+@pytest.fixture
+def page(page):
+    """pytest-playwright's page, failing the test on any console error (a CSP violation is one)."""
+    problems: list[str] = []
+    console_error_recorder(page, problems)
+    yield page
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture(scope="session")

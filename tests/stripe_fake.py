@@ -173,6 +173,7 @@ class FakeStripe:
                     amount = f"{s['amount_total'] / 100:.2f}"
                     page = (f"<!DOCTYPE html><html lang='nb'><head><meta charset='utf-8'>"
                             f"<meta name='viewport' content='width=device-width'><title>Fake Stripe Checkout</title>"
+                            "<link rel='icon' href='data:,'>"
                             f"</head><body><h1>Fake Stripe Checkout</h1><p id='amount'>{amount} "
                             f"{html.escape(s['currency'].upper())}</p>"
                             f"<form method='post' action='/checkout/{s['id']}/pay'>"

@@ -50,7 +50,9 @@
   // The action panel: move focus into the confirmation form when it appears.
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail.target && event.detail.target.id === "action-panel") {
-      var field = event.detail.target.querySelector("input:not([type=hidden]), textarea, select, button");
+      // After a refused submit the error summary comes first; otherwise the first field.
+      var field = event.detail.target.querySelector("[data-focus-on-load]") ||
+        event.detail.target.querySelector("input:not([type=hidden]), textarea, select, button");
       if (field) {
         field.focus();
       }

@@ -13,7 +13,7 @@ from tests.portal.conftest import customer_basis
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"stripe_webhook", "login_link", "login_link_confirm", "set_password"}
+PUBLIC = {"stripe_webhook", "login_link", "login_link_confirm", "set_password", "accessibility"}
 NOT_OBJECT_SCOPED = {"home", "invoices", "password_change"}
 
 
