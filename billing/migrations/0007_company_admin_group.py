@@ -22,6 +22,6 @@ def remove_group(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0005_change_notice_expired"), ("accounts", "0002_role_groups")]
+    dependencies = [("billing", "0006_offer_outdated_basis_settled"), ("accounts", "0002_role_groups")]
 
     operations = [migrations.RunPython(create_group, remove_group)]
