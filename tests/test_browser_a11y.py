@@ -128,6 +128,9 @@ def test_public_pages(role_groups, company, checker):  # noqa: F811
 def test_caseworker_pages(role_groups, world, checker, caseworker):  # noqa: F811
     from tests.factories import add_line, make_basis
 
+    from billing.access import company_admin_grant
+
+    company_admin_grant(user=caseworker)  # the settings page is for company admins
     w = world
     draft = make_basis(by=caseworker, title="Ny tilknytning, Lia 4")
     add_line(draft, caseworker, description="Materiell", unit_price="18450.00")

@@ -29,7 +29,7 @@ def camt054(entries) -> bytes:
 </BkToCstmrDbtCdtNtfctn></Document>""".encode()
 
 
-def test_camt054_matches_registers_and_is_idempotent(every_kind, caseworker_client, customer_client):
+def test_camt054_matches_registers_and_is_idempotent(customer_client, every_kind, caseworker_client):
     o_inv, s_inv = every_kind["ordinary_O"], every_kind["change"]
     data = camt054([("BANK-1", "57392.90", o_inv.kid), ("BANK-2", "100.00", s_inv.kid),
                     ("BANK-3", "500.00", "99999999999"), ("BANK-4", "10.00", "")])

@@ -86,7 +86,7 @@ def test_two_concurrent_exports_claim_each_document_exactly_once(make_user):
 
 
 @pytest.mark.django_db
-def test_export_log_page_button_and_downloads(every_kind, caseworker_client, customer_client,
+def test_export_log_page_button_and_downloads(customer_client, every_kind, caseworker_client,
                                              django_capture_on_commit_callbacks):
     url = reverse("erp:export_log")
     assert customer_client.get(url).status_code == 403

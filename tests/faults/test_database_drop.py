@@ -58,7 +58,7 @@ def test_connection_killed_while_sending_an_offer_shows_the_error_page_and_store
     assert killed, "the hook never ran"
     page = response.content.decode()
     assert response.status_code == 500
-    assert "Noe gikk galt" in page and "Ingenting er lagret halvveis" in page
+    assert "Noe gikk galt" in page and "Referanse:" in page and "Ingenting er lagret halvveis" not in page
     assert "Traceback" not in page and "OperationalError" not in page and "psycopg" not in page
 
     basis.refresh_from_db()  # a fresh connection
