@@ -1118,6 +1118,7 @@ def invoice_credit(*, invoice, by, reason: str, amount=None, line_ids: list[int]
                  "description": _("Kreditering av faktura %(n)s: %(r)s") % {"n": invoice.number, "r": reason},
                  "quantity": Decimal("1"), "unit": "stk", "unit_price": amount, "amount": amount,
                  "vat_code": code, "vat_rate": rate, "customer_caused": False}]
+    _check_credit_fits(invoice, rows, line_ids=line_ids)
     credit_totals = money.totals((r["vat_code"], r["vat_rate"], r["amount"]) for r in rows)
     if credit_totals.gross > remaining:
         raise InvalidInput(_("Kreditnotaen (%(c)s) blir større enn det som gjenstår å kreditere (%(r)s).")
@@ -1138,6 +1139,28 @@ def invoice_credit(*, invoice, by, reason: str, amount=None, line_ids: list[int]
             .filter(number__isnull=False).exists():
         pass  # every invoice credited: the basis stays "invoiced/paid" per its remaining balance
     return credit
+
+
+def _check_credit_fits(invoice, rows, *, line_ids) -> None:
+    """A credit never takes back more than was invoiced: a line is credited once, and per VAT
+    category the net credited stays within the net invoiced (VAT rounding on the gross alone would
+    let small lines be credited several times)."""
+    earlier = InvoiceLine.objects.filter(invoice__credited_invoice=invoice, invoice__number__isnull=False)
+    if line_ids:
+        taken = set(earlier.exclude(cost_line=None).values_list("cost_line_id", flat=True))
+        if any(r["cost_line"] is not None and r["cost_line"].pk in taken for r in rows):
+            raise InvalidInput(_("En av linjene er allerede kreditert."), fields={"lines": ["already_credited"]})
+    invoiced, credited = defaultdict(Decimal), defaultdict(Decimal)
+    for ln in invoice.lines.all():
+        invoiced[(ln.vat_code, ln.vat_rate)] += ln.amount
+    for ln in earlier:
+        credited[(ln.vat_code, ln.vat_rate)] += ln.amount
+    for r in rows:
+        credited[(r["vat_code"], r["vat_rate"])] += r["amount"]
+    for key, net in credited.items():
+        if net > invoiced.get(key, ZERO):
+            raise InvalidInput(_("Kreditnotaen blir større enn det som er fakturert med MVA-kode %(c)s.")
+                               % {"c": key[0]}, fields={"amount": ["max"]})
 
 
 def _snapshot_row(ln: InvoiceLine) -> dict:

@@ -126,9 +126,8 @@ def test_public_pages(role_groups, company, checker):  # noqa: F811
 
 
 def test_caseworker_pages(role_groups, world, checker, caseworker):  # noqa: F811
-    from tests.factories import add_line, make_basis
-
     from billing.access import company_admin_grant
+    from tests.factories import add_line, make_basis
 
     company_admin_grant(user=caseworker)  # the settings page is for company admins
     w = world

@@ -615,3 +615,25 @@ def test_paying_only_the_invoice_amount_after_a_reminder_leaves_the_fee_owed(mac
         assert "Faktura betalt" in customer_client.get("/portal/").content.decode()
     finally:
         machine.teardown()
+
+
+def test_a_line_is_credited_once_and_never_beyond_what_was_invoiced(machine_context):
+    """Found by the machine: two 0,01 lines at 25 % (gross 0,03) let line 1 be credited three times,
+    because only the gross total was compared; 0,03 net was then credited on a 0,02 invoice."""
+    machine = MoneyMachine()
+    try:
+        for _ in range(2):
+            machine.add_estimate_line(category="resealing", price="0.01", qty="1")
+        machine.send_offer()
+        machine.accept_offer(oldest=False)
+        machine.issue_invoices()
+        for _ in range(3):
+            machine.credit_by_line(i=0, j=0)
+            machine.money_is_right()
+        invoice = Invoice.objects.get(kind=Invoice.Kind.ORDINARY)
+        assert invoice.credit_notes.filter(number__isnull=False).count() == 1
+        with pytest.raises(BillingError, match="allerede kreditert"):
+            services.invoice_credit(invoice=invoice, by=None, reason="Igjen",
+                                    line_ids=[invoice.lines.order_by("pk").first().pk])
+    finally:
+        machine.teardown()
