@@ -42,6 +42,7 @@ from .models import (
 )
 from .signals import audit_recorded
 from .status import AFTER_ACCEPTANCE, EDITABLE, Status, can, target, transition
+from .templatetags.money import nok
 
 INVOICE_SERIES = "F"
 CREDIT_SERIES = "K"
@@ -1467,7 +1468,7 @@ def final_settle(*, basis, by) -> list[Invoice]:
             continue
         vc = VatCode.objects.get(code=code)
         text = _("Sluttoppgjør: etterberegnet %(r)s (tak %(c)s), tidligere fakturert %(i)s") % {
-            "r": s.recalculated, "c": s.cap, "i": s.already_invoiced}
+            "r": nok(s.recalculated), "c": nok(s.cap), "i": nok(s.already_invoiced)}
         row = {"cost_line": None, "category_code": CONTRIBUTION_CATEGORY if code == "O" else "service",
                "category_label": _("Sluttoppgjør"), "description": text, "quantity": Decimal("1"), "unit": "stk",
                "unit_price": abs(s.difference), "amount": abs(s.difference), "vat_code": code, "vat_rate": vc.rate,

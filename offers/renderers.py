@@ -294,8 +294,8 @@ def _settlement_for(invoice, lines) -> list[dict] | None:
     return rows or None
 
 
-# A settlement line's text carries its figures as plain decimals ("etterberegnet 97350.00"); on paper
-# they read as Norwegian amounts.
+# A settlement line written before its figures were stored formatted carries plain decimals
+# ("etterberegnet 97350.00"); on paper they read as Norwegian amounts.
 _PLAIN_AMOUNT = re.compile(r"(?<![\d.,])(\d+)\.(\d{2})(?![\d.,])")
 
 

@@ -26,3 +26,14 @@ def test_final_invoice_ehf_refers_to_the_prepayment(company, caseworker):
     assert ehf.build(final, preceding=[(prepay.number, prepay.issue_date)]) == ehf.build(final)
     # An ordinary invoice carries no billing reference.
     assert etree.fromstring(ehf.build(prepay)).find("cac:BillingReference", NS) is None
+
+
+def test_final_invoice_line_text_carries_norwegian_amounts(company, caseworker):
+    """The settlement line's text goes to the PDF, the EHF item name and the ERP alike: its figures are
+    written the Norwegian way once, where the line is made ("92 000,00 kr", never "92000.00")."""
+    org = make_customer(name="Bergen Boligbygg AS", kind="organisation", orgnr="914500001",
+                        email="post@bergenboligbygg.example")
+    _prepay, final = issue_prepaid_settlement(caseworker, org, estimate="80000.00", actual="97350.00")
+    names = etree.fromstring(ehf.build(final)).findall(".//cac:Item/cbc:Name", NS)
+    text = " ".join(n.text for n in names).replace("\u00a0", " ")
+    assert "92 000,00 kr" in text and "92000.00" not in text
