@@ -60,7 +60,7 @@ _CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Named profiles of their own: re-registering hypothesis' "default" would change every other property
 # test in the suite.
 settings.register_profile(
-    "money", max_examples=60, stateful_step_count=20, deadline=None, print_blob=True,
+    "money", max_examples=200, stateful_step_count=20, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     **({"derandomize": True, "database": None} if _CI else {}),
 )
