@@ -20,6 +20,8 @@ class OutboundEmail(models.Model):
         REMINDER = "reminder", _("Purring")
         LOGIN_LINK = "login_link", _("Innloggingslenke")
         CHANGE_NOTICE = "change_notice", _("Endringsvarsel")
+        ACCEPTANCE = "acceptance", _("Akseptbekreftelse")
+        RECEIPT = "receipt", _("Betalingskvittering")
         OTHER = "other", _("Annet")
 
     class Status(models.TextChoices):

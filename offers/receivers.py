@@ -34,6 +34,12 @@ def on_audit(sender, event, **kwargs):
         services.invoice_email_queue(invoice_id=data["invoice"])
     elif action == "billing.invoice.credited" and data.get("credit_note"):
         services.invoice_email_queue(invoice_id=data["credit_note"])
+    elif action == "billing.basis.accepted" and event.basis_id:
+        services.acceptance_email_queue(basis_id=event.basis_id, offer_version=data.get("offer_version"))
+    elif action == "billing.change_notice.accepted" and data.get("change_notice"):
+        services.change_acceptance_email_queue(notice_id=data["change_notice"])
+    elif action == "billing.payment.confirmed" and data.get("payment"):
+        services.payment_receipt_queue(payment_id=data["payment"])
     elif action == "billing.basis.final_settled":
         for pk in data.get("documents", []):
             services.invoice_email_queue(invoice_id=pk)

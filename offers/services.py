@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -416,3 +417,130 @@ def invoice_email_queue(*, invoice_id: int) -> OutboundEmail | None:
         to=to, subject=subject, template="invoice", basis=invoice.basis, invoice=invoice,
         context={"is_credit_note": credit, "portal_url": portal_url(), "buyer": invoice.buyer},
         attachments=[{"document": "invoice", "pk": invoice.pk}], dedupe_key=key)
+
+
+# --- receipts -------------------------------------------------------------------------------------
+
+
+def _oslo_time(value) -> str:
+    """A moment as Norwegians read it, in Norwegian time: «04.12.2026 kl. 14:05»."""
+    local = timezone.localtime(value, ZoneInfo("Europe/Oslo"))
+    return local.strftime("%d.%m.%Y kl. %H:%M")
+
+
+def _person(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
+
+
+def _customer_email(basis) -> str:
+    return basis.customer.email if basis.customer_id and basis.customer.email else ""
+
+
+def _answer_context(*, channel: str, user, customer) -> dict:
+    from billing.models import Acceptance
+
+    portal = channel == Acceptance.Channel.PORTAL
+    return {"by_portal": portal, "by_name": _person(user) or (customer.name if customer else ""),
+            "channel_label": str(dict(Acceptance.Channel.choices).get(channel, channel)).lower()}
+
+
+def acceptance_email_queue(*, basis_id: int, offer_version) -> OutboundEmail | None:
+    """The confirmation to the customer that an offer version was accepted: what, when, by whom and
+    through which channel, with a portal link to the accepted PDF — once per accepted offer."""
+    from django.urls import reverse
+
+    from billing.models import Acceptance
+
+    answer = (Acceptance.objects.select_related("offer", "basis", "basis__customer", "user")
+              .filter(basis_id=basis_id, decision="accepted", offer__kind="offer")
+              .filter(**({"offer_version": offer_version} if offer_version else {}))
+              .order_by("-at", "-pk").first())
+    if answer is None:
+        return None
+    offer, basis = answer.offer, answer.basis
+    key = f"accepted:offer:{offer.pk}"
+    if OutboundEmail.objects.filter(dedupe_key=key).exists():
+        return None
+    to = _customer_email(basis)
+    if not to:
+        log.warning("offer %s accepted: the customer has no e-mail address; no confirmation queued", offer.pk)
+        return None
+    company = _company()
+    subject = f"Bekreftelse: tilbud {basis.number} er akseptert" + (f" – {company.name}" if company else "")
+    return email_queue(
+        kind=OutboundEmail.Kind.ACCEPTANCE, to=to, subject=subject, template="acceptance_receipt", basis=basis,
+        context={"customer": basis.customer, "offer": offer, "is_change": False, "number": basis.number,
+                 "version": offer.version, "gross": offer.gross, "accepted_at": _oslo_time(answer.at),
+                 **_answer_context(channel=answer.channel, user=answer.user, customer=basis.customer),
+                 "pdf_url": settings.SITE_URL + reverse("portal:offer_pdf", args=[offer.pk]),
+                 "detail_url": settings.SITE_URL + reverse("portal:basis", args=[basis.pk])},
+        dedupe_key=key)
+
+
+def change_acceptance_email_queue(*, notice_id: int) -> OutboundEmail | None:
+    """The confirmation that a change notice was accepted — once per notice."""
+    from django.urls import reverse
+
+    from billing.models import ChangeNotice
+
+    notice = ChangeNotice.objects.select_related("basis", "basis__customer", "answered_by").get(pk=notice_id)
+    if notice.status != ChangeNotice.Status.ACCEPTED:
+        return None
+    basis = notice.basis
+    key = f"accepted:change_notice:{notice.pk}"
+    if OutboundEmail.objects.filter(dedupe_key=key).exists():
+        return None
+    to = _customer_email(basis)
+    if not to:
+        log.warning("change notice %s accepted: the customer has no e-mail address; no confirmation queued",
+                    notice.pk)
+        return None
+    company = _company()
+    subject = f"Bekreftelse: endringsvarsel for {basis.number} er akseptert" + \
+        (f" – {company.name}" if company else "")
+    return email_queue(
+        kind=OutboundEmail.Kind.ACCEPTANCE, to=to, subject=subject, template="acceptance_receipt", basis=basis,
+        context={"customer": basis.customer, "notice": notice, "is_change": True, "number": basis.number,
+                 "version": notice.version, "gross": notice.gross, "new_estimate_gross": notice.new_estimate_gross,
+                 "accepted_at": _oslo_time(notice.answered_at),
+                 **_answer_context(channel=notice.answer_channel, user=notice.answered_by,
+                                   customer=basis.customer),
+                 "pdf_url": settings.SITE_URL + reverse("portal_changes:pdf", args=[notice.pk]),
+                 "detail_url": settings.SITE_URL + reverse("portal_changes:detail", args=[notice.pk])},
+        dedupe_key=key)
+
+
+def payment_receipt_queue(*, payment_id: int) -> OutboundEmail | None:
+    """The receipt for a confirmed payment: invoice, amount, method, date and what is still owed
+    (`lifecycle.amount_owed`) — once per payment."""
+    from django.urls import reverse
+
+    from billing import lifecycle
+    from billing.models import Payment
+
+    payment = Payment.objects.select_related("invoice", "invoice__basis", "invoice__basis__customer").get(
+        pk=payment_id)
+    if payment.status != Payment.Status.CONFIRMED or payment.direction != Payment.Direction.PAYMENT:
+        return None
+    invoice = payment.invoice
+    key = f"receipt:payment:{payment.pk}"
+    if OutboundEmail.objects.filter(dedupe_key=key).exists():
+        return None
+    to = (invoice.buyer or {}).get("email") or _customer_email(invoice.basis)
+    if not to:
+        log.warning("payment %s: the buyer has no e-mail address; no receipt queued", payment.pk)
+        return None
+    company = _company()
+    subject = f"Kvittering for betaling av faktura {invoice.display_number}" + \
+        (f" – {company.name}" if company else "")
+    return email_queue(
+        kind=OutboundEmail.Kind.RECEIPT, to=to, subject=subject, template="payment_receipt",
+        basis=invoice.basis, invoice=invoice,
+        context={"buyer": invoice.buyer or {}, "payment": payment, "amount": payment.amount,
+                 "method": payment.get_method_display().lower(),
+                 "paid_at": _oslo_time(payment.confirmed_at or payment.created_at),
+                 "owed": lifecycle.amount_owed(invoice),
+                 "invoice_url": settings.SITE_URL + reverse("portal:invoice", args=[invoice.pk])},
+        dedupe_key=key)

@@ -10,8 +10,14 @@ class LoginLinkRequestForm(forms.Form):
 class AcceptForm(forms.Form):
     offer_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     terms_read = forms.BooleanField(
-        label=_("Jeg har lest vilkårene"),
+        label=_("Jeg har lest vilkårene over"),
+        widget=forms.CheckboxInput(attrs={"aria-describedby": "offer-terms"}),
         error_messages={"required": _("Kryss av for at du har lest vilkårene før du aksepterer.")})
+
+    def full_clean(self):
+        super().full_clean()
+        if "terms_read" in self.errors:  # the error is read out with the terms it is about
+            self.fields["terms_read"].widget.attrs["aria-describedby"] = "offer-terms id_terms_read_error"
 
 
 class DeclineForm(forms.Form):

@@ -108,6 +108,7 @@ def _offer_context(request, basis, accept_form=None, decline_form=None):
         "prepayment_invoices": [row for row in invoices if row["invoice"].kind == Invoice.Kind.PREPAYMENT],
         "lines": (offer.snapshot or {}).get("lines", []) if offer else [],
         "base_deduction": (offer.snapshot or {}).get("base_deduction") if offer else None,
+        "company": CompanyProfile.objects.filter(pk=1).first(),  # the terms shown next to the checkbox
         "accept_form": accept_form or AcceptForm(initial={"offer_version": version}),
         "decline_form": decline_form or DeclineForm(initial={"offer_version": version}),
     }
