@@ -269,6 +269,13 @@ class InvoiceBasis(models.Model):
         return str(Status(self.status).label)
 
     @property
+    def source_label(self) -> str:
+        """"manual" → "Manuell": the label the work list's source filter shows."""
+        from .forms import SOURCE_LABELS
+
+        return str(SOURCE_LABELS.get(self.source, self.source))
+
+    @property
     def work_release(self) -> str:
         return "released" if self.work_released_at else "blocked"
 
