@@ -18,6 +18,8 @@ COMPANY = dict(name="Fjordnett AS", orgnr="914588200", vat_registered=True, fore
                phone="55 00 00 00", website="fjordnett.example", bank_account="12345678903", kid_scheme="MOD10",
                kid_length=10, letterhead_note="Nettselskapet for Vestlandet")
 
+CUSTOMER_ORGNR = "923456783"  # Vestbygg AS: a valid org.nr. that is not the seller's
+
 EXAMPLE1 = [
     ("connection_contribution", "Materiell (kabel, kabelskap, sikringer)", "1", "stk", "18450.00"),
     ("connection_contribution", "Eget arbeid, montør", "12.5", "t", "845.00"),
@@ -41,6 +43,9 @@ def _customer(name, email, user=None, **fields):
     customer = Customer.objects.filter(email=email, name=name).first()
     if customer is None:
         customer = services.customer_create(name=name, email=email, **fields)
+    elif fields.get("orgnr") and customer.orgnr != fields["orgnr"]:
+        customer.orgnr = fields["orgnr"]  # an older demo gave the customer the seller's own org.nr.
+        customer.save(update_fields=["orgnr"])
     if user is not None and customer.user_id != user.pk:
         customer.user = user
         customer.save(update_fields=["user"])
@@ -65,6 +70,11 @@ def _basis(ref, title, customer, by, lines, steps, **fields):
         for invoice in basis.invoices.filter(number__isnull=False):
             services.payment_register(invoice=invoice, by=by, amount=invoice.gross_total, method="bank_transfer",
                                       provider="demo", provider_reference=f"DEMO-{invoice.number}")
+    if "decline" in steps:
+        services.offer_decline(basis=basis, by=None, channel="phone", reason="Demo: for dyrt, vil vente et år")
+    if "expire" in steps:
+        basis.refresh_from_db()
+        services.offer_expire(basis=basis, by=None, on=basis.offer_valid_until + dt.timedelta(days=1))
     if "cancel" in steps:
         services.basis_cancel(basis=basis, by=by, reason="Demo: kunden trakk bestillingen")
     return basis, True
@@ -88,7 +98,7 @@ def seed(stdout=None):
     kari = _customer("Kari Kunde", "kunde@example.com", user=kunde, phone="+47 400 00 000",
                      street="Bakkeveien 2", postal_code="5010", city="Bergen")
     ola = _customer("Ola Nordmann", "ola@example.com", street="Fjellveien 9", postal_code="5019", city="Bergen")
-    bygg = _customer("Vestbygg AS", "faktura@vestbygg.example", orgnr="914588200", kind="organisation",
+    bygg = _customer("Vestbygg AS", "faktura@vestbygg.example", orgnr=CUSTOMER_ORGNR, kind="organisation",
                      street="Havnegata 4", postal_code="5004", city="Bergen")
     site = dict(site_street="Bakkeveien 2", site_postal_code="5010", site_city="Bergen",
                 metering_point_id="707057500012345678", order_date=dt.date.today() - dt.timedelta(days=20))
@@ -104,6 +114,10 @@ def seed(stdout=None):
         ("DEMO-7", "Garasje med lader, Bakkeveien 2", kari,
          [("connection_contribution", "Kabel og tilkobling", "1", "stk", "9800.00"),
           ("meter_work", "Ekstra måler", "1", "stk", "1950.00")], ["offer", "accept", "invoice"], {}),
+        ("DEMO-8", "Effektøkning, Fjellveien 9", ola,
+         [("connection_contribution", "Ny kabel og sikringer", "1", "stk", "21500.00")], ["offer", "decline"], {}),
+        ("DEMO-9", "Byggestrøm, Havnegata 4", bygg,
+         [("connection_contribution", "Midlertidig tilknytning", "1", "stk", "6400.00")], ["offer", "expire"], {}),
     ]
     made = 0
     for ref, title, customer, lines, steps, fields in plans:

@@ -119,6 +119,27 @@ class CompanyProfile(models.Model):
         return " ".join(parts)
 
 
+# The words a person reads for a VAT code (pages, select lists); EHF keeps the bare code.
+VAT_LABELS = {
+    "O": _("Utenfor mva – anleggsbidrag"),
+    "S": _("25 % mva"),
+    "E": _("Fritatt for mva"),
+    "Z": _("Nullsats (0 % mva)"),
+}
+
+
+def vat_label(code, rate=None) -> str:
+    """"O" → "Utenfor mva – anleggsbidrag"; an unknown code → "X (12,5 %)"."""
+    code = getattr(code, "code", code) or ""
+    if code in VAT_LABELS:
+        return str(VAT_LABELS[code])
+    if rate is None or rate == "":
+        return code
+    from decimal import Decimal
+
+    return f"{code} ({format(Decimal(str(rate)).normalize(), 'f').replace('.', ',')} %)"
+
+
 class VatCode(models.Model):
     code = models.CharField(_("kode"), max_length=2, unique=True)
     name = models.CharField(_("navn"), max_length=100)
@@ -131,8 +152,12 @@ class VatCode(models.Model):
         verbose_name_plural = _("MVA-koder")
 
     def __str__(self):
-        # Norwegian: "S (25 %)", "X (12,5 %)" — `{rate:g}` kept a Decimal's exponent ("S (25.00 %)").
-        return f"{self.code} ({format(self.rate.normalize(), 'f').replace('.', ',')} %)"
+        # In words ("25 % mva"); a code without a label reads "X (12,5 %)", never "X (12.50 %)".
+        return vat_label(self.code, self.rate)
+
+    @property
+    def label(self) -> str:
+        return vat_label(self.code, self.rate)
 
 
 class CostCategory(models.Model):
@@ -242,6 +267,13 @@ class InvoiceBasis(models.Model):
     @property
     def status_label(self) -> str:
         return str(Status(self.status).label)
+
+    @property
+    def source_label(self) -> str:
+        """"manual" → "Manuell": the label the work list's source filter shows."""
+        from .forms import SOURCE_LABELS
+
+        return str(SOURCE_LABELS.get(self.source, self.source))
 
     @property
     def work_release(self) -> str:

@@ -381,6 +381,7 @@ def _lines_response(request, basis_pk, *, status=200, **extra):
     html = render_to_string("workspace/_lines.html", context, request=request)
     html += render_to_string("workspace/_totals.html", {**context, "oob": True}, request=request)
     html += render_to_string("workspace/_actions.html", {**context, "oob": True}, request=request)
+    html += render_to_string("workspace/_timeline.html", {**context, "oob": True}, request=request)
     return HttpResponse(html, status=status)
 
 

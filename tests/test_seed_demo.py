@@ -88,12 +88,13 @@ def test_demo_data_shows_every_role_something(capsys):
     """After seed_demo each demo user has something to look at: bases in several statuses for the case
     worker, the customer's own bases in the portal, the installer's related cases with work release."""
     from billing.models import InvoiceBasis
+    from billing.status import Status
     from integrations.models import RelatedCase
 
     seed(capsys)
     seed(capsys)
     statuses = set(InvoiceBasis.objects.values_list("status", flat=True))
-    assert {"draft", "offer_sent", "accepted", "invoiced", "paid", "cancelled"} <= statuses
+    assert statuses == set(Status)  # every status the README's tour promises, declined and expired too
     assert RelatedCase.objects.filter(installer__users__username="installator").count() == 4
     client = Client()
     client.post("/login/", {"username": "installator", "password": DEMO_PASSWORD})
@@ -102,3 +103,18 @@ def test_demo_data_shows_every_role_something(capsys):
     client = Client()
     client.post("/login/", {"username": "kunde", "password": DEMO_PASSWORD})
     assert "Se tilbudet" in client.get("/portal/").content.decode()
+
+
+def test_demo_customer_has_its_own_valid_orgnr(capsys):
+    from billing.models import CompanyProfile, Customer
+    from billing.norwegian import orgnr_valid
+
+    seed(capsys)
+    seller = CompanyProfile.objects.get().orgnr
+    customer = Customer.objects.get(name="Vestbygg AS")
+    assert orgnr_valid(customer.orgnr)
+    assert customer.orgnr != seller
+    client = Client()
+    client.post("/login/", {"username": "saksbehandler", "password": DEMO_PASSWORD})
+    page = client.get("/arbeid/?status=declined").content.decode()
+    assert "Effektøkning, Fjellveien 9" in page

@@ -64,6 +64,14 @@ def qty(value) -> str:
     return _format(number, decimals)
 
 
+@register.filter
+def vat_label(code, rate=None) -> str:
+    """A VAT code (or VatCode) in words: "O" → "Utenfor mva – anleggsbidrag"."""
+    from billing.models import vat_label as label
+
+    return label(code, rate)
+
+
 @register.simple_tag
 def status_chip(status: str, label: str = "") -> str:
     """A status as text and colour: <span class="chip status-offer_sent">Tilbud sendt</span>."""

@@ -82,6 +82,17 @@ def exportable_invoices():
     return Invoice.objects.filter(number__isnull=False, status__in=EXPORTABLE_STATUSES)
 
 
+def export_has_work() -> bool:
+    """Whether an export now would claim anything (a document or reminder fee not yet exported) or
+    retry a batch not yet delivered — the same sets export_claim and the sweeper take."""
+    if exportable_invoices().exclude(pk__in=ExportItem.objects.values("invoice_id")).exists():
+        return True
+    if (Reminder.objects.filter(fee__gt=0, invoice_id__in=ExportItem.objects.values("invoice_id"))
+            .exclude(pk__in=ExportReminderFee.objects.values("reminder_id")).exists()):
+        return True
+    return export_undelivered_batches().exists() or export_unbuilt_batches().exists()
+
+
 def export_claim(*, by=None, trigger=ExportBatch.Trigger.SCHEDULE) -> ExportBatch | None:
     """Claim every issued, not yet exported document, and every not yet exported reminder fee whose
     invoice is exported, into a new batch. None when there is nothing."""

@@ -44,6 +44,10 @@ def export_log(request):
 @caseworker_required
 @require_POST
 def export_start(request):
+    if not services.export_has_work():
+        messages.info(request, _("Ingen nye dokumenter å eksportere. Alt som er utstedt, er allerede overført "
+                                 "til ERP-systemet."))
+        return redirect("erp:export_log")
     user_id = request.user.pk
     transaction.on_commit(lambda: tasks.erp_export.delay(trigger=ExportBatch.Trigger.MANUAL, user_id=user_id))
     messages.success(request, _("Eksporten er startet. Nye dokumenter vises i loggen når bunten er skrevet."))

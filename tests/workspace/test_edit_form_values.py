@@ -35,8 +35,8 @@ def test_edit_form_shows_quantity_and_price_in_norwegian_and_saves_them_back_unc
     whole_form = caseworker_client.get(reverse("billing:line_edit", args=[basis.pk, whole.pk]), **HX).content.decode()
     assert _value(whole_form, f"l{whole.pk}-quantity") == "2"
     assert _value(whole_form, f"l{whole.pk}-unit_price") == "80,00"
-    # VAT choices: "S (25 %)", never "S (25.00 %)"
-    assert ">S (25 %)</option>" in form and ".00 %" not in form
+    # VAT choices in words: "25 % mva", never "S (25.00 %)"
+    assert ">25 % mva</option>" in form and ">Utenfor mva – anleggsbidrag</option>" in form and ".00 %" not in form
 
     # Saving the form as shown changes nothing.
     data = {f"{p}-{k}": _value(form, f"{p}-{k}") for k in ("description", "quantity", "unit", "unit_price")}
@@ -49,6 +49,18 @@ def test_edit_form_shows_quantity_and_price_in_norwegian_and_saves_them_back_unc
 
 
 def test_vat_code_str_is_norwegian():
-    assert str(VatCode(code="S", rate=Decimal("25.00"))) == "S (25 %)"
+    assert str(VatCode(code="S", rate=Decimal("25.00"))) == "25 % mva"
     assert str(VatCode(code="X", rate=Decimal("12.50"))) == "X (12,5 %)"
-    assert str(VatCode(code="O", rate=Decimal("0.00"))) == "O (0 %)"
+    assert str(VatCode(code="O", rate=Decimal("0.00"))) == "Utenfor mva – anleggsbidrag"
+    assert str(VatCode(code="E", rate=Decimal("0.00"))) == "Fritatt for mva"
+    assert str(VatCode(code="Z", rate=Decimal("0.00"))) == "Nullsats (0 % mva)"
+
+
+def test_line_table_and_add_form_name_vat_codes_in_words(caseworker_client, caseworker, company):
+    basis = make_basis(by=caseworker)
+    add_line(basis, caseworker, description="Arbeid", quantity="1", unit_price="100")
+    page = caseworker_client.get(reverse("billing:basis_detail", args=[basis.pk])).content.decode()
+    assert "<td>Utenfor mva – anleggsbidrag</td>" in page
+    assert ">Fritatt for mva</option>" in page and ">Nullsats (0 % mva)</option>" in page
+    assert not re.search(r"<td>\s*[OSEZ]\s*</td>", page)
+    assert "E (0 %)" not in page
