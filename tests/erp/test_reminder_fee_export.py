@@ -131,7 +131,7 @@ def test_no_record_for_a_reminder_without_fee(company, caseworker):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_exports_claim_each_fee_exactly_once(make_user):
+def test_two_concurrent_exports_claim_each_fee_exactly_once(role_groups, make_user):
     require_service("PostgreSQL", postgres_ping)
     from kundefaktura.accounts.roles import CASEWORKER
     from tests.factories import make_company

@@ -53,22 +53,3 @@ def other_customer_user(make_user):
 
 def as_json(response):
     return json.loads(response.content)
-
-
-@pytest.fixture
-def role_groups(transactional_db):
-    """Transactional tests flush the tables, and with them the rows data migrations made (role groups,
-    VAT codes, cost categories): make them again (request this fixture before any data fixture)."""
-    import importlib
-
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-
-    from kundefaktura.accounts.roles import ROLE_GROUP_NAMES
-
-    create_permissions(apps.get_app_config("accounts"), verbosity=0)
-    for role, name in ROLE_GROUP_NAMES.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(Permission.objects.get(content_type__app_label="accounts", codename=f"act_as_{role}"))
-    importlib.import_module("billing.migrations.0002_seed_vat_and_categories").seed(apps, None)
