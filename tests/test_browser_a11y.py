@@ -14,7 +14,6 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.conftest import TEST_PASSWORD, console_error_recorder
-from tests.portal.conftest import role_groups  # noqa: F401 - fixture
 from tests.security.conftest import company, world  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -9,7 +9,6 @@ from billing.models import Acceptance, AuditEvent, Invoice
 from tests.concurrency.conftest import no_documents  # noqa: F401 - fixture
 from tests.concurrency.threads import run_at_once
 from tests.factories import example1_lines, make_basis, make_company, make_customer
-from tests.portal.conftest import role_groups  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -2,7 +2,6 @@ import pytest
 from django.db import connection
 
 from tests.factories import make_company
-from tests.portal.conftest import role_groups  # noqa: F401 - re-exported fixture
 
 
 @pytest.fixture

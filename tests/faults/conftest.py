@@ -7,7 +7,6 @@ import pytest
 
 from tests.conftest import free_port
 from tests.factories import make_company
-from tests.portal.conftest import role_groups  # noqa: F401 - re-exported fixture
 
 
 class OwnRedis:

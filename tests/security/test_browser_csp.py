@@ -4,7 +4,6 @@ single violation — no blocked script, style, image, font or connection."""
 import pytest
 
 from tests.conftest import TEST_PASSWORD
-from tests.portal.conftest import role_groups  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
