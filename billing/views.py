@@ -242,6 +242,9 @@ def _actions(basis, invoices) -> dict:
         "refusals": {action: [str(r) for r in reasons if str(r)] for action, reasons in refusals.items()},
         # What stops a sendable status from sending: shown beside the buttons.
         "offer_blockers": [str(r) for r in refusals["send_offer"] if r.code == "offer_not_ready"],
+        # A buyer without postal address or org.nr. stops invoices and credit notes: said once, beside them.
+        "buyer_blockers": list(dict.fromkeys(str(r) for action in ("invoice", "credit") for r in refusals[action]
+                                             if r.code.startswith("buyer_"))),
         "offer_outdated": offer if basis.status == Status.OFFER_SENT and services.offer_outdated(offer, basis)
         else None,
         "settled_at": basis.settled_at,
