@@ -101,7 +101,7 @@ def seed(stdout=None):
     bygg = _customer("Vestbygg AS", "faktura@vestbygg.example", orgnr=CUSTOMER_ORGNR, kind="organisation",
                      street="Havnegata 4", postal_code="5004", city="Bergen")
     site = dict(site_street="Bakkeveien 2", site_postal_code="5010", site_city="Bergen",
-                metering_point_id="707057500012345678", order_date=dt.date.today() - dt.timedelta(days=20))
+                metering_point_id="707057500012345671", order_date=dt.date.today() - dt.timedelta(days=20))
     plans = [
         ("DEMO-1", "Ny tilknytning, Bakkeveien 2", kari, EXAMPLE1, ["offer"], site),
         ("DEMO-2", "Utvidet kapasitet, Fjellveien 9", ola, EXAMPLE1[:3], [], {}),

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from . import textinput
+from . import norwegian, textinput
 from .models import (
     Acceptance,
     AllocationMethod,
@@ -120,18 +120,51 @@ class WorklistFilterForm(InputRulesMixin, forms.Form):
                                expiring=bool(data.get("expiring")), overdue=bool(data.get("overdue")), sort=sort)
 
 
+def validate_phone(value):
+    if value and not norwegian.phone_valid(value):
+        raise forms.ValidationError(_("Skriv telefonnummeret med 8–15 siffer (mellomrom og + foran er lov)."),
+                                    code="phone")
+
+
+def validate_postcode(value):
+    if value and not norwegian.postcode_valid(value):
+        raise forms.ValidationError(_("Postnummeret må være fire siffer."), code="postcode")
+
+
+def validate_orgnr_input(value):
+    if value and not norwegian.orgnr_valid(value):
+        raise forms.ValidationError(_("Ugyldig organisasjonsnummer: ni siffer med riktig kontrollsiffer."),
+                                    code="orgnr")
+
+
+# The customer fields of the basis form: they create a new customer, or edit the picked one.
+CUSTOMER_FORM_FIELDS = {"new_customer_name": "name", "new_customer_email": "email", "new_customer_phone": "phone",
+                        "new_customer_street": "street", "new_customer_postal_code": "postal_code",
+                        "new_customer_city": "city"}
+
+
 class BasisForm(InputRulesMixin, forms.Form):
     title = forms.CharField(label=_("Tittel"), max_length=200)
     customer = forms.ModelChoiceField(label=_("Kunde"), queryset=Customer.objects.all(), required=False,
                                       widget=forms.HiddenInput)
     new_customer_name = forms.CharField(label=_("Navn på ny kunde"), max_length=200, required=False)
     new_customer_email = forms.EmailField(label=_("E-post"), required=False)
-    new_customer_phone = forms.CharField(label=_("Telefon"), max_length=40, required=False)
-    new_customer_orgnr = forms.CharField(label=_("Organisasjonsnummer"), max_length=11, required=False)
+    new_customer_phone = forms.CharField(label=_("Telefon"), max_length=40, required=False,
+                                         validators=[validate_phone],
+                                         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}))
+    new_customer_orgnr = forms.CharField(label=_("Organisasjonsnummer"), max_length=11, required=False,
+                                         validators=[validate_orgnr_input])
+    new_customer_street = forms.CharField(label=_("Postadresse"), max_length=200, required=False)
+    new_customer_postal_code = forms.CharField(label=_("Postnummer"), max_length=10, required=False,
+                                               validators=[validate_postcode],
+                                               widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    new_customer_city = forms.CharField(label=_("Poststed"), max_length=100, required=False)
     # Filled by the ERP customer search (static/js/erp.js); ties the new customer to the ERP's record.
     new_customer_erp_number = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
     site_street = forms.CharField(label=_("Anleggsadresse"), max_length=200, required=False)
-    site_postal_code = forms.CharField(label=_("Postnummer"), max_length=10, required=False)
+    site_postal_code = forms.CharField(label=_("Postnummer"), max_length=10, required=False,
+                                       validators=[validate_postcode],
+                                       widget=forms.TextInput(attrs={"inputmode": "numeric"}))
     site_city = forms.CharField(label=_("Poststed"), max_length=100, required=False)
     metering_point_id = forms.CharField(label=_("Målepunkt-ID"), max_length=24, required=False,
                                         help_text=_("18 siffer"))
@@ -143,15 +176,41 @@ class BasisForm(InputRulesMixin, forms.Form):
         validate_metering_point(value)
         return value
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("customer"):
+            # Editing the picked customer: the name may be changed, not removed.
+            if "new_customer_name" in self.data and not (cleaned.get("new_customer_name") or "").strip() \
+                    and "new_customer_name" not in self.errors:
+                self.add_error("new_customer_name", forms.ValidationError(_("Kunden må ha et navn."),
+                                                                          code="required"))
+        elif not cleaned.get("new_customer_name"):
+            filled = [name for name in (*CUSTOMER_FORM_FIELDS, "new_customer_orgnr") if cleaned.get(name)]
+            if filled and "new_customer_name" not in self.errors:
+                self.add_error("new_customer_name", forms.ValidationError(
+                    _("Skriv navnet på den nye kunden."), code="required"))
+        return cleaned
+
     def customer_fields(self) -> dict:
         d = self.cleaned_data
-        fields = {"name": d["new_customer_name"], "email": d.get("new_customer_email") or "",
-                  "phone": d.get("new_customer_phone") or ""}
+        fields = {model: d.get(name) or "" for name, model in CUSTOMER_FORM_FIELDS.items()}
         if d.get("new_customer_orgnr"):
             fields["orgnr"] = d["new_customer_orgnr"]
         if d.get("new_customer_erp_number"):
             fields["erp_customer_number"] = d["new_customer_erp_number"]
         return fields
+
+    def customer_changes(self, customer: Customer) -> dict:
+        """The picked customer's fields the case worker changed (only those the form submitted)."""
+        d = self.cleaned_data
+        return {model: d.get(name) or "" for name, model in CUSTOMER_FORM_FIELDS.items()
+                if name in self.data and (d.get(name) or "") != getattr(customer, model)}
+
+    @staticmethod
+    def customer_initial(customer: Customer | None) -> dict:
+        if customer is None:
+            return {}
+        return {name: getattr(customer, model) for name, model in CUSTOMER_FORM_FIELDS.items()}
 
     def basis_fields(self) -> dict:
         d = self.cleaned_data

@@ -33,7 +33,7 @@ def validate_kontonr(value):
 
 def validate_metering_point(value):
     if value and not norwegian.metering_point_valid(value):
-        raise ValidationError(_("Målepunkt-ID må være 18 siffer."), code="metering_point")
+        raise ValidationError(_("Målepunkt-ID må være 18 siffer med riktig kontrollsiffer (GS1)."), code="metering_point")
 
 
 class AllocationMethod(models.TextChoices):

@@ -21,6 +21,9 @@ __all__ = [
     "kontonr_valid",
     "format_kontonr",
     "metering_point_valid",
+    "gs1_check_digit",
+    "postcode_valid",
+    "phone_valid",
 ]
 
 KID_SCHEMES = ("MOD10", "MOD11")
@@ -154,9 +157,34 @@ def format_kontonr(s: str) -> str:
     return f"{number[:4]}.{number[4:6]}.{number[6:]}"
 
 
+def gs1_check_digit(base: str) -> str:
+    """GS1 mod-10 check digit of ``base`` (weights 3, 1, 3, … from the rightmost digit)."""
+    if not _is_digits(base):
+        raise ValueError(f"GS1 base must be a non-empty string of digits, got {base!r}")
+    total = sum(int(char) * (3 if position % 2 == 0 else 1) for position, char in enumerate(reversed(base)))
+    return str((10 - total % 10) % 10)
+
+
 def metering_point_valid(s: str) -> bool:
-    """True for a metering point ID (målepunkt-ID): exactly 18 digits once spaces are removed."""
+    """True for a metering point ID (målepunkt-ID, a GS1 GSRN): 18 digits once spaces are removed, the
+    last one the GS1 mod-10 check digit of the first 17."""
     if not isinstance(s, str):
         return False
     number = s.replace(" ", "")
-    return len(number) == 18 and _is_digits(number)
+    return len(number) == 18 and _is_digits(number) and gs1_check_digit(number[:-1]) == number[-1]
+
+
+def postcode_valid(s: str) -> bool:
+    """True for a Norwegian postcode: exactly four digits 0–9."""
+    return isinstance(s, str) and len(s) == 4 and _is_digits(s)
+
+
+def phone_valid(s: str) -> bool:
+    """True for a phone number of digits and spaces, optionally led by "+", with 8–15 digits."""
+    if not isinstance(s, str):
+        return False
+    number = s.strip()
+    if number.startswith("+"):
+        number = number[1:]
+    digits = number.replace(" ", "")
+    return _is_digits(digits) and 8 <= len(digits) <= 15

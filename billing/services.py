@@ -892,10 +892,24 @@ def _invoice_plan(basis, *, lock: bool = False) -> tuple[list[tuple[CostLine, di
         refusals.append(Refusal(_("Linjene %s er ikke med i tilbudet kunden aksepterte og kan ikke faktureres. "
                                   "Send dem som endring med endringsvarsel.") % ", ".join(f"«{d}»" for d in strays),
                                 code="not_in_offer", error=ConflictError))
+    refusals.extend(buyer_refusals(basis.customer))
     profile = CompanyProfile.objects.filter(pk=1).first()
     if profile and (vat_error := vat_registration_error(profile, {row["vat_code"] for _ln, row in plan})):
         refusals.append(Refusal(vat_error, code="not_vat_registered", error=InvalidInput))
     return plan, offer, refusals
+
+
+def buyer_refusals(customer) -> list[Refusal]:
+    """A sales document names its buyer with a postal address or an organisation number
+    (bokføringsforskriften § 5-1-1): the refusal when the customer has neither."""
+    if customer is None:
+        return [Refusal(_("Grunnlaget har ingen kunde – velg eller opprett kunden under «Endre kunde og anlegg»."),
+                        code="buyer_missing", error=InvalidInput)]
+    has_address = all((getattr(customer, f) or "").strip() for f in ("street", "postal_code", "city"))
+    if has_address or customer.orgnr:
+        return []
+    return [Refusal(_("Kunden mangler postadresse (gate, postnummer og sted) eller organisasjonsnummer – "
+                      "fyll inn under «Endre kunde og anlegg»."), code="buyer_address_missing", error=InvalidInput)]
 
 
 def invoices_issue_refusals(basis) -> list[Refusal]:
@@ -1072,15 +1086,15 @@ def payment_fail(*, payment, by, error: str = "") -> Payment:
 # --- credit notes ---------------------------------------------------------------------------------
 
 
-def invoice_credit_refusals(invoice, credited: Decimal | None = None) -> list[Refusal]:
-    """Why `invoice` cannot be credited now (empty: it may be). `credited` may be passed when the caller
-    has it already (the basis page annotates it)."""
+def invoice_credit_refusals(invoice, credited: Decimal | None = None, basis=None) -> list[Refusal]:
+    """Why `invoice` cannot be credited now (empty: it may be). `credited` and the invoice's `basis` may
+    be passed when the caller has them already (the basis page annotates and loads them)."""
     if invoice.number is None or invoice.kind == Invoice.Kind.CREDIT_NOTE:
         return [Refusal(_("Bare utstedte fakturaer kan krediteres."), code="not_issued", error=InvalidInput)]
     credited = invoice_credited_amount(invoice) if credited is None else credited
     if invoice.gross_total - credited <= 0:
         return [Refusal(_("Fakturaen er allerede kreditert i sin helhet."), code="already_credited")]
-    return []
+    return buyer_refusals((basis or invoice.basis).customer)
 
 
 @transaction.atomic
@@ -1184,6 +1198,7 @@ def credit_note_issue_draft(*, credit_note, by) -> Invoice:
     remaining = original.gross_total - invoice_credited_amount(original)
     if totals.gross > remaining:
         raise InvalidInput(_("Kreditnotaen blir større enn det som gjenstår å kreditere (%s).") % remaining)
+    refuse(buyer_refusals(basis.customer))
     issue_date = today()
     credit_note.number = next_number(CREDIT_SERIES)
     credit_note.status = Invoice.Status.ISSUED

@@ -63,8 +63,10 @@ def _apply_billing_error(form, exc: BillingError):
     """Put a service's error beside the fields it names (or on the form)."""
     placed = False
     for name in exc.fields:
-        if name in form.fields:
-            form.add_error(name, exc.message)
+        # A customer service's field ("email") sits in the basis form as "new_customer_email".
+        target = name if name in form.fields else f"new_customer_{name}"
+        if target in form.fields:
+            form.add_error(target, exc.message)
             placed = True
     if not placed:
         form.add_error(None, exc.message)
@@ -159,9 +161,13 @@ def _worklist_context(request) -> dict:
 
 
 def _customer_for(form, by):
-    """The picked customer, or a new one from the form's new-customer fields (None if neither)."""
+    """The picked customer (with the case worker's edits of name, contact and address saved), or a new
+    one from the form's new-customer fields (None if neither)."""
     if form.cleaned_data.get("customer"):
-        return form.cleaned_data["customer"]
+        customer = form.cleaned_data["customer"]
+        if changes := form.customer_changes(customer):
+            customer = services.customer_update(customer=customer, by=by, **changes)
+        return customer
     if form.cleaned_data.get("new_customer_name"):
         fields = form.customer_fields()
         known = fields.get("erp_customer_number") and Customer.objects.filter(
@@ -220,13 +226,14 @@ def _actions(basis, invoices) -> dict:
     (`services.*_refusals`) finds nothing against it; `refusals` holds the reasons for the others."""
     issued = [i for i in invoices if i.number is not None and i.kind != Invoice.Kind.CREDIT_NOTE]
     payable = [i for i in issued if i.outstanding > 0]
-    creditable = [i for i in issued if not services.invoice_credit_refusals(i, credited=i.credited)]
+    creditable = [i for i in issued if not services.invoice_credit_refusals(i, credited=i.credited, basis=basis)]
     offer = services.current_offer(basis)
     refusals = {
         "send_offer": services.offer_send_refusals(basis),
         "accept": services.offer_accept_refusals(basis, offer),
         "invoice": services.invoices_issue_refusals(basis),
-        "credit": [] if creditable else [services.Refusal(_("Ingen utstedte fakturaer å kreditere."))],
+        "credit": [] if creditable else (issued and services.buyer_refusals(basis.customer)
+                                         or [services.Refusal(_("Ingen utstedte fakturaer å kreditere."))]),
         "payment": [] if payable else [services.Refusal(_("Ingen fakturaer med utestående beløp."))],
         "cancel": services.status_refusals(basis, "cancel"),
     }
@@ -235,6 +242,9 @@ def _actions(basis, invoices) -> dict:
         "refusals": {action: [str(r) for r in reasons if str(r)] for action, reasons in refusals.items()},
         # What stops a sendable status from sending: shown beside the buttons.
         "offer_blockers": [str(r) for r in refusals["send_offer"] if r.code == "offer_not_ready"],
+        # A buyer without postal address or org.nr. stops invoices and credit notes: said once, beside them.
+        "buyer_blockers": list(dict.fromkeys(str(r) for action in ("invoice", "credit") for r in refusals[action]
+                                             if r.code.startswith("buyer_"))),
         "offer_outdated": offer if basis.status == Status.OFFER_SENT and services.offer_outdated(offer, basis)
         else None,
         "settled_at": basis.settled_at,
@@ -307,7 +317,7 @@ def _basis_form_initial(basis) -> dict:
     return {"title": basis.title, "customer": basis.customer_id, "site_street": basis.site_street,
             "site_postal_code": basis.site_postal_code, "site_city": basis.site_city,
             "metering_point_id": basis.metering_point_id, "order_date": basis.order_date,
-            "prepayment_required": basis.prepayment_required}
+            "prepayment_required": basis.prepayment_required, **BasisForm.customer_initial(basis.customer)}
 
 
 @caseworker_required
@@ -362,7 +372,7 @@ def customer_search(request):
 @require_GET
 def customer_pick(request, pk):
     customer = get_object_or_404(Customer, pk=pk) if pk else None
-    form = BasisForm(initial={"customer": customer.pk if customer else None})
+    form = BasisForm(initial={"customer": customer.pk if customer else None, **BasisForm.customer_initial(customer)})
     return render(request, "workspace/_customer_picker.html", {"form": form, "picked_customer": customer})
 
 

@@ -27,8 +27,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictBool, WithJsonSchema
 
+from billing import norwegian, textinput
 from billing import services as billing
-from billing import textinput
 from billing.errors import BillingError, InvalidInput
 from billing.models import AllocationMethod, CostCategory, CostLine, SharedCost, VatCode
 from kundefaktura.errorpages import error_body, request_id
@@ -290,17 +290,35 @@ class In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _checked(check, message: str):
+    def validate(value: str) -> str:
+        if value and not check(value):
+            raise ValueError(message)
+        return value
+    return validate
+
+
+Postcode = Annotated[str, Field(max_length=10), AfterValidator(_clean_text),
+                     AfterValidator(_checked(norwegian.postcode_valid, "må være et postnummer på fire siffer"))]
+Phone = Annotated[str, Field(max_length=40), AfterValidator(_clean_text), AfterValidator(_checked(
+    norwegian.phone_valid, "må være et telefonnummer med 8–15 siffer (mellomrom og + foran er lov)"))]
+Orgnr = Annotated[str, Field(max_length=20), AfterValidator(_clean_text), AfterValidator(_checked(
+    norwegian.orgnr_valid, "må være et gyldig organisasjonsnummer (ni siffer med riktig kontrollsiffer)"))]
+MeteringPoint = Annotated[str, Field(max_length=30), AfterValidator(_clean_text), AfterValidator(_checked(
+    norwegian.metering_point_valid, "må være 18 siffer med riktig GS1-kontrollsiffer"))]
+
+
 class AddressIn(In):
     street: Text(200) = ""
-    postal_code: Text(10) = ""
+    postal_code: Postcode = ""
     city: Text(100) = ""
 
 
 class CustomerIn(In):
     name: ReqText(200)
     email: ReqEmail
-    phone: Text(40) | None = None
-    orgnr: Text(20) | None = None
+    phone: Phone | None = None
+    orgnr: Orgnr | None = None
     erp_customer_number: Text(40) | None = None
     address: AddressIn
 
@@ -310,7 +328,7 @@ class BasisIn(In):
     title: ReqText(200)
     customer: CustomerIn
     site: AddressIn | None = None
-    metering_point_id: Text(30) | None = None
+    metering_point_id: MeteringPoint | None = None
     order_date: IsoDate | None = None
     prepayment_required: StrictBool | None = None
 

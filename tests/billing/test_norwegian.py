@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from billing.norwegian import (
     format_kontonr,
     format_orgnr,
+    gs1_check_digit,
     kid_generate,
     kid_mod10,
     kid_mod11,
@@ -16,6 +17,8 @@ from billing.norwegian import (
     kontonr_valid,
     metering_point_valid,
     orgnr_valid,
+    phone_valid,
+    postcode_valid,
 )
 
 PROPS = settings(max_examples=200, deadline=None)
@@ -199,12 +202,40 @@ class TestKontonr:
 
 
 class TestMeteringPoint:
-    def test_eighteen_digits(self):
-        assert metering_point_valid("707057500012345678")
-        assert metering_point_valid("707057 500012 345678")
+    def test_eighteen_digits_with_gs1_check_digit(self):
+        assert metering_point_valid("707057500012345671")
+        assert metering_point_valid("707057 500012 345671")
+        assert not metering_point_valid("707057500012345678")  # check digit should be 1
         assert not metering_point_valid("70705750001234567")
-        assert not metering_point_valid("7070575000123456789")
+        assert not metering_point_valid("7070575000123456719")
         assert not metering_point_valid("70705750001234567X")
-        assert not metering_point_valid("7070.5750.0012.3456.78")
+        assert not metering_point_valid("7070.5750.0012.3456.71")
         assert not metering_point_valid("")
-        assert not metering_point_valid(707057500012345678)  # type: ignore[arg-type]
+        assert not metering_point_valid(707057500012345671)  # type: ignore[arg-type]
+
+    def test_gs1_check_digit_known_vectors(self):
+        assert gs1_check_digit("400638133393") == "1"  # EAN-13 4006381333931
+        assert gs1_check_digit("70705750001234567") == "1"
+        assert gs1_check_digit("70705750000000000") == "1"
+        with pytest.raises(ValueError):
+            gs1_check_digit("12a")
+
+
+class TestPostcodeAndPhone:
+    def test_postcode(self):
+        assert postcode_valid("5009")
+        assert postcode_valid("0150")
+        assert not postcode_valid("50x9")
+        assert not postcode_valid("500")
+        assert not postcode_valid("50091")
+        assert not postcode_valid("５００９")
+
+    def test_phone(self):
+        assert phone_valid("+47 912 34 567")
+        assert phone_valid("91234567")
+        assert phone_valid("0047 55 55 55 55")
+        assert not phone_valid("abc")
+        assert not phone_valid("1234567")  # seven digits
+        assert not phone_valid("1234567890123456")  # sixteen
+        assert not phone_valid("912-34-567")
+        assert not phone_valid("9123+4567")

@@ -102,6 +102,11 @@ def test_unknown_basis_is_404_with_error_shape(api):
     ({"order_date": "2026-02-30"}, "order_date"),
     ({"prepayment_required": "ja"}, "prepayment_required"),
     ({"metering_point_id": "123"}, "metering_point_id"),
+    ({"metering_point_id": "707057500012345678"}, "metering_point_id"),  # GS1 check digit should be 1
+    ({"site": {"street": "Lia 4", "postal_code": "50x9", "city": "Bergen"}}, "site.postal_code"),
+    ({"customer": {"name": "Kari", "email": "a@b.no", "phone": "abc", "address": {}}}, "customer.phone"),
+    ({"customer": {"name": "Kari", "email": "a@b.no", "address": {"postal_code": "50x9"}}},
+     "customer.address.postal_code"),
     ({"customer": {"name": "Kari", "email": "ikke-epost", "address": {}}}, "customer.email"),
     ({"customer": {"name": "AS", "email": "a@b.no", "orgnr": "123456789", "address": {}}}, "customer.orgnr"),
     ({"unknown_field": 1}, "unknown_field"),
@@ -111,6 +116,16 @@ def test_invalid_basis_input_is_422_and_creates_nothing(api, change, field):
     assert field in error["fields"], error
     assert InvoiceBasis.objects.count() == 0
     assert Customer.objects.count() == 0
+
+
+def test_invalid_basis_fields_are_reported_together(api):
+    payload = basis_payload(metering_point_id="707057500012345678", customer={
+        "name": "Kari", "email": "a@b.no", "phone": "abc", "orgnr": "123456789",
+        "address": {"street": "Lia 4", "postal_code": "50x9", "city": "Bergen"}})
+    error = assert_error(api.post(BASES, payload), 422)
+    assert {"metering_point_id", "customer.phone", "customer.orgnr", "customer.address.postal_code"} <= set(
+        error["fields"]), error
+    assert InvoiceBasis.objects.count() == 0
 
 
 def test_malformed_json_is_400_and_a_json_array_is_422(api):

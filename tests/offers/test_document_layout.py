@@ -103,7 +103,7 @@ def long_customer(company):
 def _long_basis(caseworker, customer, n=40, **fields):
     basis = make_basis(by=caseworker, customer=customer, title="Ny tilknytning, boligfelt Solsiden trinn 3",
                        site_street="Solsidevegen 120", site_postal_code="5416", site_city="Stord",
-                       metering_point_id="707057500000000120", **fields)
+                       metering_point_id="707057500000000124", **fields)
     for i in range(1, n + 1):
         cats = CATEGORIES if i % 3 else TAXABLE_CATEGORIES
         add_line(basis, caseworker, category=cats[i % len(cats)], description=_description(i),
