@@ -1589,7 +1589,7 @@ def bulk_offer_send_item(*, item_id: int) -> str:
     return status
 
 
-# --- refunds made at a payment provider (portal, issue 6) -----------------------------------------
+# --- refunds made at a payment provider -----------------------------------------------------
 
 
 @transaction.atomic

@@ -274,14 +274,14 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
-# --- Portal (issue 6)
+# --- Portal ----------------------------------------------------------------------------------
 # Login-link requests per e-mail address per hour (more are answered the same way but not sent).
 PORTAL_LOGIN_LINK_PER_HOUR = env.int("PORTAL_LOGIN_LINK_PER_HOUR", default=5)
 # A webhook waiting longer than this for a row lock answers 503 so Stripe retries.
 PORTAL_WEBHOOK_LOCK_TIMEOUT_MS = env.int("PORTAL_WEBHOOK_LOCK_TIMEOUT_MS", default=3000)
 PORTAL_STRIPE_MAX_NETWORK_RETRIES = env.int("PORTAL_STRIPE_MAX_NETWORK_RETRIES", default=2)
 
-# --- ERP (issue 8) ------------------------------------------------------------------------------
+# --- ERP ----------------------------------------------------------------------------------
 ERP_HTTP_TIMEOUT = env.float("ERP_HTTP_TIMEOUT", default=10.0)
 ERP_DEMO_CUSTOMERS = env.str("ERP_DEMO_CUSTOMERS", default="")  # JSON list; default: the shipped fixture
 ERP_BANK_DROP_DIR = env.path("ERP_BANK_DROP_DIR", default=VAR_DIR / "bank-drop")
@@ -289,13 +289,13 @@ ERP_BANK_DROP_DIR = env.path("ERP_BANK_DROP_DIR", default=VAR_DIR / "bank-drop")
 ERP_BANK_BACKGROUND_CREDITS = env.int("ERP_BANK_BACKGROUND_CREDITS", default=500)
 ERP_EXPORT_ZIP_COMPRESSION = env.str("ERP_EXPORT_ZIP_COMPRESSION", default="deflate")  # deflate | stored
 
-# --- Integrations (issue 7) ---------------------------------------------------------------------
+# --- Integrations ----------------------------------------------------------------------------------
 INSTALLER_LINK_MAX_AGE = env.int("INSTALLER_LINK_MAX_AGE", default=30 * 24 * 3600)  # signed read-only link
 NOTIFY_BACKOFF_BASE = env.int("NOTIFY_BACKOFF_BASE", default=30)  # seconds, doubled per failed attempt
 NOTIFY_BACKOFF_MAX = env.int("NOTIFY_BACKOFF_MAX", default=3600)
 NOTIFY_TIMEOUT = env.float("NOTIFY_TIMEOUT", default=10.0)  # seconds per outbound POST
 
-# --- Documents (issue 5) ------------------------------------------------------------------------
+# --- Documents ----------------------------------------------------------------------------------
 # Outbox e-mail delivery: attempts before an e-mail is marked failed, and the exponential backoff
 # (base · 2^(attempt-1) seconds, capped) between attempts.
 EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)

@@ -1,4 +1,4 @@
-"""Issue 3 on PostgreSQL: concurrent invoice issues get distinct consecutive numbers; two concurrent
+"""On PostgreSQL: concurrent invoice issues get distinct consecutive numbers; two concurrent
 acceptances of one offer give one acceptance and one audit event."""
 
 import pytest
