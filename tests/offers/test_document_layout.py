@@ -2,8 +2,8 @@
 no page holding only the acceptance box, totals never separated from the lines they sum, category names
 never split inside a word. Text is read per page with pypdf, as a reader turning the pages would.
 
-Each rendered PDF is also written to var/test-artifacts/ (with PNGs of its pages when pdftoppm from
-poppler-utils is installed) for a person to look at."""
+Each rendered PDF is also written to var/test-artifacts/ with a PNG of each page
+(`make test` installs poppler-utils for pdftoppm), for a person to look at."""
 
 import datetime as dt
 import io
