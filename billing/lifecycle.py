@@ -5,7 +5,7 @@ row it changes, re-checks state, idempotent, audited through `services.audit`, s
 rows (e-mails through `offers.services.email_queue`, provider refunds as pending Payment rows executed by
 a task after commit).
 
-Decisions (see docs/lifecycle.md):
+Decisions (README.md, "Changes after acceptance, final settlement, refunds, expiry and reminders"):
 - A change line (added after acceptance) is invoiced only once the customer accepted the change notice
   that carried it (`services.change_line_accepted`). Declined lines stay on the basis, marked declined;
   so do the lines of a notice that expired unanswered (silence is not acceptance).
