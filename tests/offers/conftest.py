@@ -49,3 +49,12 @@ def smtp_down(settings):
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 2
     return settings
+
+
+@pytest.fixture
+def oncommit(django_capture_on_commit_callbacks):
+    """Run after-commit callbacks (PDF render and e-mail tasks; Celery is eager in tests)."""
+    def run():
+        return django_capture_on_commit_callbacks(execute=True)
+    return run
+

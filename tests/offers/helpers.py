@@ -17,3 +17,13 @@ def stored_pdf_text(doc) -> str:
     doc.refresh_from_db()
     with doc.pdf.open("rb") as fh:
         return pdf_text(fh.read())
+
+
+def example_basis(caseworker):
+    """A basis with domain example 1's lines and a site address."""
+    from tests.factories import example1_lines, make_basis
+
+    basis = make_basis(by=caseworker, site_street="Bakkeveien 2", site_postal_code="5010", site_city="Bergen")
+    example1_lines(basis, caseworker)
+    return basis
+

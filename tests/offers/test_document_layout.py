@@ -87,13 +87,6 @@ def _assert_sane(name: str, content: bytes, *, max_pages: int) -> list[str]:
 
 
 @pytest.fixture
-def oncommit(django_capture_on_commit_callbacks):
-    def run():
-        return django_capture_on_commit_callbacks(execute=True)
-    return run
-
-
-@pytest.fixture
 def long_customer(company):
     return make_customer(name=LONG_NAME, email="styret@solsiden.example", kind="organisation",
                          orgnr="914500001", street="Solsidevegen 120, oppgang B", postal_code="5416",

@@ -22,14 +22,6 @@ SITE = dict(site_street="Bakkeveien 2", site_postal_code="5010", site_city="Berg
             metering_point_id="707057500000000001")
 
 
-@pytest.fixture
-def oncommit(django_capture_on_commit_callbacks):
-    """Run after-commit callbacks (PDF render and e-mail tasks; Celery is eager in tests)."""
-    def run():
-        return django_capture_on_commit_callbacks(execute=True)
-    return run
-
-
 def _offer(caseworker, oncommit, customer=None, **fields):
     basis = make_basis(by=caseworker, customer=customer, **{**SITE, **fields})
     example1_lines(basis, caseworker)

@@ -18,25 +18,12 @@ from billing.status import Status
 from kundefaktura.accounts.roles import CUSTOMER, user_has_role
 from offers import services
 from offers.models import Attachment, OutboundEmail
-from tests.factories import add_line, example1_lines, make_basis
+from tests.factories import add_line
 
-from .helpers import pdf_text
+from .helpers import example_basis, pdf_text
 
 D = Decimal
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def oncommit(django_capture_on_commit_callbacks):
-    def run():
-        return django_capture_on_commit_callbacks(execute=True)
-    return run
-
-
-def _basis(caseworker):
-    basis = make_basis(by=caseworker, site_street="Bakkeveien 2", site_postal_code="5010", site_city="Bergen")
-    example1_lines(basis, caseworker)
-    return basis
 
 
 def _attachment(company_terms=b"%PDF-1.4 vilkaar"):
@@ -50,7 +37,7 @@ def _attachment(company_terms=b"%PDF-1.4 vilkaar"):
 def test_offer_email_reaches_the_customer_with_pdf_terms_and_set_password_link(
         company, caseworker, smtp_sink, oncommit):
     _attachment()
-    basis = _basis(caseworker)
+    basis = example_basis(caseworker)
     with oncommit():
         offer = billing.offer_send(basis=basis, by=caseworker)
     [msg] = smtp_sink.messages
@@ -85,7 +72,7 @@ def test_offer_email_reaches_the_customer_with_pdf_terms_and_set_password_link(
 
 
 def test_sending_the_same_offer_twice_sends_one_email(company, caseworker, smtp_sink, oncommit):
-    basis = _basis(caseworker)
+    basis = example_basis(caseworker)
     with oncommit():
         billing.offer_send(basis=basis, by=caseworker)
     with oncommit():
@@ -99,7 +86,7 @@ def test_sending_the_same_offer_twice_sends_one_email(company, caseworker, smtp_
 
 
 def test_invoice_emails_carry_the_invoice_pdfs(company, caseworker, smtp_sink, oncommit):
-    basis = _basis(caseworker)
+    basis = example_basis(caseworker)
     with oncommit():
         billing.offer_send(basis=basis, by=caseworker)
         billing.offer_accept(basis=basis, by=None)
@@ -119,7 +106,7 @@ def test_invoice_emails_carry_the_invoice_pdfs(company, caseworker, smtp_sink, o
 def test_smtp_down_retries_with_backoff_then_fails_visibly_without_touching_the_status(
         company, caseworker, smtp_down, settings, oncommit, client):
     settings.EMAIL_MAX_ATTEMPTS = 3
-    basis = _basis(caseworker)
+    basis = example_basis(caseworker)
     with oncommit():
         billing.offer_send(basis=basis, by=caseworker)
     row = OutboundEmail.objects.get(basis=basis)
@@ -152,7 +139,7 @@ def test_smtp_down_retries_with_backoff_then_fails_visibly_without_touching_the_
 def test_resend_by_the_case_worker(company, caseworker, caseworker_client, customer_client, smtp_down, settings,
                                    oncommit):
     settings.EMAIL_MAX_ATTEMPTS = 1
-    basis = _basis(caseworker)
+    basis = example_basis(caseworker)
     with oncommit():
         billing.offer_send(basis=basis, by=caseworker)
     row = OutboundEmail.objects.get(basis=basis)
@@ -189,7 +176,7 @@ def test_sweeper_delivers_rows_whose_task_was_lost(company, caseworker, smtp_sin
     def broker_down(*a, **k):
         raise ConnectionError("broker down")
 
-    basis = _basis(caseworker)
+    basis = example_basis(caseworker)
     monkeypatch.setattr(tasks.email_send, "delay", broker_down)
     with oncommit():
         billing.offer_send(basis=basis, by=caseworker)

@@ -10,23 +10,10 @@ from billing import services as billing
 from billing.models import CompanyProfile
 from billing.templatetags.money import nok
 from offers import services
-from tests.factories import example1_lines, make_basis
+from tests.offers.helpers import example_basis
 
 D = Decimal
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def oncommit(django_capture_on_commit_callbacks):
-    def run():
-        return django_capture_on_commit_callbacks(execute=True)
-    return run
-
-
-def _basis(caseworker):
-    basis = make_basis(by=caseworker, site_street="Bakkeveien 2", site_postal_code="5010", site_city="Bergen")
-    example1_lines(basis, caseworker)
-    return basis
 
 
 def _body(msg) -> str:
@@ -37,7 +24,7 @@ def _body(msg) -> str:
 def test_invoice_email_names_the_invoice_and_comes_from_the_grid_company(company, caseworker, smtp_sink,
                                                                         oncommit, settings):
     settings.DEFAULT_FROM_EMAIL = "Kundefaktura <noreply@kundefaktura.local>"
-    basis = _basis(caseworker)
+    basis = example_basis(caseworker)
     with oncommit():
         billing.offer_send(basis=basis, by=caseworker)
         billing.offer_accept(basis=basis, by=None)
@@ -52,7 +39,7 @@ def test_invoice_email_names_the_invoice_and_comes_from_the_grid_company(company
 
 def test_offer_email_says_the_link_is_valid_for_seven_days(company, caseworker, smtp_sink, oncommit):
     with oncommit():
-        billing.offer_send(basis=_basis(caseworker), by=caseworker)
+        billing.offer_send(basis=example_basis(caseworker), by=caseworker)
     [msg] = smtp_sink.messages
     body = _body(msg)
     assert "gjelder i 7 dager" in body and "168 timer" not in body
