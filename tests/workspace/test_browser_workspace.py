@@ -82,6 +82,8 @@ def test_caseworker_selects_all_and_sends_offers_in_bulk(live_server, page, case
     page.get_by_label("Brukernavn").fill(caseworker.username)
     page.get_by_label("Passord").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Logg inn").click()
+    # The select-all handler is bound by a deferred script: under load a click can come before it.
+    page.wait_for_load_state("load")
     page.get_by_label("Velg alle på siden").check()
     expect(page.locator("input[name=ids]:checked")).to_have_count(3)
     page.once("dialog", lambda dialog: dialog.accept())
