@@ -128,7 +128,7 @@ lint: $(STAMPS)/pip
 
 # bandit: any finding fails (false positives are silenced line by line, listed in pyproject's
 # [tool.bandit] comment). pip-audit: a known vulnerability fails; an unreachable vulnerability service
-# only warns (AUDIT_STRICT=1 makes it fail) — see .ci/pip_audit.py and README.md ("Static checks").
+# only warns (AUDIT_STRICT=1 makes it fail) — see .ci/pip_audit.py and docs/security.md ("Static checks").
 AUDIT_PACKAGES := kundefaktura billing offers portal integrations
 audit: $(STAMPS)/pip
 	$(VENV)/bin/bandit -c pyproject.toml -r $(AUDIT_PACKAGES) -q

@@ -3,7 +3,7 @@
 
 Outcomes (exit status):
   0  no known vulnerability in any dependency that could be audited;
-  1  a known vulnerability (listed), unless its id is in PIP_AUDIT_IGNORE with a reason in README.md ("Static checks: `make audit`");
+  1  a known vulnerability (listed), unless its id is in PIP_AUDIT_IGNORE with a reason in docs/security.md ("Static checks");
   0 + WARNING  the vulnerability service could not be used (network down, or a mirror/proxy without
      PyPI's JSON API, so most packages come back "not found"): that is outside the project and must not
      turn CI red. AUDIT_STRICT=1 makes it a failure instead (for a machine that does reach PyPI).

@@ -2,7 +2,7 @@
 
 Embedded defaults make `make run` work on a bare machine: SQLite under var/, Celery tasks eager,
 e-mail written to files under var/mail/, the local test payment provider. Every variable is
-documented in README.md ("Configuration").
+documented in docs/configuration.md.
 """
 
 from pathlib import Path

@@ -134,5 +134,5 @@ def test_acceptance_evidence_records_the_client_not_the_proxy(customer_user, com
 def test_trusted_proxy_count_is_documented():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert "TRUSTED_PROXY_COUNT" in readme
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    assert "TRUSTED_PROXY_COUNT" in doc

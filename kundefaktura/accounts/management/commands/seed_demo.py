@@ -1,7 +1,7 @@
 """`manage.py seed_demo`: idempotent demo data for `make run`.
 
 Creates one user per role plus a superuser, all with the same printed demo password, then hands
-over to `billing.demo.seed(stdout)` when the billing app provides it (it grows with each issue).
+over to `billing.demo.seed(stdout)` and `integrations.demo.seed(stdout)`.
 Running it twice is the same as running it once. It refuses to run with DEBUG off unless asked to
 (`--force`): known passwords do not belong in production.
 """
