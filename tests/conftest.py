@@ -352,6 +352,6 @@ def installer_client(installer_user):
 @pytest.fixture
 def company(db):
     """The grid company's profile (Fjordnett AS, VAT-registered, MOD10 KID), through its own validation."""
-    from tests.factories import make_company
+    from tests.support.factories import make_company
 
     return make_company()

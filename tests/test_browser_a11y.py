@@ -126,7 +126,7 @@ def test_public_pages(role_groups, company, checker):  # noqa: F811
 
 def test_caseworker_pages(role_groups, world, checker, caseworker):  # noqa: F811
     from billing.access import company_admin_grant
-    from tests.factories import add_line, make_basis
+    from tests.support.factories import add_line, make_basis
 
     company_admin_grant(user=caseworker)  # the settings page is for company admins
     w = world
@@ -205,7 +205,7 @@ def test_caseworker_pages(role_groups, world, checker, caseworker):  # noqa: F81
 
 def test_customer_pages(role_groups, world, checker, customer_user, caseworker):  # noqa: F811
     from billing import lifecycle, services
-    from tests.factories import add_line, example1_lines, make_basis
+    from tests.support.factories import add_line, example1_lines, make_basis
 
     w = world
     open_offer = make_basis(customer=w.ours.basis.customer, title="Garasje, Lia 6")

@@ -5,7 +5,7 @@ import signal
 import pytest
 
 from kundefaktura.celery import ping
-from tests.celery_support import celery_on_redis, celery_worker  # noqa: F401 — fixture
+from tests.support.celery_worker import celery_on_redis, celery_worker  # noqa: F401 — fixture
 
 pytestmark = pytest.mark.services
 

@@ -7,8 +7,8 @@ from django.db import connection
 from billing import services
 from billing.models import Acceptance, AuditEvent, Invoice
 from tests.concurrency.conftest import no_documents  # noqa: F401 - fixture
-from tests.concurrency.threads import run_at_once
-from tests.factories import example1_lines, make_basis, make_company, make_customer
+from tests.support.factories import example1_lines, make_basis, make_company, make_customer
+from tests.support.threads import run_at_once
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 
-from tests.factories import make_company
+from tests.support.factories import make_company
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from django.urls import reverse
 from billing import services
 from billing.models import Acceptance, AuditEvent, Invoice, Payment
 from integrations import services as integrations
-from tests.concurrency.threads import run_at_once
-from tests.factories import make_basis, make_customer
 from tests.portal.conftest import customer_basis, post_webhook, stripe_fake  # noqa: F401 - fixture
+from tests.support.factories import make_basis, make_customer
+from tests.support.threads import run_at_once
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

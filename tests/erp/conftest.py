@@ -8,7 +8,7 @@ import pytest
 
 from billing import services
 from billing.models import Invoice, Payment
-from tests.factories import accepted_basis, add_line, make_basis, make_customer
+from tests.support.factories import accepted_basis, add_line, make_basis, make_customer
 
 D = Decimal
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from billing import services as billing
 from integrations.erp import csvcells
 from integrations.erp.models import ExportBatch
-from tests.factories import accepted_basis, make_customer
+from tests.support.factories import accepted_basis, make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from lxml import etree
 
 from integrations.erp import ehf
-from tests.factories import make_customer
+from tests.support.factories import make_customer
 
 from .conftest import issue_prepaid_settlement
 

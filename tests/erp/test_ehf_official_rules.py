@@ -167,7 +167,7 @@ def unregistered_company_documents(company, caseworker):
     VAT (O) only — billing refuses anything else for it (tests/billing/test_vat_registration.py)."""
     from billing import services as billing
     from tests.erp.conftest import issue_prepaid_settlement
-    from tests.factories import add_line, make_basis, make_customer
+    from tests.support.factories import add_line, make_basis, make_customer
 
     CompanyProfile.objects.filter(pk=1).update(vat_registered=False, foretaksregisteret=False)
     docs = {}

@@ -216,7 +216,7 @@ def test_unit_codes():
 def test_not_vat_registered_seller_has_no_vat_id(company, caseworker):
     from billing import services
     from billing.models import CompanyProfile
-    from tests.factories import add_line, make_basis
+    from tests.support.factories import add_line, make_basis
 
     CompanyProfile.objects.filter(pk=1).update(vat_registered=False, foretaksregisteret=False)
     basis = make_basis(by=caseworker)

@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from integrations.erp import services
 from integrations.erp.models import ExportBatch, ExportItem
-from tests.concurrency.threads import run_at_once
 from tests.conftest import postgres_ping, require_service
 from tests.erp.conftest import issue_every_kind
+from tests.support.threads import run_at_once
 
 
 @pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_command_and_task(every_kind, settings):
 def test_two_concurrent_exports_claim_each_document_exactly_once(make_user):
     require_service("PostgreSQL", postgres_ping)
     from kundefaktura.accounts.roles import CASEWORKER
-    from tests.factories import make_company
+    from tests.support.factories import make_company
 
     make_company()
     by = make_user(CASEWORKER)

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from integrations.erp.models import ExportBatch
 from tests.erp.conftest import issue_settlement_credit_note
-from tests.factories import make_basis
+from tests.support.factories import make_basis
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,9 @@ from billing import lifecycle, services
 from billing.models import CompanyProfile, Reminder
 from integrations.erp import services as erp
 from integrations.erp.models import ExportItem, ExportReminderFee
-from tests.concurrency.threads import run_at_once
 from tests.conftest import postgres_ping, require_service
-from tests.factories import add_line, make_basis, make_customer
+from tests.support.factories import add_line, make_basis, make_customer
+from tests.support.threads import run_at_once
 
 START = dt.date(2026, 3, 2)  # invoices due 16.03.2026; reminder 1 on 30.03, reminder 2 on 14.04
 
@@ -134,7 +134,7 @@ def test_no_record_for_a_reminder_without_fee(company, caseworker):
 def test_two_concurrent_exports_claim_each_fee_exactly_once(role_groups, make_user):
     require_service("PostgreSQL", postgres_ping)
     from kundefaktura.accounts.roles import CASEWORKER
-    from tests.factories import make_company
+    from tests.support.factories import make_company
 
     make_company()
     by = make_user(CASEWORKER)

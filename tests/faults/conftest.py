@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from tests.conftest import free_port
-from tests.factories import make_company
+from tests.support.factories import make_company
 
 
 class OwnRedis:

@@ -19,11 +19,11 @@ from integrations import services as integrations
 from integrations.models import Notification
 from kundefaktura.outbox import sweep_all
 from offers.models import OutboundEmail
-from tests.celery_support import reset_celery_connections as _reset_celery_connections
 from tests.conftest import REPO_ROOT, free_port
 from tests.integrations.conftest import ApiClientWrapper
 from tests.integrations.test_notifications import SECRET, Receiver, api_basis, events
 from tests.offers.conftest import _Sink
+from tests.support.celery_worker import reset_celery_connections as _reset_celery_connections
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

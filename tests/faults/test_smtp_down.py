@@ -10,8 +10,8 @@ from billing import services as billing
 from offers import services
 from offers.models import OutboundEmail
 from tests.conftest import free_port
-from tests.factories import example1_lines, make_basis, make_company
 from tests.offers.conftest import _Sink
+from tests.support.factories import example1_lines, make_basis, make_company
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,15 @@ from billing import services as billing
 from integrations import services
 from integrations.models import Notification
 from kundefaktura import celery_app
-from tests.celery_support import celery_on_redis, celery_worker, reset_celery_connections, test_database_url  # noqa: F401
 from tests.conftest import free_port
 from tests.integrations.conftest import ApiClientWrapper
 from tests.integrations.test_notifications import FLOW, SECRET, Receiver, api_basis, events
+from tests.support.celery_worker import (  # noqa: F401
+    celery_on_redis,
+    celery_worker,
+    reset_celery_connections,
+    test_database_url,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -21,7 +26,7 @@ def worker_on_redis(celery_on_redis, redis_url, tmp_path):  # noqa: F811
 
 
 def make_client(receiver):
-    from tests.factories import make_company
+    from tests.support.factories import make_company
 
     make_company()
     client, token = services.api_client_create(name="Nettmelding")

@@ -9,7 +9,7 @@ from django.urls import reverse
 from billing import lifecycle, services
 from billing.errors import LockedError
 from billing.models import CostLine
-from tests.factories import accepted_basis, add_line
+from tests.support.factories import accepted_basis, add_line
 
 HX = {"HTTP_HX_REQUEST": "true"}
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from billing import lifecycle, lifecycle_tasks, services
 from billing.errors import InvalidInput, TransitionError
 from billing.models import AuditEvent, ChangeNotice
-from tests.factories import accepted_basis, add_line, make_customer
+from tests.support.factories import accepted_basis, add_line, make_customer
 
 START = dt.date(2026, 3, 2)
 DEADLINE = dt.date(2026, 3, 20)

@@ -9,8 +9,8 @@ from billing import lifecycle, services
 from billing.errors import ConflictError, TransitionError
 from billing.models import ChangeNotice, Invoice
 from offers.models import OutboundEmail
-from tests.factories import accepted_basis, add_line, make_customer
 from tests.lifecycle.conftest import pdf_text
+from tests.support.factories import accepted_basis, add_line, make_customer
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from billing.errors import TransitionError
 from billing.models import Invoice, Payment, Reminder
 from billing.status import Status
 from offers.models import OutboundEmail
-from tests.factories import example1_lines, make_basis
 from tests.lifecycle.conftest import pdf_text
+from tests.support.factories import example1_lines, make_basis
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -53,7 +53,7 @@ def test_offer_expiry_job_moves_notifies_once_and_renewal_makes_a_new_version(co
 def overdue_invoice(company, caseworker):
     with _at(START.date()):
         basis = make_basis(by=caseworker)
-        from tests.factories import add_line
+        from tests.support.factories import add_line
 
         add_line(basis, caseworker, category="meter_work", description="Målerbytte", unit_price="4000.00")
         services.offer_send(basis=basis, by=caseworker)

@@ -12,8 +12,8 @@ from billing import lifecycle, services
 from billing.errors import BillingError, ConflictError, TransitionError
 from billing.models import Acceptance, ChangeNotice, CostLine, Invoice, InvoiceBasis
 from billing.status import Status
-from tests.factories import add_line, example1_lines, make_basis, make_customer
 from tests.portal.conftest import customer_basis
+from tests.support.factories import add_line, example1_lines, make_basis, make_customer
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}

@@ -11,8 +11,8 @@ from billing.errors import TransitionError
 from billing.models import Invoice, Payment, TenYearRefund
 from billing.status import Status
 from offers import renderers
-from tests.factories import add_line, example1_lines, make_basis, make_customer
 from tests.lifecycle.conftest import pdf_text
+from tests.support.factories import add_line, example1_lines, make_basis, make_customer
 
 
 def _prepaid_case(caseworker, *, method=Payment.Method.MANUAL, provider="manual", reference=""):

@@ -18,9 +18,8 @@ from billing.status import Status
 from kundefaktura.accounts.roles import CUSTOMER, user_has_role
 from offers import services
 from offers.models import Attachment, OutboundEmail
-from tests.factories import add_line
-
-from .helpers import example_basis, pdf_text
+from tests.support.documents import example_basis, pdf_text
+from tests.support.factories import add_line
 
 D = Decimal
 pytestmark = pytest.mark.django_db

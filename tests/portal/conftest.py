@@ -5,8 +5,8 @@ import stripe
 
 from billing import services
 from kundefaktura.accounts.roles import CUSTOMER
-from tests.factories import example1_lines, make_basis, make_customer
-from tests.stripe_fake import FakeStripe
+from tests.support.factories import example1_lines, make_basis, make_customer
+from tests.support.stripe_fake import FakeStripe
 
 WEBHOOK_SECRET = "whsec_test_portal"
 

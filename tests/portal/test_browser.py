@@ -15,8 +15,8 @@ from playwright.sync_api import expect
 from billing import services
 from billing.models import Acceptance, Payment
 from tests.conftest import free_port
-from tests.factories import add_line, make_basis, make_customer
 from tests.portal.conftest import signed
+from tests.support.factories import add_line, make_basis, make_customer
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +55,7 @@ def smtp_sink(settings):
 @pytest.mark.django_db(transaction=True)
 def test_customer_sets_password_accepts_and_pays_by_card(role_groups, live_server, page, settings, smtp_sink, stripe_fake,
                                                          caseworker, artifacts_dir):
-    from tests.factories import make_company
+    from tests.support.factories import make_company
 
     settings.SITE_URL = live_server.url
     make_company()

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.factories import make_company
+from tests.support.factories import make_company
 
 
 @pytest.fixture

@@ -202,8 +202,8 @@ def test_logs_carry_no_tokens_passwords_or_email_bodies(caplog, company, casewor
                                                         django_capture_on_commit_callbacks):
     from billing import services
     from integrations import services as integrations
-    from tests.factories import example1_lines, make_basis, make_customer
     from tests.integrations.conftest import basis_payload
+    from tests.support.factories import example1_lines, make_basis, make_customer
 
     caplog.set_level(logging.DEBUG)
     # An offer e-mail (with the set-password link), a login link, an API call, a login, a webhook.

@@ -9,8 +9,8 @@ from django.core import mail
 from billing.models import CostLine, InvoiceBasis
 from offers.models import OutboundEmail
 from offers.services import email_deliver, email_queue
-from tests.factories import make_basis
 from tests.integrations.conftest import ApiClientWrapper, basis_payload, line_payload
+from tests.support.factories import make_basis
 
 pytestmark = pytest.mark.django_db
 

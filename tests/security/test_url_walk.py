@@ -5,7 +5,7 @@ people's objects. Every HTML page each role can reach is scanned for CSP and CSR
 import pytest
 from django.test import Client
 
-from tests.security.urlwalk import PUBLIC, api_operations, sample_kwargs, scan_html, url_for, walk
+from tests.support.urlwalk import PUBLIC, api_operations, sample_kwargs, scan_html, url_for, walk
 
 ROUTES = walk()
 ROLE_FIXTURES = {"caseworker": "caseworker", "customer": "customer_user", "installer": "installer_user"}

@@ -8,7 +8,7 @@ from django.urls import reverse
 from billing import services
 from billing.errors import LockedError
 from billing.models import CostLine
-from tests.factories import accepted_basis, add_line, make_basis
+from tests.support.factories import accepted_basis, add_line, make_basis
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}

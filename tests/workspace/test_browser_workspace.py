@@ -74,7 +74,7 @@ def test_caseworker_builds_a_basis_inline_and_sends_the_offer(live_server, page,
 
 
 def test_caseworker_selects_all_and_sends_offers_in_bulk(live_server, page, caseworker, company, artifacts_dir):
-    from tests.factories import add_line, make_basis
+    from tests.support.factories import add_line, make_basis
 
     for i in range(3):
         add_line(make_basis(by=caseworker, title=f"Bulk {i}"), caseworker)

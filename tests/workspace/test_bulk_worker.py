@@ -6,8 +6,8 @@ from django.urls import reverse
 from billing.models import BulkJob
 from billing.status import Status
 from kundefaktura.celery import ping
-from tests.celery_support import celery_on_redis, celery_worker, test_database_url  # noqa: F401 — fixture
-from tests.factories import NO_CUSTOMER, add_line, make_basis
+from tests.support.celery_worker import celery_on_redis, celery_worker, test_database_url  # noqa: F401 — fixture
+from tests.support.factories import NO_CUSTOMER, add_line, make_basis
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

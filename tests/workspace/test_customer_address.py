@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from billing import services
 from billing.models import Customer, Invoice, InvoiceBasis
-from tests.factories import accepted_basis, make_customer
+from tests.support.factories import accepted_basis, make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from billing.models import VatCode
-from tests.factories import add_line, make_basis
+from tests.support.factories import add_line, make_basis
 
 NBSP = "\u00a0"
 HX = {"HTTP_HX_REQUEST": "true"}

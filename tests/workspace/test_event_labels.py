@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from billing import services
 from billing.templatetags.workspace import EVENT_LABELS, event_label
-from tests.factories import make_basis
+from tests.support.factories import make_basis
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("billing", "offers", "portal", "integrations", "kundefaktura")

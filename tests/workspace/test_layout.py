@@ -47,7 +47,7 @@ def test_every_table_on_a_page_scrolls_inside_its_card_on_a_phone():
 @pytest.mark.django_db
 def test_basis_email_table_uses_the_stylesheets_classes(caseworker_client, caseworker, company):
     from offers.services import email_queue
-    from tests.factories import make_basis
+    from tests.support.factories import make_basis
 
     basis = make_basis(by=caseworker)
     email_queue(kind="offer", to="kunde@example.com", subject="Tilbud", template="portal_login_link",
@@ -66,7 +66,7 @@ def test_basis_page_links_to_its_documents(caseworker_client, caseworker, compan
     """The case worker could not reach the offer letter or the invoices from the basis page (the preview and PDF
     views existed, nothing linked to them)."""
     from billing import services
-    from tests.factories import accepted_basis, add_line, make_basis
+    from tests.support.factories import accepted_basis, add_line, make_basis
 
     draft = make_basis(by=caseworker)
     add_line(draft, caseworker)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from billing import services
 from billing.models import Acceptance, CostLine, Invoice, Payment
 from billing.status import Status
-from tests.factories import NO_CUSTOMER, accepted_basis, add_line, make_basis, make_customer
+from tests.support.factories import NO_CUSTOMER, accepted_basis, add_line, make_basis, make_customer
 
 D = Decimal
 NBSP = "\u00a0"

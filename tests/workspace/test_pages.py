@@ -10,7 +10,14 @@ from billing import services
 from billing.models import CostLine, Customer, InvoiceBasis
 from billing.status import Status
 from integrations.models import RelatedCase
-from tests.factories import NO_CUSTOMER, accepted_basis, add_line, example1_lines, make_basis, make_customer
+from tests.support.factories import (
+    NO_CUSTOMER,
+    accepted_basis,
+    add_line,
+    example1_lines,
+    make_basis,
+    make_customer,
+)
 
 D = Decimal
 NBSP = "\u00a0"

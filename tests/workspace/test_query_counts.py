@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from billing import services
 from integrations.models import RelatedCase
-from tests.factories import accepted_basis, add_line, make_basis, make_customer
+from tests.support.factories import accepted_basis, add_line, make_basis, make_customer
 
 pytestmark = pytest.mark.django_db
 

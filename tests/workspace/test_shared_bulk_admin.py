@@ -10,7 +10,7 @@ from django.urls import reverse
 from billing import services
 from billing.models import BulkJob, BulkJobItem, Invoice, InvoiceLine, SharedCost, TenYearRefund
 from billing.status import Status
-from tests.factories import NO_CUSTOMER, add_line, make_basis
+from tests.support.factories import NO_CUSTOMER, add_line, make_basis
 
 D = Decimal
 NBSP = "\u00a0"
@@ -168,7 +168,7 @@ def test_every_registered_model_lists_with_search_and_filters(admin_client_, cas
 
 
 def test_issued_invoice_cannot_be_changed_or_deleted_in_the_admin(admin_client_, caseworker, company):
-    from tests.factories import accepted_basis
+    from tests.support.factories import accepted_basis
 
     basis = accepted_basis(by=caseworker)
     invoice = services.invoices_issue(basis=basis, by=caseworker)[0]

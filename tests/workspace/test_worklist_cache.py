@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from billing import services
-from tests.factories import add_line, make_basis
+from tests.support.factories import add_line, make_basis
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from billing import services
 from billing.models import InvoiceBasis
 from kundefaktura import pagecache
 from kundefaktura.accounts.roles import CASEWORKER
-from tests.factories import add_line, make_basis
+from tests.support.factories import add_line, make_basis
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -21,7 +21,7 @@ def stored_pdf_text(doc) -> str:
 
 def example_basis(caseworker):
     """A basis with domain example 1's lines and a site address."""
-    from tests.factories import example1_lines, make_basis
+    from tests.support.factories import example1_lines, make_basis
 
     basis = make_basis(by=caseworker, site_street="Bakkeveien 2", site_postal_code="5010", site_city="Bergen")
     example1_lines(basis, caseworker)
