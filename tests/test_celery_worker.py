@@ -5,13 +5,13 @@ import signal
 import pytest
 
 from kundefaktura.celery import ping
-from tests.support.celery_worker import celery_on_redis, celery_worker  # noqa: F401 — fixture
+from tests.support.celery_worker import celery_worker
 
 pytestmark = pytest.mark.services
 
 
 @pytest.fixture
-def worker(celery_on_redis, redis_url, tmp_path):  # noqa: F811
+def worker(celery_on_redis, redis_url, tmp_path):
     """`celery -A kundefaktura worker --pool=solo` consuming only this test's queue."""
     with celery_worker(celery_on_redis, redis_url, tmp_path / "worker.log") as proc:
         yield proc

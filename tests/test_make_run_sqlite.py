@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from tests.conftest import REPO_ROOT
-from tests.test_settings import SETTINGS_VARS
+from tests.support.settings_env import SETTINGS_VARS
 
 WALK = r"""
 import json, django

@@ -11,8 +11,8 @@ from django.urls import reverse
 from billing import services
 from billing.models import Acceptance, AuditEvent, Invoice, Payment
 from integrations import services as integrations
-from tests.portal.conftest import customer_basis, post_webhook, stripe_fake  # noqa: F401 - fixture
-from tests.support.factories import make_basis, make_customer
+from tests.support.factories import customer_basis, make_basis, make_customer
+from tests.support.stripe_fake import post_webhook
 from tests.support.threads import run_at_once
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -82,7 +82,7 @@ def test_same_stripe_webhook_ten_times_at_once_gives_one_payment(postgres_only, 
 def test_same_api_line_posted_ten_times_at_once_gives_one_line(postgres_only, company):
     _, token = integrations.api_client_create(name="Nettmelding")
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-    from tests.integrations.conftest import basis_payload, line_payload
+    from tests.support.api import basis_payload, line_payload
 
     created = Client().post("/api/v1/invoice-bases", json.dumps(basis_payload()), content_type="application/json",
                             **headers)

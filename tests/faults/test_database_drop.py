@@ -15,7 +15,7 @@ from billing.models import AuditEvent, Customer, InvoiceBasis, Offer
 from billing.signals import audit_recorded
 from integrations import services as integrations
 from offers.models import OutboundEmail
-from tests.integrations.conftest import basis_payload
+from tests.support.api import basis_payload
 from tests.support.factories import example1_lines, make_basis
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -20,10 +20,10 @@ from integrations.models import Notification
 from kundefaktura.outbox import sweep_all
 from offers.models import OutboundEmail
 from tests.conftest import REPO_ROOT, free_port
-from tests.integrations.conftest import ApiClientWrapper
-from tests.integrations.test_notifications import SECRET, Receiver, api_basis, events
-from tests.offers.conftest import _Sink
+from tests.support.api import ApiClientWrapper, api_basis
 from tests.support.celery_worker import reset_celery_connections as _reset_celery_connections
+from tests.support.mail import SmtpSink
+from tests.support.webhooks import SECRET, Receiver, events
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -53,7 +53,7 @@ def test_offer_sent_while_redis_is_down_is_delivered_once_when_it_is_back(
         company, caseworker, own_redis, settings, tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("the worker process shares the test database (PostgreSQL)")
-    sink = _Sink()
+    sink = SmtpSink()
     smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
     smtp.start()
     receiver = Receiver(SECRET)

@@ -10,13 +10,13 @@ from billing import services as billing
 from offers import services
 from offers.models import OutboundEmail
 from tests.conftest import free_port
-from tests.offers.conftest import _Sink
 from tests.support.factories import example1_lines, make_basis, make_company
+from tests.support.mail import SmtpSink
 
 pytestmark = pytest.mark.django_db
 
 
-class FlakySink(_Sink):
+class FlakySink(SmtpSink):
     """Answers 451 (try again later) to the first `refusals` messages, then accepts."""
 
     def __init__(self, refusals=0):
@@ -103,7 +103,7 @@ def test_smtp_dead_fails_visibly_and_send_again_delivers_once_it_is_back(
     basis.refresh_from_db()
     assert basis.status == "offer_sent"  # the offer stands; only the e-mail failed
 
-    sink = smtp.start(_Sink())
+    sink = smtp.start(SmtpSink())
     with django_capture_on_commit_callbacks(execute=True):
         response = caseworker_client.post(reverse("offers:email_resend", args=[row.pk]))
     assert response.status_code == 302

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 
 from billing.models import CostLine
-from tests.integrations.conftest import basis_payload, line_payload
+from tests.support.api import basis_payload, line_payload
 from tests.support.threads import run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

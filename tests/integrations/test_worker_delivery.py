@@ -8,19 +8,14 @@ from integrations import services
 from integrations.models import Notification
 from kundefaktura import celery_app
 from tests.conftest import free_port
-from tests.integrations.conftest import ApiClientWrapper
-from tests.integrations.test_notifications import FLOW, SECRET, Receiver, api_basis, events
-from tests.support.celery_worker import (  # noqa: F401
-    celery_on_redis,
-    celery_worker,
-    reset_celery_connections,
-    test_database_url,
-)
+from tests.support.api import ApiClientWrapper, api_basis
+from tests.support.celery_worker import celery_worker, reset_celery_connections, test_database_url
+from tests.support.webhooks import FLOW, SECRET, Receiver, events
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 @pytest.fixture
-def worker_on_redis(celery_on_redis, redis_url, tmp_path):  # noqa: F811
+def worker_on_redis(celery_on_redis, redis_url, tmp_path):
     with celery_worker(celery_on_redis, redis_url, tmp_path / "worker.log", test_database_url()) as proc:
         yield proc
 

@@ -9,7 +9,7 @@ from billing import lifecycle, services
 from billing.errors import ConflictError, TransitionError
 from billing.models import ChangeNotice, Invoice
 from offers.models import OutboundEmail
-from tests.lifecycle.conftest import pdf_text
+from tests.support.documents import pdf_text
 from tests.support.factories import accepted_basis, add_line, make_customer
 
 

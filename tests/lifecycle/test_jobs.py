@@ -12,7 +12,7 @@ from billing.errors import TransitionError
 from billing.models import Invoice, Payment, Reminder
 from billing.status import Status
 from offers.models import OutboundEmail
-from tests.lifecycle.conftest import pdf_text
+from tests.support.documents import pdf_text
 from tests.support.factories import example1_lines, make_basis
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

@@ -12,8 +12,7 @@ from billing import lifecycle, services
 from billing.errors import BillingError, ConflictError, TransitionError
 from billing.models import Acceptance, ChangeNotice, CostLine, Invoice, InvoiceBasis
 from billing.status import Status
-from tests.portal.conftest import customer_basis
-from tests.support.factories import add_line, example1_lines, make_basis, make_customer
+from tests.support.factories import add_line, customer_basis, example1_lines, make_basis, make_customer
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -341,7 +340,7 @@ def test_every_offered_action_succeeds_and_every_other_is_refused(company, casew
 
 def test_a_line_from_the_api_outdates_a_sent_offer_and_is_refused_after_the_settlement(company, caseworker):
     from integrations import services as integration_services
-    from tests.integrations.conftest import ApiClientWrapper, basis_payload, line_payload
+    from tests.support.api import ApiClientWrapper, basis_payload, line_payload
 
     _client, token = integration_services.api_client_create(name="Nettmelding")
     api = ApiClientWrapper(token)

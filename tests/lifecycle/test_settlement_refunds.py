@@ -11,7 +11,7 @@ from billing.errors import TransitionError
 from billing.models import Invoice, Payment, TenYearRefund
 from billing.status import Status
 from offers import renderers
-from tests.lifecycle.conftest import pdf_text
+from tests.support.documents import pdf_text
 from tests.support.factories import add_line, example1_lines, make_basis, make_customer
 
 

@@ -151,9 +151,9 @@ def test_resend_by_the_case_worker(company, caseworker, caseworker_client, custo
     # SMTP is back.
     from aiosmtpd.controller import Controller
 
-    from .conftest import _Sink
+    from tests.support.mail import SmtpSink
 
-    sink, port = _Sink(), settings.EMAIL_PORT
+    sink, port = SmtpSink(), settings.EMAIL_PORT
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -2,54 +2,25 @@
 the set-password link from the offer e-mail (caught by a real SMTP sink), set a password, accept the
 offer, pay the prepayment invoice by card through the fake Stripe checkout, see "Faktura betalt"."""
 
-import email
 import re
-import threading
 import urllib.request
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
 from billing import services
 from billing.models import Acceptance, Payment
-from tests.conftest import free_port
-from tests.portal.conftest import signed
 from tests.support.factories import add_line, make_basis, make_customer
+from tests.support.stripe_fake import signed
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "fjell-og-fjord-2026"
 
 
-class Sink:
-    def __init__(self):
-        self.messages = []
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        self.arrived.set()
-        return "250 OK"
-
-
 @pytest.fixture
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "nb-NO"}  # a Norwegian customer's phone
-
-
-@pytest.fixture
-def smtp_sink(settings):
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield sink
-    controller.stop()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -65,7 +36,7 @@ def test_customer_sets_password_accepts_and_pays_by_card(role_groups, live_serve
     add_line(basis, caseworker, description="Arbeid", quantity="12.5", unit_price="845.00", unit="t")
     services.offer_send(basis=basis, by=caseworker)  # the documents app e-mails the offer after commit
 
-    assert smtp_sink.arrived.wait(30), "the offer e-mail did not reach the SMTP sink"
+    assert smtp_sink.received.wait(30), "the offer e-mail did not reach the SMTP sink"
     offer_mail = next(m for m in smtp_sink.messages if m["To"] == "kari.nordmann@example.com")
     body = offer_mail.get_body(preferencelist=("plain",)).get_content()
     link = re.search(r"http://\S+/portal/passord/\S+/\S+/", body)[0]

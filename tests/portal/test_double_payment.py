@@ -9,7 +9,9 @@ from django.urls import reverse
 from billing import lifecycle, services
 from billing.models import AuditEvent, Invoice, Payment
 from portal.models import CheckoutAttempt
-from tests.portal.conftest import as_json, customer_basis, post_webhook
+from tests.portal.conftest import as_json
+from tests.support.factories import customer_basis
+from tests.support.stripe_fake import post_webhook
 
 pytestmark = pytest.mark.django_db
 

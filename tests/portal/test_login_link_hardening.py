@@ -19,7 +19,7 @@ from django.utils.http import urlsafe_base64_encode
 from kundefaktura.accounts.roles import CASEWORKER, CUSTOMER, INSTALLER
 from portal.models import LoginLink
 from tests.conftest import TEST_PASSWORD, postgres_ping, require_service
-from tests.portal.conftest import customer_basis
+from tests.support.factories import customer_basis
 
 pytestmark = pytest.mark.django_db
 

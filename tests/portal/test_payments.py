@@ -10,7 +10,9 @@ from django.urls import reverse
 from billing import services
 from billing.models import Invoice, Payment
 from portal.models import CheckoutAttempt, WebhookEvent
-from tests.portal.conftest import as_json, customer_basis, post_webhook
+from tests.portal.conftest import as_json
+from tests.support.factories import customer_basis
+from tests.support.stripe_fake import post_webhook
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ def world(company, caseworker, customer_user, installer_user, make_user):
     from integrations.models import Installer
     from kundefaktura.accounts.roles import CUSTOMER, INSTALLER
     from offers.models import OutboundEmail
-    from tests.portal.conftest import customer_basis
+    from tests.support.factories import customer_basis
 
     def one_customer(user):
         basis = customer_basis(user, prepayment=True, email=user.email)

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import TEST_PASSWORD
-from tests.test_settings import production_env, run_python
+from tests.support.settings_env import production_env, run_python
 
 PROD_SETTINGS = """
 import json, django
@@ -93,7 +93,7 @@ def _all_text_in_database() -> str:
 def test_api_and_login_link_tokens_are_stored_only_as_hashes(company, customer_user, client,
                                                              django_capture_on_commit_callbacks):
     from integrations import services as integrations
-    from tests.portal.conftest import customer_basis
+    from tests.support.factories import customer_basis
 
     api_row, api_token = integrations.api_client_create(name="Nettmelding")
     with django_capture_on_commit_callbacks(execute=True):
@@ -181,7 +181,7 @@ def test_no_model_field_looks_like_a_national_identity_number():
 @pytest.mark.django_db
 def test_the_api_refuses_a_national_identity_number(company):
     from integrations import services as integrations
-    from tests.integrations.conftest import basis_payload
+    from tests.support.api import basis_payload
 
     _, token = integrations.api_client_create(name="Nettmelding")
     fnr = "01017012345"
@@ -202,7 +202,7 @@ def test_logs_carry_no_tokens_passwords_or_email_bodies(caplog, company, casewor
                                                         django_capture_on_commit_callbacks):
     from billing import services
     from integrations import services as integrations
-    from tests.integrations.conftest import basis_payload
+    from tests.support.api import basis_payload
     from tests.support.factories import example1_lines, make_basis, make_customer
 
     caplog.set_level(logging.DEBUG)

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from kundefaktura.clientip import client_ip
 from tests.conftest import TEST_PASSWORD
-from tests.portal.conftest import customer_basis
+from tests.support.factories import customer_basis
 
 PROXY = "10.0.0.2"
 A, B = "198.51.100.10", "203.0.113.20"

@@ -9,20 +9,12 @@ from django.core import mail
 from billing.models import CostLine, InvoiceBasis
 from offers.models import OutboundEmail
 from offers.services import email_deliver, email_queue
-from tests.integrations.conftest import ApiClientWrapper, basis_payload, line_payload
+from tests.support.api import basis_payload, line_payload
 from tests.support.factories import make_basis
 
 pytestmark = pytest.mark.django_db
 
 BASES = "/api/v1/invoice-bases"
-
-
-@pytest.fixture
-def api(company, db):
-    from integrations import services
-
-    client, token = services.api_client_create(name="Nettmelding")
-    return ApiClientWrapper(token)
 
 
 def _error(response, status):

@@ -60,3 +60,16 @@ def accepted_basis(by=None, **fields):
     services.offer_accept(basis=basis, by=by)
     basis.refresh_from_db()
     return basis
+
+
+def customer_basis(user, *, prepayment=False, send=True, **customer_fields):
+    """A basis (worked example 1) of a customer linked to `user`, with the offer sent."""
+    customer = make_customer(**customer_fields)
+    customer.user = user
+    customer.save(update_fields=["user"])
+    basis = make_basis(customer=customer, prepayment_required=prepayment)
+    example1_lines(basis)
+    if send:
+        services.offer_send(basis=basis, by=None)
+    basis.refresh_from_db()
+    return basis

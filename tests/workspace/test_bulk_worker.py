@@ -6,14 +6,14 @@ from django.urls import reverse
 from billing.models import BulkJob
 from billing.status import Status
 from kundefaktura.celery import ping
-from tests.support.celery_worker import celery_on_redis, celery_worker, test_database_url  # noqa: F401 — fixture
+from tests.support.celery_worker import celery_worker, test_database_url
 from tests.support.factories import NO_CUSTOMER, add_line, make_basis
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def db_worker(celery_on_redis, redis_url, tmp_path):  # noqa: F811
+def db_worker(celery_on_redis, redis_url, tmp_path):
     """A solo worker on this test's queue, connected to the test database."""
     with celery_worker(celery_on_redis, redis_url, tmp_path / "worker.log", test_database_url()) as proc:
         yield proc

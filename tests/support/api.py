@@ -1,8 +1,12 @@
+"""The JSON API as another system calls it: a bearer-token client, an API client row (fixtures `api`,
+`api_client_row`) and the payloads of domain example 1."""
+
 import json
 
 import pytest
 from django.test import Client
 
+from billing.models import InvoiceBasis
 from integrations import services
 
 
@@ -69,3 +73,11 @@ EXAMPLE1 = [
 def example1_payload():
     return {"lines": [line_payload(f"EX1-{i}", description=d, quantity=q, unit=u, unit_price=p, category=c)
                       for i, (d, q, u, p, c) in enumerate(EXAMPLE1)]}
+
+
+def api_basis(api, **kw):
+    body = api.post("/api/v1/invoice-bases", basis_payload(**kw)).json()
+    api.post(f"/api/v1/invoice-bases/{body['id']}/cost-lines/batch", example1_payload())
+    api.post(f"/api/v1/invoice-bases/{body['id']}/related-cases", {"source": "nettmelding", "external_id": "NM-9",
+                                                                    "title": "Ferdigmelding"})
+    return InvoiceBasis.objects.get(pk=body["id"])
