@@ -18,11 +18,6 @@ pytestmark = pytest.mark.browser
 PASSWORD = "fjell-og-fjord-2026"
 
 
-@pytest.fixture
-def browser_context_args(browser_context_args):
-    return {**browser_context_args, "locale": "nb-NO"}  # a Norwegian customer's phone
-
-
 @pytest.mark.django_db(transaction=True)
 def test_customer_sets_password_accepts_and_pays_by_card(role_groups, live_server, page, settings, smtp_sink, stripe_fake,
                                                          caseworker, artifacts_dir):

@@ -14,7 +14,6 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.conftest import TEST_PASSWORD, console_error_recorder
-from tests.security.conftest import company, world  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -104,7 +103,7 @@ def checker(browser, live_server, artifacts_dir):
     return Checker(browser, live_server.url, artifacts_dir)
 
 
-def test_public_pages(role_groups, company, checker):  # noqa: F811
+def test_public_pages(role_groups, company, checker):
     context, page = checker.context(None)
     try:
         checker.check(page, "login", "/login/")
@@ -124,7 +123,7 @@ def test_public_pages(role_groups, company, checker):  # noqa: F811
     assert not checker.problems, "\n".join(checker.problems)
 
 
-def test_caseworker_pages(role_groups, world, checker, caseworker):  # noqa: F811
+def test_caseworker_pages(role_groups, world, checker, caseworker):
     from billing.access import company_admin_grant
     from tests.support.factories import add_line, make_basis
 
@@ -203,7 +202,7 @@ def test_caseworker_pages(role_groups, world, checker, caseworker):  # noqa: F81
     assert not checker.problems, "\n".join(checker.problems)
 
 
-def test_customer_pages(role_groups, world, checker, customer_user, caseworker):  # noqa: F811
+def test_customer_pages(role_groups, world, checker, customer_user, caseworker):
     from billing import lifecycle, services
     from tests.support.factories import add_line, example1_lines, make_basis
 
@@ -237,7 +236,7 @@ def test_customer_pages(role_groups, world, checker, customer_user, caseworker):
     assert not checker.problems, "\n".join(checker.problems)
 
 
-def test_installer_pages(role_groups, world, checker):  # noqa: F811
+def test_installer_pages(role_groups, world, checker):
     context, page = checker.context("ivar")
     try:
         checker.check(page, "installer-home", "/installator/")

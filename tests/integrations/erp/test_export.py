@@ -11,7 +11,7 @@ from django.urls import reverse
 from integrations.erp import services
 from integrations.erp.models import ExportBatch, ExportItem
 from tests.conftest import postgres_ping, require_service
-from tests.erp.conftest import issue_every_kind
+from tests.integrations.erp.conftest import issue_every_kind
 from tests.support.threads import run_at_once
 
 

@@ -16,7 +16,7 @@ from billing import lifecycle
 from billing.models import Payment
 from integrations.erp import services
 from integrations.erp.models import BankImport, BankRejectedCredit, BankTransaction
-from tests.erp.test_reminder_fee_export import _issue
+from tests.integrations.erp.test_reminder_fee_export import _issue
 
 pytestmark = pytest.mark.django_db
 

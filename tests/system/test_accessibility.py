@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.security.conftest import world  # noqa: F401 - fixture
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.django_db
-APP_CSS = (__import__("pathlib").Path(__file__).resolve().parent.parent / "static" / "css" / "app.css").read_text()
+APP_CSS = (REPO_ROOT / "static" / "css" / "app.css").read_text()
 
 
 def _luminance(hex_colour: str) -> float:
@@ -104,7 +104,7 @@ def test_accessibility_statement_is_public_and_linked_from_every_footer(company)
     assert f"mailto:{company.email}" in body
 
 
-def test_payment_poll_swaps_only_the_status_text_and_stops_when_nothing_is_pending(world, customer_client):  # noqa: F811
+def test_payment_poll_swaps_only_the_status_text_and_stops_when_nothing_is_pending(world, customer_client):
     invoice = world.ours.invoice
     url = reverse("portal:payment_done", args=[invoice.pk])
     page = customer_client.get(url).content.decode()
@@ -114,11 +114,11 @@ def test_payment_poll_swaps_only_the_status_text_and_stops_when_nothing_is_pendi
     assert 'id="payment-status"' not in poll.content.decode(), "the live region itself is not replaced"
 
 
-def test_action_confirmation_page_has_a_level_one_heading(world, caseworker_client):  # noqa: F811
+def test_action_confirmation_page_has_a_level_one_heading(world, caseworker_client):
     body = caseworker_client.get(reverse("billing:basis_action", args=[world.ours.basis.pk, "payment"])).content.decode()
     assert re.search(r"<h1>[^<]+</h1>", body)
 
 
-def test_document_preview_has_a_main_landmark(world, caseworker_client):  # noqa: F811
+def test_document_preview_has_a_main_landmark(world, caseworker_client):
     body = caseworker_client.get(reverse("offers:preview", args=["offer", world.ours.offer.pk])).content.decode()
     assert '<main class="sheet">' in body

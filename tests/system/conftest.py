@@ -1,15 +1,9 @@
-"""Data for the security tests: one of everything a page can show, for our users and for others."""
+"""Data for the security and accessibility tests: one of everything a page can show, for our users and
+for others."""
 
 from types import SimpleNamespace
 
 import pytest
-
-from tests.support.factories import make_company
-
-
-@pytest.fixture
-def company(db):
-    return make_company()
 
 
 @pytest.fixture

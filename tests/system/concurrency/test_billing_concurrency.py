@@ -6,7 +6,6 @@ from django.db import connection
 
 from billing import services
 from billing.models import Acceptance, AuditEvent, Invoice
-from tests.concurrency.conftest import no_documents  # noqa: F401 - fixture
 from tests.support.factories import example1_lines, make_basis, make_company, make_customer
 from tests.support.threads import run_at_once
 
@@ -29,7 +28,7 @@ def _accepted(i):
     return basis
 
 
-def test_twenty_threads_issuing_invoices_get_twenty_distinct_consecutive_numbers(pg_company, no_documents):  # noqa: F811
+def test_twenty_threads_issuing_invoices_get_twenty_distinct_consecutive_numbers(pg_company, no_documents):
     bases = [_accepted(i) for i in range(20)]
     results, errors = run_at_once(20, lambda i: services.invoices_issue(basis=bases[i], by=None))
     assert errors == []

@@ -1,12 +1,13 @@
 """Page chrome found in the acceptance walk: the browser tab title, tables that fit a phone."""
 
 import re
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+from tests.conftest import REPO_ROOT
+
+TEMPLATES = REPO_ROOT / "templates"
 
 
 def _extends_base(text: str) -> bool:

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from integrations.erp.models import ExportBatch
-from tests.erp.conftest import issue_settlement_credit_note
+from tests.integrations.erp.conftest import issue_settlement_credit_note
 from tests.support.factories import make_basis
 
 pytestmark = pytest.mark.django_db

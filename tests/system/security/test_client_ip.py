@@ -9,7 +9,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from kundefaktura.clientip import client_ip
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import REPO_ROOT, TEST_PASSWORD
 from tests.support.factories import customer_basis
 
 PROXY = "10.0.0.2"
@@ -132,7 +132,5 @@ def test_acceptance_evidence_records_the_client_not_the_proxy(customer_user, com
 
 
 def test_trusted_proxy_count_is_documented():
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
     assert "TRUSTED_PROXY_COUNT" in readme

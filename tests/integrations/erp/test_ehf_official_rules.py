@@ -166,7 +166,7 @@ def unregistered_company_documents(company, caseworker):
     """What a seller that is neither VAT-registered nor in Foretaksregisteret may issue: documents outside
     VAT (O) only — billing refuses anything else for it (tests/billing/test_vat_registration.py)."""
     from billing import services as billing
-    from tests.erp.conftest import issue_prepaid_settlement
+    from tests.integrations.erp.conftest import issue_prepaid_settlement
     from tests.support.factories import add_line, make_basis, make_customer
 
     CompanyProfile.objects.filter(pk=1).update(vat_registered=False, foretaksregisteret=False)

@@ -134,7 +134,7 @@ def test_form_post_over_the_limit_is_a_clear_413_page(caseworker_client, company
 def test_500_page_says_what_is_true_and_shows_the_logged_reference(caseworker, settings, caplog):
     from django.test import Client
 
-    settings.ROOT_URLCONF = "tests.security.boom_urls"
+    settings.ROOT_URLCONF = "tests.system.security.boom_urls"
     client = Client(raise_request_exception=False)
     client.force_login(caseworker, backend="django.contrib.auth.backends.ModelBackend")
     response = client.get("/__boom__/")
@@ -150,7 +150,7 @@ def test_500_page_says_what_is_true_and_shows_the_logged_reference(caseworker, s
 def test_api_500_carries_the_reference(api, settings):
     from django.test import Client
 
-    settings.ROOT_URLCONF = "tests.security.boom_urls"
+    settings.ROOT_URLCONF = "tests.system.security.boom_urls"
     response = Client(raise_request_exception=False).get("/api/__boom__/")
     assert response.status_code == 500
     assert response["X-Request-ID"] in response.json()["error"]["message"]

@@ -2,16 +2,16 @@
 `billing.change_notice.expired` shown to a case worker)."""
 
 import ast
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
 from billing import services
 from billing.templatetags.workspace import EVENT_LABELS, event_label
+from tests.conftest import REPO_ROOT
 from tests.support.factories import make_basis
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 APPS = ("billing", "offers", "portal", "integrations", "kundefaktura")
 # Functions that write an AuditEvent, and the position of the action if it is passed positionally.
 AUDIT_CALLS = {"audit": None, "_audit_email": 1}

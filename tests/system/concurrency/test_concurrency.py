@@ -59,7 +59,7 @@ def test_twenty_invoice_issues_at_once_get_gapless_consecutive_numbers(postgres_
     assert Invoice.objects.filter(series="F", number__in=numbers).values("basis").distinct().count() == 20
 
 
-def test_same_stripe_webhook_ten_times_at_once_gives_one_payment(postgres_only, company, customer_user, stripe_fake):  # noqa: F811
+def test_same_stripe_webhook_ten_times_at_once_gives_one_payment(postgres_only, company, customer_user, stripe_fake):
     basis = customer_basis(customer_user, prepayment=True)
     services.offer_accept(basis=basis, by=customer_user)
     invoice = Invoice.objects.filter(basis=basis, kind="prepayment", vat_regime="O").get()
