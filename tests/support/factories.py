@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from billing import services
-from billing.models import CompanyProfile, CostLine
+from billing.models import CompanyProfile, CostLine, Invoice
 
 D = Decimal
 
@@ -73,3 +73,10 @@ def customer_basis(user, *, prepayment=False, send=True, **customer_fields):
         services.offer_send(basis=basis, by=None)
     basis.refresh_from_db()
     return basis
+
+
+def prepaid_invoice(user):
+    """The prepayment invoice (O) of a basis of `user`'s own, once the customer has accepted the offer."""
+    basis = customer_basis(user, prepayment=True)
+    services.offer_accept(basis=basis, by=user)
+    return Invoice.objects.filter(basis=basis, kind="prepayment", vat_regime="O").get()

@@ -2,21 +2,13 @@
 acceptances of one offer give one acceptance and one audit event."""
 
 import pytest
-from django.db import connection
 
 from billing import services
 from billing.models import Acceptance, AuditEvent, Invoice
-from tests.support.factories import example1_lines, make_basis, make_company, make_customer
+from tests.support.factories import example1_lines, make_basis, make_customer
 from tests.support.threads import run_at_once
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture
-def pg_company(role_groups):  # noqa: F811
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks")
-    return make_company()
 
 
 def _accepted(i):
@@ -28,7 +20,7 @@ def _accepted(i):
     return basis
 
 
-def test_twenty_threads_issuing_invoices_get_twenty_distinct_consecutive_numbers(pg_company, no_documents):
+def test_twenty_threads_issuing_invoices_get_twenty_distinct_consecutive_numbers(postgres_only, company, no_documents):
     bases = [_accepted(i) for i in range(20)]
     results, errors = run_at_once(20, lambda i: services.invoices_issue(basis=bases[i], by=None))
     assert errors == []
@@ -37,7 +29,7 @@ def test_twenty_threads_issuing_invoices_get_twenty_distinct_consecutive_numbers
     assert Invoice.objects.filter(series="F").count() == 20
 
 
-def test_two_concurrent_acceptances_give_one_acceptance_and_one_audit_event(pg_company):
+def test_two_concurrent_acceptances_give_one_acceptance_and_one_audit_event(postgres_only, company):
     basis = make_basis()
     example1_lines(basis)
     services.offer_send(basis=basis, by=None)

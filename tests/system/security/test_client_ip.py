@@ -10,20 +10,11 @@ from django.urls import reverse
 
 from kundefaktura.clientip import client_ip
 from tests.conftest import REPO_ROOT, TEST_PASSWORD
+from tests.support.cache import fresh_rate_limits  # noqa: F401 - autouse fixture
 from tests.support.factories import customer_basis
 
 PROXY = "10.0.0.2"
 A, B = "198.51.100.10", "203.0.113.20"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """The login-link request limit lives in the default cache: start and leave it empty."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def behind_proxy(ip, spoofed=""):
