@@ -1,5 +1,5 @@
 """Accessibility rules a screen-reader or keyboard user notices, checked through the HTTP client (the
-browser-level checks with axe-core are in tests/test_browser_a11y.py)."""
+browser-level checks with axe-core are in tests/system/browser/test_a11y.py)."""
 
 from __future__ import annotations
 
