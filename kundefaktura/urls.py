@@ -15,7 +15,7 @@ admin.site.site_title = "Kundefaktura"
 
 
 def public(view):
-    """Mark a view as open to anyone (tests/security walks the URLs; every view needs a marker)."""
+    """Mark a view as open to anyone (tests/system/security walks the URLs; every view needs a marker)."""
     view.public = True
     return view
 

@@ -20,6 +20,14 @@ from urllib.parse import urlsplit  # noqa: E402
 
 import pytest  # noqa: E402
 
+# Fixtures shared by folders that do not sit under one another (tests/support/ holds them).
+pytest_plugins = [
+    "tests.support.api",
+    "tests.support.celery_worker",
+    "tests.support.mail",
+    "tests.support.stripe_fake",
+]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS_DIR = REPO_ROOT / "var" / "test-artifacts"
 # whitenoise warns on every request when STATIC_ROOT is missing (collectstatic is not run in tests).
@@ -352,6 +360,6 @@ def installer_client(installer_user):
 @pytest.fixture
 def company(db):
     """The grid company's profile (Fjordnett AS, VAT-registered, MOD10 KID), through its own validation."""
-    from tests.factories import make_company
+    from tests.support.factories import make_company
 
     return make_company()

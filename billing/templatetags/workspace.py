@@ -53,5 +53,5 @@ EVENT_LABELS = {
 
 @register.filter
 def event_label(action: str) -> str:
-    # Every action the code writes has a label (tests/workspace/test_event_labels.py scans the code base).
+    # Every action the code writes has a label (tests/billing/views/test_event_labels.py scans the code base).
     return str(EVENT_LABELS.get(action, action))

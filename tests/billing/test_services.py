@@ -9,7 +9,7 @@ from billing import services
 from billing.errors import ConflictError, InvalidInput, LockedError, TransitionError
 from billing.models import AuditEvent, CostLine, ImmutableError, Invoice, Payment, TenYearRefund
 from billing.status import Status
-from tests.factories import NO_CUSTOMER, accepted_basis, add_line, example1_lines, make_basis
+from tests.support.factories import NO_CUSTOMER, accepted_basis, add_line, example1_lines, make_basis
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def test_example1_sole_user_totals_and_two_invoices(company, caseworker):
 
 
 def test_example1_legacy_base_deduction_only_before_2019(caseworker, db):
-    from tests.factories import make_company
+    from tests.support.factories import make_company
 
     make_company(base_deduction_enabled=True, base_deduction_amount=D("15000.00"))
     old = make_basis(by=caseworker, order_date=dt.date(2018, 6, 1))
@@ -56,7 +56,7 @@ def test_example1_legacy_base_deduction_only_before_2019(caseworker, db):
 
 
 def test_base_deduction_never_below_zero(caseworker, db):
-    from tests.factories import make_company
+    from tests.support.factories import make_company
 
     make_company(base_deduction_enabled=True, base_deduction_amount=D("40000.00"))
     basis = make_basis(by=caseworker, order_date=dt.date(2017, 3, 1))

@@ -6,7 +6,7 @@ import pytest
 from billing import services
 from billing.errors import InvalidInput
 from billing.models import CompanyProfile, Invoice
-from tests.factories import accepted_basis, add_line, make_basis
+from tests.support.factories import accepted_basis, add_line, make_basis
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from billing import services as billing
 from billing.models import CostLine, Customer, Invoice, InvoiceBasis
 from integrations import services
 from integrations.models import ApiClient, RelatedCase
-from tests.integrations.conftest import ApiClientWrapper, basis_payload, example1_payload, line_payload
+from tests.support.api import ApiClientWrapper, basis_payload, example1_payload, line_payload
 
 pytestmark = pytest.mark.django_db
 

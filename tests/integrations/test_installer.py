@@ -12,7 +12,7 @@ from billing import services as billing
 from billing.models import CompanyProfile
 from integrations import services
 from integrations.models import Installer
-from tests.factories import accepted_basis, example1_lines, make_basis
+from tests.support.factories import accepted_basis, example1_lines, make_basis
 
 pytestmark = pytest.mark.django_db
 

@@ -2,86 +2,20 @@
 a receiver that is down, or a broker that is down, loses nothing and order per basis is kept."""
 
 import datetime as dt
-import hashlib
-import hmac
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
 from django.utils import timezone
 
 from billing import services as billing
-from billing.models import Invoice, InvoiceBasis
+from billing.models import Invoice
 from integrations import services, tasks
 from integrations.models import DeliveryAttempt, Notification
 from kundefaktura.outbox import sweep_all
-from tests.conftest import free_port
-from tests.integrations.conftest import basis_payload, example1_payload
+from tests.support.api import api_basis
+from tests.support.webhooks import FLOW, SECRET, Receiver, events
 
 pytestmark = pytest.mark.django_db
-
-SECRET = "delt-hemmelighet-123"
-
-
-class Receiver:
-    """A local webhook receiver. `mode`: "ok" (204), "error" (503). `stop()` makes it unreachable."""
-
-    def __init__(self, secret):
-        self.secret = secret
-        self.received = []  # payloads with a verified signature
-        self.arrived = threading.Condition()
-        self.rejected = 0
-        self.mode = "ok"
-        self.port = free_port()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                expected = "sha256=" + hmac.new(receiver.secret.encode(), body, hashlib.sha256).hexdigest()
-                signature = self.headers.get("X-Kundefaktura-Signature", "")
-                if not hmac.compare_digest(signature, expected):
-                    receiver.rejected += 1
-                    self.send_response(401)
-                elif receiver.mode == "error":
-                    self.send_response(503)
-                else:
-                    with receiver.arrived:
-                        receiver.received.append(json.loads(body))
-                        receiver.arrived.notify_all()
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = None
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/hooks/kundefaktura"
-
-    def start(self):
-        if self.thread is None:
-            self.server = self.server if self.server.socket.fileno() != -1 else ThreadingHTTPServer(
-                ("127.0.0.1", self.port), self.server.RequestHandlerClass)
-            self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-            self.thread.start()
-
-    def wait_for(self, count, timeout=30):
-        """Block until `count` notifications have arrived (no sleeping)."""
-        with self.arrived:
-            return self.arrived.wait_for(lambda: len(self.received) >= count, timeout=timeout)
-
-    def stop(self):
-        if self.thread is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.thread.join()
-            self.thread = None
 
 
 @pytest.fixture
@@ -97,27 +31,12 @@ def subscribed(api, api_client_row, receiver):
     return services.subscription_create(client=api_client_row, url=receiver.url, secret=SECRET)
 
 
-def api_basis(api, **kw):
-    body = api.post("/api/v1/invoice-bases", basis_payload(**kw)).json()
-    api.post(f"/api/v1/invoice-bases/{body['id']}/cost-lines/batch", example1_payload())
-    api.post(f"/api/v1/invoice-bases/{body['id']}/related-cases", {"source": "nettmelding", "external_id": "NM-9",
-                                                                    "title": "Ferdigmelding"})
-    return InvoiceBasis.objects.get(pk=body["id"])
-
-
 def send_and_accept(basis, commit):
     with commit(execute=True):
         billing.offer_send(basis=basis, by=None)
     with commit(execute=True):
         billing.offer_accept(basis=basis, by=None)
 
-
-def events(receiver):
-    return [(p["event"], p["to_status"] or p["work_release"]) for p in receiver.received]
-
-
-FLOW = [("invoice_basis.status_changed", "offer_sent"), ("invoice_basis.status_changed", "accepted"),
-        ("invoice_basis.work_release_changed", "released")]
 
 
 def test_status_changes_are_posted_signed_and_in_order(api, subscribed, receiver,
@@ -222,7 +141,7 @@ def test_prepayment_release_is_notified_when_paid(api, subscribed, receiver, dja
 
 def test_only_related_clients_are_notified_unless_subscribed_to_all(company, receiver,
                                                                      django_capture_on_commit_callbacks):
-    from tests.integrations.conftest import ApiClientWrapper
+    from tests.support.api import ApiClientWrapper
 
     owner, owner_token = services.api_client_create(name="Eier")
     other, _t = services.api_client_create(name="Annen")

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from integrations.models import RelatedCase
-from tests.factories import make_basis
+from tests.support.factories import make_basis
 
 pytestmark = pytest.mark.django_db
 

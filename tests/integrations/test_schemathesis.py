@@ -9,7 +9,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 
-from tests.integrations.conftest import basis_payload, example1_payload
+from tests.support.api import basis_payload, example1_payload
 
 pytestmark = pytest.mark.django_db
 

@@ -7,21 +7,21 @@ from billing import services as billing
 from integrations import services
 from integrations.models import Notification
 from kundefaktura import celery_app
-from tests.celery_support import celery_on_redis, celery_worker, reset_celery_connections, test_database_url  # noqa: F401
 from tests.conftest import free_port
-from tests.integrations.conftest import ApiClientWrapper
-from tests.integrations.test_notifications import FLOW, SECRET, Receiver, api_basis, events
+from tests.support.api import ApiClientWrapper, api_basis
+from tests.support.celery_worker import celery_worker, reset_celery_connections, test_database_url
+from tests.support.webhooks import FLOW, SECRET, Receiver, events
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 @pytest.fixture
-def worker_on_redis(celery_on_redis, redis_url, tmp_path):  # noqa: F811
+def worker_on_redis(celery_on_redis, redis_url, tmp_path):
     with celery_worker(celery_on_redis, redis_url, tmp_path / "worker.log", test_database_url()) as proc:
         yield proc
 
 
 def make_client(receiver):
-    from tests.factories import make_company
+    from tests.support.factories import make_company
 
     make_company()
     client, token = services.api_client_create(name="Nettmelding")

@@ -20,9 +20,8 @@ from pypdf import PdfReader
 from billing import services
 from billing.models import Invoice, Payment
 from offers import renderers
-from tests.factories import add_line, make_basis, make_customer
-
-from .helpers import NBSP
+from tests.support.documents import NBSP
+from tests.support.factories import add_line, make_basis, make_customer
 
 D = Decimal
 pytestmark = pytest.mark.django_db

@@ -10,9 +10,8 @@ import pytest
 from billing import services
 from billing.models import Invoice, Payment
 from offers import renderers
-from tests.factories import add_line, example1_lines, make_basis, make_customer
-
-from .helpers import pdf_text, stored_pdf_text
+from tests.support.documents import pdf_text, stored_pdf_text
+from tests.support.factories import add_line, example1_lines, make_basis, make_customer
 
 D = Decimal
 pytestmark = pytest.mark.django_db

@@ -18,9 +18,8 @@ from billing.status import Status
 from kundefaktura.accounts.roles import CUSTOMER, user_has_role
 from offers import services
 from offers.models import Attachment, OutboundEmail
-from tests.factories import add_line
-
-from .helpers import example_basis, pdf_text
+from tests.support.documents import example_basis, pdf_text
+from tests.support.factories import add_line
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -152,9 +151,9 @@ def test_resend_by_the_case_worker(company, caseworker, caseworker_client, custo
     # SMTP is back.
     from aiosmtpd.controller import Controller
 
-    from .conftest import _Sink
+    from tests.support.mail import SmtpSink
 
-    sink, port = _Sink(), settings.EMAIL_PORT
+    sink, port = SmtpSink(), settings.EMAIL_PORT
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -10,7 +10,7 @@ from billing import services as billing
 from billing.models import CompanyProfile
 from billing.templatetags.money import nok
 from offers import services
-from tests.offers.helpers import example_basis
+from tests.support.documents import example_basis
 
 D = Decimal
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from billing import services as billing
 from offers.selectors import document_for_user
-from tests.factories import example1_lines, make_basis, make_customer
+from tests.support.factories import example1_lines, make_basis, make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from billing import services
 from billing.models import Invoice, Payment
 from portal import urls as portal_urls
-from tests.portal.conftest import customer_basis
+from tests.support.factories import customer_basis
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from kundefaktura.accounts.roles import CUSTOMER
 from portal.models import LoginLink, token_hash
-from tests.portal.conftest import customer_basis
+from tests.support.factories import customer_basis
 
 pytestmark = pytest.mark.django_db
 

@@ -6,18 +6,19 @@ import uuid
 import pytest
 from django.urls import reverse
 
+<<<<<<< HEAD
 from billing import selectors, services
 from billing.models import AuditEvent, Invoice, Payment
+=======
+from billing import lifecycle, services
+from billing.models import AuditEvent, Payment
+>>>>>>> wt-tests
 from portal.models import CheckoutAttempt
-from tests.portal.conftest import as_json, customer_basis, post_webhook
+from tests.portal.conftest import as_json
+from tests.support.factories import prepaid_invoice
+from tests.support.stripe_fake import post_webhook
 
 pytestmark = pytest.mark.django_db
-
-
-def _prepaid_invoice(user):
-    basis = customer_basis(user, prepayment=True)
-    services.offer_accept(basis=basis, by=user)
-    return Invoice.objects.filter(basis=basis, kind="prepayment", vat_regime="O").get()
 
 
 def _start(client, invoice):
@@ -28,7 +29,7 @@ def _start(client, invoice):
 
 def test_second_checkout_expires_the_first_at_the_provider(company, customer_client, customer_user, stripe_fake,
                                                            client):
-    invoice = _prepaid_invoice(customer_user)
+    invoice = prepaid_invoice(customer_user)
     first = _start(customer_client, invoice)
     second = _start(customer_client, invoice)
     assert first.session_id != second.session_id
@@ -49,7 +50,7 @@ def test_second_checkout_expires_the_first_at_the_provider(company, customer_cli
 def test_both_checkouts_paid_refunds_the_second_and_flags_it(company, customer_client, customer_user, stripe_fake,
                                                              client, caseworker_client,
                                                              django_capture_on_commit_callbacks):
-    invoice = _prepaid_invoice(customer_user)
+    invoice = prepaid_invoice(customer_user)
     first = _start(customer_client, invoice)
     stripe_fake.pay(first.session_id)  # paid in tab 1; its webhook is still on its way
     second = _start(customer_client, invoice)  # tab 2: the first can no longer be expired
@@ -78,7 +79,7 @@ def test_both_checkouts_paid_refunds_the_second_and_flags_it(company, customer_c
 
 
 def test_bank_payment_on_a_paid_invoice_prepares_a_bank_refund(company, customer_user, caseworker_client):
-    invoice = _prepaid_invoice(customer_user)
+    invoice = prepaid_invoice(customer_user)
     services.payment_register(invoice=invoice, by=None, amount=invoice.gross_total, method="bank_transfer",
                               provider="bank", provider_reference="bank-1")
     services.payment_register(invoice=invoice, by=None, amount="100.00", method="bank_transfer",

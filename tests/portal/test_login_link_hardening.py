@@ -19,22 +19,13 @@ from django.utils.http import urlsafe_base64_encode
 from kundefaktura.accounts.roles import CASEWORKER, CUSTOMER, INSTALLER
 from portal.models import LoginLink
 from tests.conftest import TEST_PASSWORD, postgres_ping, require_service
-from tests.portal.conftest import customer_basis
+from tests.support.cache import fresh_rate_limits  # noqa: F401 - autouse fixture
+from tests.support.factories import customer_basis
 
 pytestmark = pytest.mark.django_db
 
 KARI = "kari.nordmann@gmail.com"
 NEW_PASSWORD = "fjell-og-fjord-2026"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    """The login-link request limit lives in the default cache: start and leave it empty."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from billing import services
 from billing.models import Acceptance, Invoice
-from tests.factories import add_line
-from tests.portal.conftest import customer_basis
+from tests.support.factories import add_line, customer_basis
 
 pytestmark = pytest.mark.django_db
 

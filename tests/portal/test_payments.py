@@ -8,17 +8,13 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from billing import services
-from billing.models import Invoice, Payment
+from billing.models import Payment
 from portal.models import CheckoutAttempt, WebhookEvent
-from tests.portal.conftest import as_json, customer_basis, post_webhook
+from tests.portal.conftest import as_json
+from tests.support.factories import prepaid_invoice
+from tests.support.stripe_fake import post_webhook
 
 pytestmark = pytest.mark.django_db
-
-
-def _prepaid_invoice(user):
-    basis = customer_basis(user, prepayment=True)
-    services.offer_accept(basis=basis, by=user)
-    return Invoice.objects.filter(basis=basis, kind="prepayment", vat_regime="O").get()
 
 
 def _start_checkout(client, invoice, attempt=None):
@@ -29,7 +25,7 @@ def _start_checkout(client, invoice, attempt=None):
 @pytest.fixture
 def checkout(company, customer_client, customer_user, stripe_fake):
     """A prepayment invoice with a started Stripe checkout (pending Payment)."""
-    invoice = _prepaid_invoice(customer_user)
+    invoice = prepaid_invoice(customer_user)
     response = _start_checkout(customer_client, invoice)
     attempt = CheckoutAttempt.objects.get(payment__invoice=invoice)
     return invoice, attempt, response
@@ -51,7 +47,7 @@ def test_pay_now_creates_a_checkout_session_with_idempotency_key(checkout, strip
 
 
 def test_double_click_on_pay_gives_one_session_and_one_payment(company, customer_client, customer_user, stripe_fake):
-    invoice = _prepaid_invoice(customer_user)
+    invoice = prepaid_invoice(customer_user)
     attempt = str(uuid.uuid4())
     first = _start_checkout(customer_client, invoice, attempt)
     CheckoutAttempt.objects.all().delete()  # even without our own row, Stripe's idempotency holds
@@ -180,7 +176,7 @@ def test_lock_timeout_answers_503_and_the_retry_succeeds(role_groups, company, c
     if connection.vendor != "postgresql":
         pytest.skip("lock_timeout is PostgreSQL")
     settings.PORTAL_WEBHOOK_LOCK_TIMEOUT_MS = 200
-    invoice = _prepaid_invoice(customer_user)
+    invoice = prepaid_invoice(customer_user)
     _start_checkout(customer_client, invoice)
     attempt = CheckoutAttempt.objects.get(payment__invoice=invoice)
     session = stripe_fake.pay(attempt.session_id)
@@ -213,7 +209,7 @@ def test_lock_timeout_answers_503_and_the_retry_succeeds(role_groups, company, c
 
 def test_local_provider_test_page_only_with_debug(company, customer_client, customer_user, settings):
     settings.PAYMENT_PROVIDER = "local"
-    invoice = _prepaid_invoice(customer_user)
+    invoice = prepaid_invoice(customer_user)
     response = _start_checkout(customer_client, invoice)
     payment = Payment.objects.get(invoice=invoice)
     assert response["Location"] == reverse("portal:local_checkout", args=[payment.pk])

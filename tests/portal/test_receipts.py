@@ -11,8 +11,7 @@ from billing import selectors, services
 from billing.models import AuditEvent, ChangeNotice, Invoice, Payment
 from billing.signals import audit_recorded
 from offers.models import OutboundEmail
-from tests.factories import accepted_basis, add_line, make_customer
-from tests.portal.conftest import customer_basis
+from tests.support.factories import accepted_basis, add_line, customer_basis, make_customer
 
 pytestmark = pytest.mark.django_db
 

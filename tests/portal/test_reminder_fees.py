@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from billing import selectors, services
 from billing.models import Payment
-from tests.factories import add_line, make_basis, make_customer
+from tests.support.factories import add_line, make_basis, make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.portal.conftest import customer_basis
+from tests.support.factories import customer_basis
 
 pytestmark = pytest.mark.django_db
 
