@@ -6,13 +6,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
-<<<<<<< HEAD
 from billing import selectors, services
-from billing.models import AuditEvent, Invoice, Payment
-=======
-from billing import lifecycle, services
 from billing.models import AuditEvent, Payment
->>>>>>> wt-tests
 from portal.models import CheckoutAttempt
 from tests.portal.conftest import as_json
 from tests.support.factories import prepaid_invoice
