@@ -6,7 +6,9 @@ import ninja
 from django.http import FileResponse, Http404, JsonResponse
 from django.urls import path, re_path
 
-from .api import api, error_body
+from kundefaktura.errorpages import error_body
+
+from .api import api
 
 
 def not_found(request, rest=""):

@@ -2,7 +2,7 @@
 
 Exactly once: `ExportItem.invoice` is unique, so an issued invoice or credit note can belong to one
 batch only; `ExportReminderFee.reminder` is unique in the same way for reminder fees. Claiming is an
-`INSERT ... SELECT ... ON CONFLICT DO NOTHING` (see services.py), which PostgreSQL serialises on the
+`INSERT ... SELECT ... ON CONFLICT DO NOTHING` (see services/export.py), which PostgreSQL serialises on the
 unique index; two concurrent runs never claim the same document or fee.
 """
 

@@ -170,7 +170,7 @@ def test_an_interrupted_import_continues_and_books_nothing_twice(every_kind):
     data = camt054([("RES-1", "57392.90", paid.kid), ("RES-2", "5.00", "99999999999")])
     imp = services.bank_import_create(data=data, filename="res.xml")
     credits = services.parse_camt054(data)
-    services._book(bank_import_id=imp.pk, position=1, credit=credits[0])  # then the worker died
+    services.bank_credit_book(bank_import_id=imp.pk, position=1, credit=credits[0])  # then the worker died
     BankImport.objects.filter(pk=imp.pk).update(status="running")
     call_command("bank_import", resume=True)
     done = BankImport.objects.get(pk=imp.pk)
