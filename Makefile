@@ -40,7 +40,7 @@ help:
 	@echo "make test       bootstrap + chromium, then pytest (PostgreSQL and Redis on 127.0.0.1)"
 	@echo "make bootstrap  Debian packages, .venv, pip install -e .[dev], compiled translations"
 	@echo "make fuzz       the money state machine with a few thousand examples (HYPOTHESIS_PROFILE=fuzz)"
-	@echo "make lint       ruff"
+	@echo "make lint       ruff, and import-linter for the layer contracts (pyproject.toml)"
 	@echo "make audit      bandit on our code, pip-audit on the installed packages"
 	@echo "make bench      every bench/*.py"
 	@echo "make worker     a Celery worker (needs CELERY_BROKER_URL)"
@@ -125,6 +125,7 @@ fuzz: bootstrap
 
 lint: $(STAMPS)/pip
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # bandit: any finding fails (false positives are silenced line by line, listed in pyproject's
 # [tool.bandit] comment). pip-audit: a known vulnerability fails; an unreachable vulnerability service

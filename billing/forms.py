@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import norwegian, textinput
 from .models import (
+    SOURCE_LABELS,
     Acceptance,
     AllocationMethod,
     CompanyProfile,
@@ -19,9 +20,6 @@ from .models import (
 )
 from .selectors import DEFAULT_SORT, SORTS, SOURCES, WorklistFilters
 from .status import Status
-
-SOURCE_LABELS = {"manual": _("Manuell"), "nettmelding": _("Nettmelding"), "work_order": _("Arbeidsordre"),
-                 "product_order": _("Produktkjøpsordre"), "api": _("API")}
 
 
 class AmountField(forms.DecimalField):
@@ -57,7 +55,7 @@ class AmountField(forms.DecimalField):
         # A stored Decimal is shown the Norwegian way, as the line table shows it: quantity 2.000 → "2"
         # (not "2.000", which reads as two thousand), price 1234.50 → "1 234,50". to_python reads it back.
         if isinstance(value, Decimal):
-            from .templatetags.money import nok_plain, qty
+            from .formatting import nok_plain, qty
 
             return nok_plain(value) if self.decimal_places == 2 else qty(value)
         return super().prepare_value(value)

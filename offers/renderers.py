@@ -304,7 +304,7 @@ def display_description(line) -> str:
     plain decimal figures as Norwegian amounts ("97350.00" → "97 350,00 kr")."""
     text = line.description
     if getattr(line, "cost_line_id", None) is None and _PLAIN_AMOUNT.search(text):
-        from billing.templatetags.money import nok
+        from billing.formatting import nok
 
         text = _PLAIN_AMOUNT.sub(lambda m: nok(f"{m.group(1)}.{m.group(2)}"), text)
     return text

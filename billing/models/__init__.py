@@ -3,7 +3,7 @@ billing/services. Every model is imported here so `from billing.models import X`
 registry find it."""
 
 from .audit import AuditEvent
-from .bases import CostLine, InvoiceBasis
+from .bases import SOURCE_LABELS, CostLine, InvoiceBasis
 from .bulk import BulkJob, BulkJobItem
 from .catalog import VAT_LABELS, CostCategory, VatCode, vat_label
 from .common import (
@@ -22,6 +22,7 @@ from .payments import Payment
 from .shared_costs import SharedCost, SharedCostLine, SharedCostParticipant, TenYearRefund
 
 __all__ = [
+    "SOURCE_LABELS",
     "DOCUMENT_LANGUAGES",
     "MONEY",
     "QTY",

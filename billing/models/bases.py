@@ -11,6 +11,10 @@ from .catalog import CostCategory, VatCode
 from .common import MONEY, QTY, validate_metering_point
 from .parties import Customer
 
+# Where a basis came from, as the work list's source filter and the basis page name it.
+SOURCE_LABELS = {"manual": _("Manuell"), "nettmelding": _("Nettmelding"), "work_order": _("Arbeidsordre"),
+                 "product_order": _("Produktkjøpsordre"), "api": _("API")}
+
 
 class InvoiceBasis(models.Model):
     """Fakturagrunnlag: everything one customer must pay for one piece of ordered grid work."""
@@ -62,8 +66,6 @@ class InvoiceBasis(models.Model):
     @property
     def source_label(self) -> str:
         """"manual" → "Manuell": the label the work list's source filter shows."""
-        from billing.forms import SOURCE_LABELS
-
         return str(SOURCE_LABELS.get(self.source, self.source))
 
     @property

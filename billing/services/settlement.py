@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from billing.clock import today
 from billing.errors import BillingError, refuse
+from billing.formatting import nok
 from billing.models import Invoice, VatCode
 from billing.money import ZERO
 from billing.selectors import CONTRIBUTION_CATEGORY, final_settle_refusals, regime_of, settlement_preview
@@ -20,7 +21,6 @@ from billing.services.invoices import invoice_create
 from billing.services.locking import lock_basis
 from billing.services.payments import payment_state_refresh
 from billing.status import Status, transition
-from billing.templatetags.money import nok
 
 
 @transaction.atomic

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from billing import services as billing
+from billing.formatting import nok
 from billing.models import CompanyProfile
-from billing.templatetags.money import nok
 from offers import services
 from tests.support.documents import example_basis
 

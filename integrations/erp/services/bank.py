@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.errors import BillingError, InvalidInput
+from billing.formatting import nok
 from billing.models import Invoice, Payment
-from billing.templatetags.money import nok
 
 from ..models import BankImport, BankRejectedCredit, BankTransaction
 from .bank_files import Credit, credit_check, parse_bank_file

@@ -32,7 +32,7 @@ def html(response) -> str:
 
 
 def test_nok_filter_formats_like_norwegian_invoices():
-    from billing.templatetags.money import nok, nok_plain, qty
+    from billing.formatting import nok, nok_plain, qty
 
     assert nok(D("57392.90")) == f"57{NBSP}392,90{NBSP}kr"
     assert nok_plain(D("1234567.5")) == f"1{NBSP}234{NBSP}567,50"
