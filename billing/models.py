@@ -12,7 +12,14 @@ from django.utils.translation import gettext_lazy as _
 from kundefaktura.accounts.emails import email_normalize
 
 from . import norwegian
-from .status import STATUS_CHOICES, Status
+from .status import (
+    STATUS_CHOICES,
+    ChangeNoticeStatus,
+    InvoiceStatus,
+    PaymentStatus,
+    Status,
+    TenYearRefundStatus,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 QTY = {"max_digits": 14, "decimal_places": 3}
@@ -223,6 +230,8 @@ class Customer(models.Model):
 
 class InvoiceBasis(models.Model):
     """Fakturagrunnlag: everything one customer must pay for one piece of ordered grid work."""
+
+    Status = Status  # choices and transitions: billing/status.py
 
     number = models.CharField(_("nummer"), max_length=20, unique=True)
     reference = models.CharField(_("ekstern referanse"), max_length=100, null=True, blank=True, unique=True)
@@ -436,10 +445,7 @@ class SharedCostParticipant(models.Model):
 class TenYearRefund(models.Model):
     """A refund proposed to an earlier payer when a later customer joins (tiårsregelen)."""
 
-    class Status(models.TextChoices):
-        PROPOSED = "proposed", _("Foreslått")
-        CREDITED = "credited", _("Kreditert")
-        REJECTED = "rejected", _("Avvist")
+    Status = TenYearRefundStatus  # choices and transitions: billing/status.py
 
     shared_cost = models.ForeignKey(SharedCost, on_delete=models.CASCADE, related_name="refunds")
     participant = models.ForeignKey(SharedCostParticipant, on_delete=models.CASCADE, related_name="refunds")
@@ -544,13 +550,7 @@ class Invoice(models.Model):
         FINAL = "final", _("Sluttfaktura")
         CREDIT_NOTE = "credit_note", _("Kreditnota")
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Utkast")
-        ISSUED = "issued", _("Utstedt")
-        SENT = "sent", _("Sendt")
-        PAID = "paid", _("Betalt")
-        CREDITED = "credited", _("Kreditert")
-        VOID = "void", _("Annullert")
+    Status = InvoiceStatus  # choices and transitions: billing/status.py
 
     # Fields that never change once the document is issued.
     FROZEN_FIELDS = ("basis_id", "kind", "series", "number", "issue_date", "due_date", "delivery_date", "kid",
@@ -672,11 +672,7 @@ class Payment(models.Model):
         BANK_TRANSFER = "bank_transfer", _("Bankoverføring")
         MANUAL = "manual", _("Manuell registrering")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Venter")
-        CONFIRMED = "confirmed", _("Bekreftet")
-        FAILED = "failed", _("Feilet")
-        REFUNDED = "refunded", _("Tilbakebetalt")
+    Status = PaymentStatus  # choices and transitions: billing/status.py
 
     class Direction(models.TextChoices):
         PAYMENT = "payment", _("Innbetaling")
@@ -790,12 +786,7 @@ class ChangeNotice(models.Model):
     its answer deadline is marked expired by the daily job (billing/services/changes.py, change_notice_expire); its
     lines are then treated like those of a declined notice: kept, shown, never invoiced."""
 
-    class Status(models.TextChoices):
-        SENT = "sent", _("Sendt, venter på svar")
-        ACCEPTED = "accepted", _("Akseptert")
-        DECLINED = "declined", _("Avslått")
-        SUPERSEDED = "superseded", _("Erstattet av nyere versjon")
-        EXPIRED = "expired", _("Utløpt")
+    Status = ChangeNoticeStatus  # choices and transitions: billing/status.py
 
     basis = models.ForeignKey(InvoiceBasis, on_delete=models.CASCADE, related_name="change_notices")
     version = models.PositiveIntegerField(_("versjon"))
