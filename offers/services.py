@@ -239,11 +239,12 @@ def email_deliver(pk: int) -> str:
         row.save(update_fields=["status", "sent_at", "next_attempt_at", "last_error", "body_text", "body_html"])
         if row.invoice_id and row.kind in (OutboundEmail.Kind.INVOICE, OutboundEmail.Kind.CREDIT_NOTE):
             from billing.models import Invoice
+            from billing.status import claim
 
             Invoice.objects.filter(pk=row.invoice_id, sent_at__isnull=True).update(sent_at=row.sent_at)
             # Same rule as billing's payment state: an issued, unpaid invoice that went out is "sent".
-            Invoice.objects.filter(pk=row.invoice_id, status=Invoice.Status.ISSUED).update(
-                status=Invoice.Status.SENT)
+            lookup, change = claim(Invoice, "send")
+            Invoice.objects.filter(pk=row.invoice_id, **lookup).update(**change)
         _audit_email(row, "offers.email.sent")
     return row.status
 

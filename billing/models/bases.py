@@ -19,6 +19,8 @@ SOURCE_LABELS = {"manual": _("Manuell"), "nettmelding": _("Nettmelding"), "work_
 class InvoiceBasis(models.Model):
     """Fakturagrunnlag: everything one customer must pay for one piece of ordered grid work."""
 
+    Status = Status  # choices and transitions: billing/status.py
+
     number = models.CharField(_("nummer"), max_length=20, unique=True)
     reference = models.CharField(_("ekstern referanse"), max_length=100, null=True, blank=True, unique=True)
     title = models.CharField(_("tittel"), max_length=200)

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from billing.status import InvoiceStatus
+
 from .bases import CostLine, InvoiceBasis
 from .common import MONEY, QTY
 
@@ -36,13 +38,7 @@ class Invoice(models.Model):
         FINAL = "final", _("Sluttfaktura")
         CREDIT_NOTE = "credit_note", _("Kreditnota")
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Utkast")
-        ISSUED = "issued", _("Utstedt")
-        SENT = "sent", _("Sendt")
-        PAID = "paid", _("Betalt")
-        CREDITED = "credited", _("Kreditert")
-        VOID = "void", _("Annullert")
+    Status = InvoiceStatus  # choices and transitions: billing/status.py
 
     # Fields that never change once the document is issued.
     FROZEN_FIELDS = ("basis_id", "kind", "series", "number", "issue_date", "due_date", "delivery_date", "kid",

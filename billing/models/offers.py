@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from billing.status import ChangeNoticeStatus
+
 from .bases import InvoiceBasis
 from .common import MONEY
 
@@ -78,12 +80,7 @@ class ChangeNotice(models.Model):
     its answer deadline is marked expired by the daily job (billing/services/changes.py, change_notice_expire); its
     lines are then treated like those of a declined notice: kept, shown, never invoiced."""
 
-    class Status(models.TextChoices):
-        SENT = "sent", _("Sendt, venter på svar")
-        ACCEPTED = "accepted", _("Akseptert")
-        DECLINED = "declined", _("Avslått")
-        SUPERSEDED = "superseded", _("Erstattet av nyere versjon")
-        EXPIRED = "expired", _("Utløpt")
+    Status = ChangeNoticeStatus  # choices and transitions: billing/status.py
 
     basis = models.ForeignKey(InvoiceBasis, on_delete=models.CASCADE, related_name="change_notices")
     version = models.PositiveIntegerField(_("versjon"))

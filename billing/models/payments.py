@@ -7,6 +7,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from billing.status import PaymentStatus
+
 from .common import MONEY
 from .invoices import Invoice
 
@@ -19,11 +21,7 @@ class Payment(models.Model):
         BANK_TRANSFER = "bank_transfer", _("Bankoverføring")
         MANUAL = "manual", _("Manuell registrering")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Venter")
-        CONFIRMED = "confirmed", _("Bekreftet")
-        FAILED = "failed", _("Feilet")
-        REFUNDED = "refunded", _("Tilbakebetalt")
+    Status = PaymentStatus  # choices and transitions: billing/status.py
 
     class Direction(models.TextChoices):
         PAYMENT = "payment", _("Innbetaling")

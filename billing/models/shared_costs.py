@@ -7,6 +7,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from billing.status import TenYearRefundStatus
+
 from .bases import InvoiceBasis
 from .catalog import CostCategory, VatCode
 from .common import MONEY, QTY, AllocationMethod
@@ -79,10 +81,7 @@ class SharedCostParticipant(models.Model):
 class TenYearRefund(models.Model):
     """A refund proposed to an earlier payer when a later customer joins (tiårsregelen)."""
 
-    class Status(models.TextChoices):
-        PROPOSED = "proposed", _("Foreslått")
-        CREDITED = "credited", _("Kreditert")
-        REJECTED = "rejected", _("Avvist")
+    Status = TenYearRefundStatus  # choices and transitions: billing/status.py
 
     shared_cost = models.ForeignKey(SharedCost, on_delete=models.CASCADE, related_name="refunds")
     participant = models.ForeignKey(SharedCostParticipant, on_delete=models.CASCADE, related_name="refunds")

@@ -40,15 +40,16 @@ def bulk_offer_send_item(*, item_id: int) -> str:
     try:
         offer = offer_send(basis=item.basis, by=item.job.created_by)
     except BillingError as exc:
-        status, message = BulkJobItem.Status.FAILED, exc.message
+        BulkJobItem.objects.filter(pk=item_id).update(
+            status=BulkJobItem.Status.FAILED, message=exc.message, updated_at=timezone.now())
+        return BulkJobItem.Status.FAILED
     except Exception:
         BulkJobItem.objects.filter(pk=item_id).update(
             status=BulkJobItem.Status.FAILED, message=_("Uventet feil; se loggen."), updated_at=timezone.now())
         raise
-    else:
-        status = BulkJobItem.Status.DONE
-        message = _("Tilbud versjon %(v)s sendt, gyldig til %(d)s.") % {
-            "v": offer.version, "d": offer.valid_until.strftime("%d.%m.%Y")}
-    BulkJobItem.objects.filter(pk=item_id).update(status=status, message=message, updated_at=timezone.now())
-    return status
+    message = _("Tilbud versjon %(v)s sendt, gyldig til %(d)s.") % {
+        "v": offer.version, "d": offer.valid_until.strftime("%d.%m.%Y")}
+    BulkJobItem.objects.filter(pk=item_id).update(
+        status=BulkJobItem.Status.DONE, message=message, updated_at=timezone.now())
+    return BulkJobItem.Status.DONE
 

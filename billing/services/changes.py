@@ -29,7 +29,7 @@ from billing.selectors import (
 from billing.services import documents
 from billing.services.audit import actor, audit
 from billing.services.locking import lock_basis
-from billing.status import AFTER_ACCEPTANCE, Status
+from billing.status import AFTER_ACCEPTANCE, Status, transition
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def change_notice_send(*, basis, by, valid_until: dt.date | None = None) -> Chan
     if current and current.snapshot == snapshot and current.valid_until == valid_until:
         return current
     if current:
-        current.status = ChangeNotice.Status.SUPERSEDED
+        transition(current, "supersede")
         current.save(update_fields=["status"])
     change = money.totals((ln.vat_code.code, ln.vat_code.rate, ln.amount) for ln in lines)
     before = accepted_estimate(basis)
@@ -127,7 +127,7 @@ def change_notice_answer(*, notice, by, decision: str, channel: str = "portal", 
     if channel != "portal" and not (note or "").strip():
         raise InvalidInput(_("Skriv et notat om hvordan kunden svarte (papir eller telefon)."),
                            fields={"note": ["required"]})
-    notice.status = target
+    transition(notice, "accept" if decision == "accepted" else "decline")
     notice.answered_by = actor(by)[0]
     notice.answered_at = timezone.now()
     notice.answer_channel = channel
@@ -154,7 +154,7 @@ def change_notice_expire(*, notice, by=None, on: dt.date | None = None) -> bool:
     notice = ChangeNotice.objects.select_for_update().get(pk=pk)
     if notice.status != ChangeNotice.Status.SENT or notice.valid_until >= on:
         return False
-    notice.status = ChangeNotice.Status.EXPIRED
+    transition(notice, "expire")
     notice.save(update_fields=["status"])
     audit(action="billing.change_notice.expired", by=by, basis=basis,
           data={"change_notice": notice.pk, "version": notice.version, "gross": str(notice.gross),

@@ -37,7 +37,7 @@ from billing.services.locking import lock_basis
 from billing.services.numbering import CREDIT_SERIES, INVOICE_SERIES, next_number
 from billing.services.payments import payment_state_refresh
 from billing.services.work_release import work_release_refresh
-from billing.status import Status, transition
+from billing.status import Status, claim, transition
 
 
 def seller_snapshot(profile: CompanyProfile) -> dict:
@@ -247,14 +247,15 @@ def credit_note_issue_draft(*, credit_note, by) -> Invoice:
     refuse(buyer_refusals(basis.customer))
     issue_date = today()
     credit_note.number = next_number(CREDIT_SERIES)
-    credit_note.status = Invoice.Status.ISSUED
+    transition(credit_note, "issue")
     credit_note.issue_date = credit_note.delivery_date = issue_date
     credit_note.due_date = issue_date + dt.timedelta(days=profile.due_days)
     credit_note.seller, credit_note.buyer = seller_snapshot(profile), buyer_snapshot(basis)
     credit_note.net_total, credit_note.vat_total, credit_note.gross_total = totals.net, totals.vat, totals.gross
     credit_note.vat_breakdown = breakdown_json(totals)
     credit_note.save()
-    TenYearRefund.objects.filter(credit_note=credit_note).update(status=TenYearRefund.Status.CREDITED)
+    lookup, change = claim(TenYearRefund, "credit")
+    TenYearRefund.objects.filter(credit_note=credit_note, **lookup).update(**change)
     audit(action="billing.invoice.credited", by=by, basis=basis, note=credit_note.note,
           data={"invoice": original.pk, "number": original.number, "credit_note": credit_note.pk,
                 "credit_number": credit_note.number, "gross": str(credit_note.gross_total)})

@@ -16,7 +16,7 @@ from billing.selectors import amount_owed, invoice_credited_amount, invoice_outs
 from billing.services.audit import actor, audit
 from billing.services.locking import lock_basis
 from billing.services.work_release import work_release_refresh
-from billing.status import Status, transition
+from billing.status import Status, initial, transition, transition_to
 
 
 def payment_state_refresh(invoice, *, by=None) -> None:
@@ -31,7 +31,7 @@ def payment_state_refresh(invoice, *, by=None) -> None:
     else:
         new_status = Invoice.Status.SENT if invoice.sent_at else Invoice.Status.ISSUED
     if invoice.status != new_status:
-        invoice.status = new_status
+        transition_to(invoice, new_status)
         invoice.save(update_fields=["status"])
     basis = lock_basis(invoice.basis_id)
     docs = list(basis.invoices.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE))
@@ -64,7 +64,8 @@ def payment_register(*, invoice, by, amount, method: str, provider: str = "manua
     amount = money.round_ore(Decimal(str(amount)))
     if amount <= 0:
         raise InvalidInput(_("Beløpet må være større enn null."), fields={"amount": ["min"]})
-    payment = Payment.objects.create(invoice=invoice, method=method, amount=amount, status=status,
+    payment = Payment.objects.create(invoice=invoice, method=method, amount=amount,
+                                     status=initial(Payment, status),
                                      provider=provider, provider_reference=provider_reference, note=note,
                                      created_by=actor(by)[0],
                                      confirmed_at=timezone.now() if status == Payment.Status.CONFIRMED else None)
@@ -84,7 +85,7 @@ def payment_confirm(*, payment, by, amount=None) -> Payment:
         return payment
     if amount is not None:
         payment.amount = money.round_ore(Decimal(str(amount)))
-    payment.status = Payment.Status.CONFIRMED
+    transition(payment, "confirm")
     payment.confirmed_at = timezone.now()
     payment.save(update_fields=["status", "confirmed_at", "amount"])
     audit(action="billing.payment.confirmed", by=by, basis=payment.invoice.basis,
@@ -99,7 +100,7 @@ def payment_fail(*, payment, by, error: str = "") -> Payment:
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status != Payment.Status.PENDING:
         return payment
-    payment.status = Payment.Status.FAILED
+    transition(payment, "fail")
     payment.error = error
     payment.save(update_fields=["status", "error"])
     audit(action="billing.payment.failed", by=by, basis=payment.invoice.basis,

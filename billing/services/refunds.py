@@ -18,6 +18,7 @@ from billing.models import Invoice, Payment
 from billing.selectors import payment_refundable_left, refund_due
 from billing.services.audit import actor, audit
 from billing.services.payments import payment_state_refresh
+from billing.status import transition
 from kundefaktura.queue import enqueue, enqueue_on_commit
 
 log = logging.getLogger(__name__)
@@ -112,11 +113,11 @@ def refund_execute(*, payment, by=None) -> Payment:
                                   direction=Payment.Direction.REFUND).exclude(pk=payment.pk).exists():
             # The provider's webhook recorded this refund first (payment_refund_record): that row
             # counts; this one is closed so the money is not counted twice.
-            payment.status = Payment.Status.FAILED
+            transition(payment, "fail")
             payment.error = f"recorded by webhook as {reference}"
             payment.save(update_fields=["status", "error"])
             return payment
-        payment.status = Payment.Status.CONFIRMED
+        transition(payment, "confirm")
         payment.provider_reference = reference
         payment.confirmed_at = timezone.now()
         payment.error = ""
@@ -154,7 +155,7 @@ def refund_mark_paid_out(*, payment, by, account: str = "", note: str = "") -> P
         raise InvalidInput(_("Oppgi kontonummeret pengene ble betalt til."), fields={"account": ["required"]})
     if not norwegian.kontonr_valid(account):
         raise InvalidInput(_("Ugyldig kontonummer: %s") % account, fields={"account": ["invalid"]})
-    payment.status = Payment.Status.CONFIRMED
+    transition(payment, "confirm")
     payment.payout_account = account
     payment.confirmed_at = timezone.now()
     if note:
