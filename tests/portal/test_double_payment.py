@@ -7,8 +7,7 @@ import pytest
 from django.urls import reverse
 
 from billing import lifecycle, services
-from billing.models import AuditEvent, Invoice, Payment
-from portal.models import CheckoutAttempt
+from billing.models import AuditEvent, CheckoutAttempt, Invoice, Payment
 from tests.portal.conftest import as_json, customer_basis, post_webhook
 
 pytestmark = pytest.mark.django_db

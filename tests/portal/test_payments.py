@@ -8,8 +8,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from billing import services
-from billing.models import Invoice, Payment
-from portal.models import CheckoutAttempt, WebhookEvent
+from billing.models import CheckoutAttempt, Invoice, Payment, WebhookEvent
 from tests.portal.conftest import as_json, customer_basis, post_webhook
 
 pytestmark = pytest.mark.django_db
