@@ -1,4 +1,4 @@
-"""The money core's tables. Rules about one row live here; workflows live in services.py."""
+"""The money core's tables. Rules about one row live here; workflows live in billing/services/."""
 
 from decimal import Decimal
 
@@ -12,7 +12,14 @@ from django.utils.translation import gettext_lazy as _
 from kundefaktura.accounts.emails import email_normalize
 
 from . import norwegian
-from .status import STATUS_CHOICES, Status
+from .status import (
+    STATUS_CHOICES,
+    ChangeNoticeStatus,
+    InvoiceStatus,
+    PaymentStatus,
+    Status,
+    TenYearRefundStatus,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 QTY = {"max_digits": 14, "decimal_places": 3}
@@ -224,6 +231,8 @@ class Customer(models.Model):
 class InvoiceBasis(models.Model):
     """Fakturagrunnlag: everything one customer must pay for one piece of ordered grid work."""
 
+    Status = Status  # choices and transitions: billing/status.py
+
     number = models.CharField(_("nummer"), max_length=20, unique=True)
     reference = models.CharField(_("ekstern referanse"), max_length=100, null=True, blank=True, unique=True)
     title = models.CharField(_("tittel"), max_length=200)
@@ -364,7 +373,7 @@ class CostLine(models.Model):
     @property
     def is_accepted_change(self) -> bool:
         """A change the customer accepted and that is not invoiced yet: its content is what the customer
-        agreed to, so it is neither edited nor removed (services._lock_line refuses; the UI offers nothing)."""
+        agreed to, so it is neither edited nor removed (billing/services/locking.py, lock_line, refuses; the UI offers nothing)."""
         return (self.is_change and self.invoice_id is None
                 and self.change_status == ChangeNotice.Status.ACCEPTED)
 
@@ -436,10 +445,7 @@ class SharedCostParticipant(models.Model):
 class TenYearRefund(models.Model):
     """A refund proposed to an earlier payer when a later customer joins (tiårsregelen)."""
 
-    class Status(models.TextChoices):
-        PROPOSED = "proposed", _("Foreslått")
-        CREDITED = "credited", _("Kreditert")
-        REJECTED = "rejected", _("Avvist")
+    Status = TenYearRefundStatus  # choices and transitions: billing/status.py
 
     shared_cost = models.ForeignKey(SharedCost, on_delete=models.CASCADE, related_name="refunds")
     participant = models.ForeignKey(SharedCostParticipant, on_delete=models.CASCADE, related_name="refunds")
@@ -544,13 +550,7 @@ class Invoice(models.Model):
         FINAL = "final", _("Sluttfaktura")
         CREDIT_NOTE = "credit_note", _("Kreditnota")
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Utkast")
-        ISSUED = "issued", _("Utstedt")
-        SENT = "sent", _("Sendt")
-        PAID = "paid", _("Betalt")
-        CREDITED = "credited", _("Kreditert")
-        VOID = "void", _("Annullert")
+    Status = InvoiceStatus  # choices and transitions: billing/status.py
 
     # Fields that never change once the document is issued.
     FROZEN_FIELDS = ("basis_id", "kind", "series", "number", "issue_date", "due_date", "delivery_date", "kid",
@@ -672,11 +672,7 @@ class Payment(models.Model):
         BANK_TRANSFER = "bank_transfer", _("Bankoverføring")
         MANUAL = "manual", _("Manuell registrering")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Venter")
-        CONFIRMED = "confirmed", _("Bekreftet")
-        FAILED = "failed", _("Feilet")
-        REFUNDED = "refunded", _("Tilbakebetalt")
+    Status = PaymentStatus  # choices and transitions: billing/status.py
 
     class Direction(models.TextChoices):
         PAYMENT = "payment", _("Innbetaling")
@@ -780,22 +776,17 @@ class BulkJobItem(models.Model):
         verbose_name_plural = _("massehandling (grunnlag)")
 
 
-# --- changes after acceptance, reminders (billing.lifecycle) ---------------------------------------
+# --- changes after acceptance, reminders (billing/services/changes.py, reminders.py) ----------------
 
 
 class ChangeNotice(models.Model):
     """Endringsvarsel: the notice of changed/new costs after acceptance that the customer must accept
     before the change is invoiced (kontrollforskriften § 16-3 keeps it as documentation). Each send makes
     a new version; an unanswered older version is superseded by the newer one. An unanswered notice past
-    its answer deadline is marked expired by the daily job (billing.lifecycle.change_notice_expire); its
+    its answer deadline is marked expired by the daily job (billing/services/changes.py, change_notice_expire); its
     lines are then treated like those of a declined notice: kept, shown, never invoiced."""
 
-    class Status(models.TextChoices):
-        SENT = "sent", _("Sendt, venter på svar")
-        ACCEPTED = "accepted", _("Akseptert")
-        DECLINED = "declined", _("Avslått")
-        SUPERSEDED = "superseded", _("Erstattet av nyere versjon")
-        EXPIRED = "expired", _("Utløpt")
+    Status = ChangeNoticeStatus  # choices and transitions: billing/status.py
 
     basis = models.ForeignKey(InvoiceBasis, on_delete=models.CASCADE, related_name="change_notices")
     version = models.PositiveIntegerField(_("versjon"))

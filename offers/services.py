@@ -239,11 +239,12 @@ def email_deliver(pk: int) -> str:
         row.save(update_fields=["status", "sent_at", "next_attempt_at", "last_error", "body_text", "body_html"])
         if row.invoice_id and row.kind in (OutboundEmail.Kind.INVOICE, OutboundEmail.Kind.CREDIT_NOTE):
             from billing.models import Invoice
+            from billing.status import claim
 
             Invoice.objects.filter(pk=row.invoice_id, sent_at__isnull=True).update(sent_at=row.sent_at)
             # Same rule as billing's payment state: an issued, unpaid invoice that went out is "sent".
-            Invoice.objects.filter(pk=row.invoice_id, status=Invoice.Status.ISSUED).update(
-                status=Invoice.Status.SENT)
+            lookup, change = claim(Invoice, "send")
+            Invoice.objects.filter(pk=row.invoice_id, **lookup).update(**change)
         _audit_email(row, "offers.email.sent")
     return row.status
 
@@ -514,10 +515,10 @@ def change_acceptance_email_queue(*, notice_id: int) -> OutboundEmail | None:
 
 def payment_receipt_queue(*, payment_id: int) -> OutboundEmail | None:
     """The receipt for a confirmed payment: invoice, amount, method, date and what is still owed
-    (`lifecycle.amount_owed`) — once per payment."""
+    (`billing.selectors.amount_owed`) — once per payment."""
     from django.urls import reverse
 
-    from billing import lifecycle
+    from billing import selectors as billing_selectors
     from billing.models import Payment
 
     payment = Payment.objects.select_related("invoice", "invoice__basis", "invoice__basis__customer").get(
@@ -541,6 +542,6 @@ def payment_receipt_queue(*, payment_id: int) -> OutboundEmail | None:
         context={"buyer": invoice.buyer or {}, "payment": payment, "amount": payment.amount,
                  "method": payment.get_method_display().lower(),
                  "paid_at": _oslo_time(payment.confirmed_at or payment.created_at),
-                 "owed": lifecycle.amount_owed(invoice),
+                 "owed": billing_selectors.amount_owed(invoice),
                  "invoice_url": settings.SITE_URL + reverse("portal:invoice", args=[invoice.pk])},
         dedupe_key=key)
