@@ -32,9 +32,9 @@ from django.views.decorators.http import require_POST
 
 from billing import providers, services
 from billing import selectors as billing_selectors
-from billing.checkout import checkout_start, webhook_event_handle
 from billing.errors import BillingError
 from billing.models import CompanyProfile, Invoice, Payment
+from billing.services.checkout import checkout_start, webhook_event_handle
 from billing.status import Status, next_step
 from kundefaktura.accounts.emails import email_normalize
 from kundefaktura.accounts.roles import customer_required, is_customer_account

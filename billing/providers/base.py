@@ -2,8 +2,8 @@
 
 A provider is the outside half of a payment method: it opens and ends checkouts, refunds at the
 provider, and verifies and re-reads webhook events. It never writes billing rows itself; the billing
-services (billing/checkout.py, the refund services) record what it reports, so the money rules stay in
-one place and providers sit below the services.
+services (billing/services/checkout.py, billing/services/refunds.py) record what it reports, so the
+money rules stay in one place and providers sit below the services.
 """
 
 from __future__ import annotations

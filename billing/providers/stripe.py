@@ -1,7 +1,7 @@
 """Stripe Checkout (card; BankAxept cards are cards) through the official `stripe` client.
 
 The webhook is a trigger, not the truth: `webhook_parse` verifies the signature, `webhook_read`
-re-reads the session or charge from Stripe and says what it means; billing/checkout.py records it.
+re-reads the session or charge from Stripe and says what it means; billing/services/checkout.py records it.
 """
 
 from __future__ import annotations

@@ -36,7 +36,6 @@ from hypothesis.stateful import (
 )
 
 from billing import money, norwegian, providers, selectors, services
-from billing.checkout import checkout_start
 from billing.errors import BillingError
 from billing.models import (
     Acceptance,
@@ -48,6 +47,7 @@ from billing.models import (
     Payment,
 )
 from billing.services import documents
+from billing.services.checkout import checkout_start
 from billing.status import AFTER_ACCEPTANCE, EDITABLE, Status
 from integrations.erp import services as erp
 

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import pytest
 
 from billing import providers
-from billing.checkout import checkout_start
 from billing.models import Invoice, Payment
 from billing.providers.base import from_ore, to_ore
+from billing.services.checkout import checkout_start
 from tests.factories import accepted_basis
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from billing import providers, services
+from billing import providers
 from billing.models import CheckoutAttempt, Payment, WebhookEvent
 from billing.providers import (
     ChargeRefunded,
@@ -24,6 +24,8 @@ from billing.providers import (
     PaymentProvider,
     ProviderUnavailable,
 )
+from billing.services.payments import payment_confirm, payment_fail, payment_register
+from billing.services.refunds import payment_refund_record
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ def checkout_start(*, invoice, amount, attempt: str, by, success_url: str, cance
     session = provider.checkout_create(invoice=invoice, amount=amount, key=key, attempt=attempt,
                                        success_url=success_url, cancel_url=cancel_url)
     with transaction.atomic():
-        payment, _created = services.payment_register(
+        payment, _created = payment_register(
             invoice=invoice, by=by, amount=amount, method=provider.method, provider=provider.identifier,
             provider_reference=session.id, status=Payment.Status.PENDING, note=provider.checkout_note())
         row, _ = CheckoutAttempt.objects.get_or_create(
@@ -74,7 +76,7 @@ def checkouts_expire_others(*, provider: PaymentProvider, invoice, keep: str, by
             log.warning("could not expire checkout %s", attempt.session_id, exc_info=True)
             continue
         if expired:
-            services.payment_fail(payment=attempt.payment, by=by, error="erstattet av en ny betaling")
+            payment_fail(payment=attempt.payment, by=by, error="erstattet av en ny betaling")
             ended.append(attempt.session_id)
     return ended
 
@@ -127,7 +129,7 @@ def _apply(provider: PaymentProvider, fact) -> str:
         if fact.payment_intent_id and attempt.payment_intent_id != fact.payment_intent_id:
             attempt.payment_intent_id = fact.payment_intent_id
             attempt.save(update_fields=["payment_intent_id"])
-        payment = services.payment_confirm(payment=attempt.payment, by=None, amount=fact.amount)
+        payment = payment_confirm(payment=attempt.payment, by=None, amount=fact.amount)
         return "confirmed" if payment.status == Payment.Status.CONFIRMED else payment.status
     if isinstance(fact, CheckoutFailed):
         attempt = _attempt(provider, session_id=fact.session_id)
@@ -135,7 +137,7 @@ def _apply(provider: PaymentProvider, fact) -> str:
             return "unknown_session"
         if fact.paid:
             return "already_paid"  # a late "failed"/"expired" never undoes a payment the provider says is made
-        services.payment_fail(payment=attempt.payment, by=None, error=f"{provider.verbose_name}: {fact.reason}")
+        payment_fail(payment=attempt.payment, by=None, error=f"{provider.verbose_name}: {fact.reason}")
         return "failed"
     if isinstance(fact, ChargeRefunded):
         attempt = _attempt(provider, payment_intent_id=fact.payment_intent_id) if fact.payment_intent_id else None
@@ -143,7 +145,7 @@ def _apply(provider: PaymentProvider, fact) -> str:
             return "unknown_charge"
         recorded = 0
         for refund in fact.refunds:
-            _row, created = services.payment_refund_record(
+            _row, created = payment_refund_record(
                 payment=attempt.payment, by=None, amount=refund.amount, provider_reference=refund.reference,
                 note=f"{provider.verbose_name} refund")
             recorded += created
