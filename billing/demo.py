@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from . import services
+from . import providers, services
 from .access import company_admin_grant
 from .models import CompanyProfile, Customer, InvoiceBasis
 
@@ -69,7 +69,7 @@ def _basis(ref, title, customer, by, lines, steps, **fields):
     if "pay" in steps:
         for invoice in basis.invoices.filter(number__isnull=False):
             services.payment_register(invoice=invoice, by=by, amount=invoice.gross_total, method="bank_transfer",
-                                      provider="demo", provider_reference=f"DEMO-{invoice.number}")
+                                      provider=providers.BANK, provider_reference=f"DEMO-{invoice.number}")
     if "decline" in steps:
         services.offer_decline(basis=basis, by=None, channel="phone", reason="Demo: for dyrt, vil vente et år")
     if "expire" in steps:

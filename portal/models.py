@@ -1,4 +1,5 @@
-"""The portal's own tables: one-time login links, Stripe checkout attempts, processed webhook events."""
+"""The portal's own table: one-time login links. Checkout attempts and webhook events are billing's
+(billing/models.py), next to the payments they belong to."""
 
 import hashlib
 
@@ -32,46 +33,3 @@ class LoginLink(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.used_at is None and self.expires_at > timezone.now() and self.user.is_active
-
-
-class CheckoutAttempt(models.Model):
-    """One card payment attempt at a provider (a Stripe Checkout Session, or the local test page).
-
-    The billing Payment row (status pending → confirmed/failed) is the money truth; this row keeps the
-    provider's identifiers so webhooks can find the payment again.
-    """
-
-    payment = models.OneToOneField("billing.Payment", on_delete=models.PROTECT, related_name="checkout")
-    provider = models.CharField(max_length=20)
-    session_id = models.CharField(max_length=255, unique=True)
-    idempotency_key = models.CharField(max_length=255, unique=True)
-    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
-    checkout_url = models.URLField(max_length=2000, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        verbose_name = _("betalingsforsøk")
-        verbose_name_plural = _("betalingsforsøk")
-
-    def __str__(self):
-        return f"{self.provider} {self.session_id}"
-
-
-class WebhookEvent(models.Model):
-    """A provider event processed once (the event id is unique)."""
-
-    provider = models.CharField(max_length=20, default="stripe")
-    event_id = models.CharField(max_length=255)
-    type = models.CharField(max_length=100)
-    result = models.CharField(max_length=40, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-received_at"]
-        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="webhookevent_unique_id")]
-        verbose_name = _("webhook-hendelse")
-        verbose_name_plural = _("webhook-hendelser")
-
-    def __str__(self):
-        return f"{self.provider} {self.type} {self.event_id}"

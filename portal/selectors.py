@@ -3,9 +3,7 @@
 from django.db.models import Prefetch
 from django.http import Http404
 
-from billing.models import Invoice, InvoiceBasis, Offer, Payment
-
-from .models import CheckoutAttempt
+from billing.models import CheckoutAttempt, Invoice, InvoiceBasis, Offer, Payment
 
 
 def customer_bases(user):

@@ -30,10 +30,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from billing import providers, services
 from billing import selectors as billing_selectors
-from billing import services
 from billing.errors import BillingError
 from billing.models import CompanyProfile, Invoice, Payment
+from billing.services.checkout import checkout_start, webhook_event_handle
 from billing.status import Status, next_step
 from kundefaktura.accounts.emails import email_normalize
 from kundefaktura.accounts.roles import customer_required, is_customer_account
@@ -42,7 +43,6 @@ from kundefaktura.clientip import client_ip
 from . import selectors, tasks
 from .forms import AcceptForm, DeclineForm, LoginLinkRequestForm, PayForm
 from .models import LoginLink, token_hash
-from .payments import get_provider
 
 log = logging.getLogger(__name__)
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -258,7 +258,7 @@ def _invoice_context(invoice):
 @customer_required
 def invoice_detail(request, pk):
     invoice = selectors.invoice_for_user(request.user, pk)
-    provider = get_provider()
+    provider = providers.checkout_provider()
     ctx = _invoice_context(invoice)
     ctx.update(pay_form=PayForm(initial={"attempt": uuid.uuid4()}), provider=provider)
     response = render(request, "portal/invoice.html", ctx)
@@ -289,9 +289,8 @@ def invoice_pay(request, pk):
     success = request.build_absolute_uri(reverse("portal:payment_done", args=[invoice.pk]))
     cancel = request.build_absolute_uri(reverse("portal:payment_cancelled", args=[invoice.pk]))
     try:
-        checkout = get_provider().start_checkout(invoice=invoice, amount=owed,
-                                                 attempt=str(form.cleaned_data["attempt"]), by=request.user,
-                                                 success_url=success, cancel_url=cancel)
+        checkout = checkout_start(invoice=invoice, amount=owed, attempt=str(form.cleaned_data["attempt"]),
+                                  by=request.user, success_url=success, cancel_url=cancel)
     except BillingError as exc:
         messages.error(request, exc.message)
         return redirect("portal:invoice", pk=invoice.pk)
@@ -333,7 +332,7 @@ def local_checkout(request, pk):
     if not settings.DEBUG:
         raise Http404
     payment = selectors.payment_for_user(request.user, pk)
-    if payment.provider != "local":
+    if payment.provider != providers.LOCAL:
         raise Http404
     if request.method == "POST":
         if request.POST.get("decision") == "approve":
@@ -350,24 +349,18 @@ def local_checkout(request, pk):
 @require_POST
 def stripe_webhook(request):
     """Stripe → us. Bad signature: 400 and nothing changed; lock timeout or Stripe unreachable: 503 (retry)."""
-    import stripe
-
-    from . import webhooks
-
-    secret = settings.STRIPE_WEBHOOK_SECRET
-    if not secret:
-        return JsonResponse({"error": "webhook secret not configured"}, status=400)
+    provider = providers.get_provider(providers.STRIPE)
     try:
-        event = stripe.Webhook.construct_event(request.body, request.headers.get("Stripe-Signature", ""), secret)
-    except (ValueError, stripe.SignatureVerificationError):
-        return JsonResponse({"error": "invalid signature"}, status=400)
+        event = provider.webhook_parse(body=request.body, headers=request.headers)
+    except providers.WebhookRejected as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
     try:
-        result = webhooks.handle_event(event)
+        result = webhook_event_handle(provider=provider, event=event)
     except OperationalError:
-        log.warning("stripe webhook %s: lock timeout, asking Stripe to retry", event.id)
+        log.warning("stripe webhook %s: lock timeout, asking Stripe to retry", event["id"])
         return JsonResponse({"error": "busy, retry"}, status=503)
-    except stripe.StripeError:
-        log.warning("stripe webhook %s: could not re-read the object", event.id, exc_info=True)
+    except providers.ProviderUnavailable:
+        log.warning("stripe webhook %s: could not re-read the object", event["id"], exc_info=True)
         return JsonResponse({"error": "upstream unavailable, retry"}, status=503)
     return JsonResponse({"received": True, "result": result})
 

@@ -18,10 +18,12 @@ from .common import (
 from .invoices import ImmutableError, Invoice, InvoiceLine, NumberSeries, Reminder
 from .offers import Acceptance, ChangeNotice, Offer
 from .parties import CompanyProfile, Customer
-from .payments import Payment
+from .payments import CheckoutAttempt, Payment, WebhookEvent
 from .shared_costs import SharedCost, SharedCostLine, SharedCostParticipant, TenYearRefund
 
 __all__ = [
+    "CheckoutAttempt",
+    "WebhookEvent",
     "SOURCE_LABELS",
     "DOCUMENT_LANGUAGES",
     "MONEY",

@@ -133,7 +133,6 @@ from .payments import (  # noqa: F401
     payment_state_refresh,
 )
 from .refunds import (  # noqa: F401
-    REFUNDERS,
     payment_refund_record,
     refund_execute,
     refund_mark_paid_out,
@@ -214,7 +213,6 @@ __all__ = [
     "payment_confirm",
     "payment_fail",
     "refunds_prepare",
-    "REFUNDERS",
     "refund_execute",
     "refunds_sweep",
     "refund_mark_paid_out",

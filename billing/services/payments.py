@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing import money
+from billing import money, providers
 from billing.errors import InvalidInput
 from billing.models import Invoice, Payment
 from billing.selectors import amount_owed, invoice_credited_amount, invoice_outstanding
@@ -49,7 +49,7 @@ def payment_state_refresh(invoice, *, by=None) -> None:
 
 
 @transaction.atomic
-def payment_register(*, invoice, by, amount, method: str, provider: str = "manual",
+def payment_register(*, invoice, by, amount, method: str, provider: str = providers.MANUAL,
                      provider_reference: str = "", status: str = Payment.Status.CONFIRMED,
                      note: str = "") -> tuple[Payment, bool]:
     """Record a payment (or an attempt, status=pending). Idempotent by (provider, provider_reference)."""

@@ -1,6 +1,7 @@
-"""Refunds: card payments go back through the payment provider (a pending row executed by the task
-`billing.refund_execute` after commit); everything else is a bank payout to the customer's account,
-marked paid out by the case worker. A refund the provider reports itself is recorded once."""
+"""Refunds: payments through a provider that supports refunds (billing/providers/) go back through it (a
+pending row executed by the task `billing.refund_execute` after commit); everything else is a bank
+payout to the customer's account, marked paid out by the case worker. A refund the provider reports
+itself is recorded once."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing import money, norwegian
+from billing import money, norwegian, providers
 from billing.errors import InvalidInput
 from billing.models import Invoice, Payment
 from billing.selectors import payment_refundable_left, refund_due
@@ -39,7 +40,7 @@ def refunds_prepare(*, invoice, by=None) -> list[Payment]:
     payments = list(invoice.payments.filter(direction=Payment.Direction.PAYMENT, status=Payment.Status.CONFIRMED)
                     .order_by("-confirmed_at", "-id"))
     rows = []
-    for p in [p for p in payments if p.method == Payment.Method.CARD and p.provider in REFUNDERS]:
+    for p in [p for p in payments if p.method == Payment.Method.CARD and providers.supports_refund(p.provider)]:
         take = min(payment_refundable_left(p), amount)
         if take <= 0:
             continue
@@ -53,7 +54,7 @@ def refunds_prepare(*, invoice, by=None) -> list[Payment]:
         source = next((p for p in payments if p.method != Payment.Method.CARD), None)
         rows.append(Payment.objects.create(
             invoice=invoice, direction=Payment.Direction.REFUND, method=Payment.Method.BANK_TRANSFER,
-            amount=amount, status=Payment.Status.PENDING, provider="bank", refund_of=source,
+            amount=amount, status=Payment.Status.PENDING, provider=providers.BANK, refund_of=source,
             payout_account=(customer.bank_account if customer else "") or "", created_by=actor(by)[0],
             note=_("Utbetaling til kundens bankkonto")))
     audit(action="billing.refund.created", by=by, basis=invoice.basis,
@@ -66,38 +67,13 @@ def refunds_prepare(*, invoice, by=None) -> list[Payment]:
     return rows
 
 
-def _stripe_refund(payment: Payment) -> str:
-    """Refund through Stripe: the checkout session's payment intent, the amount in øre, an idempotency key
-    per refund row (so a retried task never refunds twice). Returns the Stripe refund id."""
-    from portal.payments import stripe_client, to_ore
-
-    client = stripe_client()
-    original = payment.refund_of
-    intent = original.provider_reference
-    if intent.startswith("cs_"):
-        session = client.v1.checkout.sessions.retrieve(intent)
-        intent = session.payment_intent if isinstance(session.payment_intent, str) else session.payment_intent.id
-    refund = client.v1.refunds.create(params={"payment_intent": intent, "amount": to_ore(payment.amount),
-                                              "metadata": {"refund_payment_id": str(payment.pk),
-                                                           "invoice_id": str(payment.invoice_id)}},
-                                      options={"idempotency_key": f"kf-refund-{payment.pk}"})
-    return refund.id
-
-
-def _local_refund(payment: Payment) -> str:
-    return f"local-refund-{payment.pk}"
-
-
-REFUNDERS = {"stripe": _stripe_refund, "local": _local_refund}
-
-
 def refund_execute(*, payment, by=None) -> Payment:
     """Run one pending card refund at its provider, then confirm it. Safe to run twice."""
     payment = Payment.objects.select_related("refund_of").get(pk=getattr(payment, "pk", payment))
     if payment.status != Payment.Status.PENDING or payment.method != Payment.Method.CARD:
         return payment
     try:
-        reference = REFUNDERS[payment.provider](payment)
+        reference = providers.get_provider(payment.provider).refund(payment)
     except Exception as exc:  # the provider said no: keep it visible for the case worker
         with transaction.atomic():
             Payment.objects.filter(pk=payment.pk, status=Payment.Status.PENDING).update(

@@ -35,7 +35,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from billing import money, norwegian, selectors, services
+from billing import money, norwegian, providers, selectors, services
 from billing.errors import BillingError
 from billing.models import (
     Acceptance,
@@ -47,9 +47,9 @@ from billing.models import (
     Payment,
 )
 from billing.services import documents
+from billing.services.checkout import checkout_start
 from billing.status import AFTER_ACCEPTANCE, EDITABLE, Status
 from integrations.erp import services as erp
-from portal.payments import LocalProvider
 
 D = Decimal
 ZERO = D("0.00")
@@ -355,11 +355,11 @@ class MoneyMachine(RuleBasedStateMachine):
         owed = selectors.amount_owed(inv)
         if owed <= 0:
             return  # the portal does not offer to pay
-        provider = LocalProvider()
+        provider = providers.get_provider(providers.LOCAL)
         checkouts = []
         for _n in range(2 if twice else 1):
-            checkouts.append(provider.start_checkout(invoice=inv, amount=owed, attempt=self.next_ref("tab"),
-                                                     by=self.customer_user, success_url="/", cancel_url="/"))
+            checkouts.append(checkout_start(provider=provider, invoice=inv, amount=owed, attempt=self.next_ref("tab"),
+                                            by=self.customer_user, success_url="/", cancel_url="/"))
         for checkout in checkouts:
             services.payment_confirm(payment=checkout.payment, by=self.customer_user)
         note_event("paid by card in two tabs" if twice else "paid by card")

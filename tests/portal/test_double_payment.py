@@ -7,8 +7,7 @@ import pytest
 from django.urls import reverse
 
 from billing import selectors, services
-from billing.models import AuditEvent, Payment
-from portal.models import CheckoutAttempt
+from billing.models import AuditEvent, CheckoutAttempt, Payment
 from tests.portal.conftest import as_json
 from tests.support.factories import prepaid_invoice
 from tests.support.stripe_fake import post_webhook

@@ -8,8 +8,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from billing import services
-from billing.models import Payment
-from portal.models import CheckoutAttempt, WebhookEvent
+from billing.models import CheckoutAttempt, Payment, WebhookEvent
 from tests.portal.conftest import as_json
 from tests.support.factories import prepaid_invoice
 from tests.support.stripe_fake import post_webhook

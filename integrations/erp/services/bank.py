@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import providers
 from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.errors import BillingError, InvalidInput
@@ -85,7 +86,7 @@ def _register(credit: Credit, bank_import: BankImport, position: int) -> str:
             owed = billing_selectors.amount_owed(invoice)
             payment, _created = billing_services.payment_register(
                 invoice=invoice, by=None, amount=credit.amount, method=Payment.Method.BANK_TRANSFER,
-                provider="bank", provider_reference=credit.bank_reference,
+                provider=providers.BANK, provider_reference=credit.bank_reference,
                 note=_("Bankimport %(f)s") % {"f": bank_import.filename})
             row.payment = payment
             row.expected_amount = owed
