@@ -10,7 +10,7 @@ from billing import providers
 from billing.models import Invoice, Payment
 from billing.providers.base import from_ore, to_ore
 from billing.services.checkout import checkout_start
-from tests.factories import accepted_basis
+from tests.support.factories import accepted_basis
 
 
 def test_unknown_provider_is_a_clear_error():
