@@ -81,28 +81,29 @@ def test_example5_credit_note_refund_is_paid_out_to_the_customers_account(compan
     assert "Ingen bankutbetalinger venter" in caseworker_client.get(reverse("lifecycle:refunds")).content.decode()
 
 
-def test_partial_credit_of_a_card_payment_is_refunded_through_stripe(company, caseworker, stripe_refund_fake,
+def test_partial_credit_of_a_card_payment_is_refunded_through_stripe(company, caseworker, stripe_fake,
                                                                      django_capture_on_commit_callbacks):
     basis = make_basis(by=caseworker)
     example1_lines(basis, caseworker)
     services.offer_send(basis=basis, by=caseworker)
     services.offer_accept(basis=basis, by=None)
     o_inv, s_inv = sorted(services.invoices_issue(basis=basis, by=caseworker), key=lambda i: i.vat_regime)
+    session = stripe_fake.paid_session(int(o_inv.gross_total * 100))
     services.payment_register(invoice=o_inv, by=None, amount=o_inv.gross_total, method=Payment.Method.CARD,
-                              provider="stripe", provider_reference="cs_test_abc")
+                              provider="stripe", provider_reference=session["id"])
     with django_capture_on_commit_callbacks(execute=True):
         services.invoice_credit(invoice=o_inv, by=caseworker, reason="Rabatt på materiell", amount=D("1000.00"))
     [refund] = Payment.objects.filter(direction=Payment.Direction.REFUND)
     assert (refund.status, refund.amount, refund.method) == (Payment.Status.CONFIRMED, D("1000.00"), "card")
-    assert refund.provider_reference == "re_1" and refund.refund_of.provider_reference == "cs_test_abc"
-    assert stripe_refund_fake["refunds"] == [{"id": "re_1", "object": "refund", "status": "succeeded",
-                                              "amount": 100000, "payment_intent": "pi_for_cs_test_abc"}]
+    [at_stripe] = stripe_fake.refunds.values()
+    assert refund.provider_reference == at_stripe["id"] and refund.refund_of.provider_reference == session["id"]
+    assert (at_stripe["amount"], at_stripe["payment_intent"]) == (100000, session["payment_intent"])
     assert services.refund_execute(payment=refund).status == Payment.Status.CONFIRMED
-    assert len(stripe_refund_fake["refunds"]) == 1, "running the refund again does not refund twice"
+    assert len(stripe_fake.refunds) == 1, "running the refund again does not refund twice"
     assert services.invoice_outstanding(o_inv) == D("0.00")
 
 
-def test_example4_ten_year_refund_uses_the_same_path(company, caseworker, stripe_refund_fake,
+def test_example4_ten_year_refund_uses_the_same_path(company, caseworker, stripe_fake,
                                                       django_capture_on_commit_callbacks):
     shared, _ = services.shared_cost_create(
         by=caseworker, description="Kabel", capacity=D("25"), capacity_unit="kW", allocation="ordered_capacity",

@@ -4,11 +4,8 @@ Covers what the portal uses: Checkout Sessions (create with idempotency keys, re
 refunds and payment intents, plus a hosted "checkout page" (GET /checkout/<id>) whose Pay button marks
 the session paid and redirects to its success_url, like Stripe Checkout does. `event()` builds a webhook
 payload; `post_webhook` signs it and posts it to the portal's webhook URL. The fixture `stripe_fake` points
-the settings at a running fake.
-
-`stripe_refund_fake` is a smaller fake for the refund path alone: it answers any checkout session with a
-payment intent named after it (`pi_for_<session id>`) and numbers refunds `re_1`, `re_2`, … (idempotent by
-the Idempotency-Key header, as Stripe is), so a payment registered by hand can be refunded.
+the settings at a running fake. `paid_session()` makes a session the customer has paid, so a payment
+registered by hand can be refunded; refunds are idempotent by the Idempotency-Key header, as Stripe's are.
 """
 
 from __future__ import annotations
@@ -20,7 +17,7 @@ import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import stripe
@@ -90,6 +87,14 @@ class FakeStripe:
                                     "payment_intent": pi, "paid": True, "refunded": False, "amount_refunded": 0}
                 s.update(payment_status="paid", status="complete", payment_intent=pi)
             return s
+
+    def paid_session(self, amount: int, currency: str = "nok") -> dict:
+        """A checkout session the customer has already paid (amount in øre), as a webhook would report it."""
+        with self._lock:
+            session = self._create_session({
+                "mode": "payment", "success_url": "http://testserver/ok", "cancel_url": "http://testserver/cancel",
+                "line_items": [{"price_data": {"unit_amount": str(amount), "currency": currency}, "quantity": "1"}]})
+        return self.pay(session["id"])
 
     def expire(self, session_id: str) -> dict:
         with self._lock:
@@ -223,7 +228,13 @@ class FakeStripe:
                         "latest_charge")
                     if charge not in fake.charges:
                         return self._not_found("charge")
-                    return self._send(200, fake.refund(charge, int(params["amount"]) if "amount" in params else None))
+                    with fake._lock:  # like Stripe: the same Idempotency-Key answers the same refund
+                        if key and key in fake.idempotent:
+                            return self._send(200, fake.idempotent[key], headers={"Idempotent-Replayed": "true"})
+                    refund = fake.refund(charge, int(params["amount"]) if "amount" in params else None)
+                    if key:
+                        fake.idempotent[key] = refund
+                    return self._send(200, refund)
                 if m := re.fullmatch(r"/checkout/([\w]+)/(pay|cancel)", path):
                     s = fake.sessions.get(m[1])
                     if not s:
@@ -260,54 +271,3 @@ def signed(payload: bytes, secret: str = WEBHOOK_SECRET) -> dict:
 def post_webhook(client, payload: bytes, secret: str = WEBHOOK_SECRET):
     return client.post("/portal/stripe/webhook/", data=payload, content_type="application/json",
                        **signed(payload, secret))
-
-
-class _StripeRefundFake(BaseHTTPRequestHandler):
-    """The two Stripe endpoints a refund needs: read a checkout session (→ payment intent) and create a
-    refund (idempotent by the Idempotency-Key header, as Stripe is)."""
-
-    def log_message(self, *args):
-        pass
-
-    def _json(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):  # noqa: N802
-        if self.path.startswith("/v1/checkout/sessions/"):
-            sid = self.path.rsplit("/", 1)[-1]
-            return self._json(200, {"id": sid, "object": "checkout.session", "payment_intent": f"pi_for_{sid}"})
-        return self._json(404, {"error": {"type": "invalid_request_error", "message": "not found"}})
-
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        params = {k: v[0] for k, v in parse_qs(body).items()}
-        if self.path == "/v1/refunds":
-            state = self.server.state
-            key = self.headers.get("Idempotency-Key", "")
-            if key in state["by_key"]:
-                return self._json(200, state["by_key"][key])
-            refund = {"id": f"re_{len(state['refunds']) + 1}", "object": "refund", "status": "succeeded",
-                      "amount": int(params["amount"]), "payment_intent": params["payment_intent"]}
-            state["refunds"].append(refund)
-            state["by_key"][key] = refund
-            return self._json(200, refund)
-        return self._json(404, {"error": {"type": "invalid_request_error", "message": "not found"}})
-
-
-@pytest.fixture
-def stripe_refund_fake(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _StripeRefundFake)
-    server.state = {"refunds": [], "by_key": {}}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.STRIPE_SECRET_KEY = "sk_test_lifecycle"
-    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.PORTAL_STRIPE_MAX_NETWORK_RETRIES = 0
-    yield server.state
-    server.shutdown()
-    server.server_close()
