@@ -3,7 +3,7 @@
 from django.db.models import Prefetch
 from django.http import Http404
 
-from billing.models import Invoice, InvoiceBasis, Offer, Payment
+from billing.models import Invoice, InvoiceBasis, Payment
 
 from .models import CheckoutAttempt
 
@@ -20,13 +20,6 @@ def basis_for_user(user, pk) -> InvoiceBasis:
     if basis is None:
         raise Http404
     return basis
-
-
-def offer_for_user(user, pk) -> Offer:
-    offer = Offer.objects.filter(basis__customer__user=user, pk=pk).select_related("basis").first()
-    if offer is None:
-        raise Http404
-    return offer
 
 
 def customer_invoices(user):

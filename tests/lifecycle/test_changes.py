@@ -58,9 +58,9 @@ def test_change_lines_wait_for_an_accepted_notice_then_become_a_change_invoice(
 
     [change_invoice] = services.invoices_issue(basis=basis, by=caseworker)
     assert change_invoice.kind == Invoice.Kind.CHANGE and change_invoice.gross_total == D("3125.00")
-    from offers import renderers
+    from offers import documents
 
-    invoice_text = pdf_text(renderers.document_pdf_bytes("invoice", change_invoice.pk)[1])
+    invoice_text = pdf_text(documents.document_pdf_bytes("invoice", change_invoice.pk)[1])
     assert "Endringsfaktura" in invoice_text and "Ekstra målerskap" in invoice_text and "3 125,00" in invoice_text
     assert lifecycle.accepted_estimate(basis).gross == D("62017.90")
 
