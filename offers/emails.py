@@ -209,8 +209,8 @@ def acceptance_email_queue(*, basis_id: int, offer_version) -> OutboundEmail | N
         context={"customer": basis.customer, "offer": offer, "is_change": False, "number": basis.number,
                  "version": offer.version, "gross": offer.gross, "accepted_at": _oslo_time(answer.at),
                  **_answer_context(channel=answer.channel, user=answer.user, customer=basis.customer),
-                 "pdf_url": settings.SITE_URL + reverse("portal:offer_pdf", args=[offer.pk]),
-                 "detail_url": settings.SITE_URL + reverse("portal:basis", args=[basis.pk])},
+                 "pdf_url": _site_url("portal:offer_pdf", offer.pk),
+                 "detail_url": _site_url("portal:basis", basis.pk)},
         dedupe_key=key)
 
 
@@ -240,8 +240,8 @@ def change_acceptance_email_queue(*, notice_id: int) -> OutboundEmail | None:
                  "accepted_at": _oslo_time(notice.answered_at),
                  **_answer_context(channel=notice.answer_channel, user=notice.answered_by,
                                    customer=basis.customer),
-                 "pdf_url": settings.SITE_URL + reverse("portal_changes:pdf", args=[notice.pk]),
-                 "detail_url": settings.SITE_URL + reverse("portal_changes:detail", args=[notice.pk])},
+                 "pdf_url": _site_url("portal_changes:pdf", notice.pk),
+                 "detail_url": _site_url("portal_changes:detail", notice.pk)},
         dedupe_key=key)
 
 
@@ -273,7 +273,7 @@ def payment_receipt_queue(*, payment_id: int) -> OutboundEmail | None:
                  "method": payment.get_method_display().lower(),
                  "paid_at": _oslo_time(payment.confirmed_at or payment.created_at),
                  "owed": lifecycle.amount_owed(invoice),
-                 "invoice_url": settings.SITE_URL + reverse("portal:invoice", args=[invoice.pk])},
+                 "invoice_url": _site_url("portal:invoice", invoice.pk)},
         dedupe_key=key)
 
 
