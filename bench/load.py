@@ -202,7 +202,7 @@ def seed() -> None:
         profile.full_clean()
         profile.save()
     profile = CompanyProfile.load()
-    seller = services._seller_snapshot(profile)
+    seller = services.seller_snapshot(profile)
     categories = {c.code: c for c in CostCategory.objects.select_related("default_vat")}
     worker = ensure_user(*CASEWORKER, "caseworker")
     now = dt.datetime.now(dt.UTC)
@@ -296,7 +296,7 @@ def seed() -> None:
                 b._invoices = []
                 if b.status in ("invoiced", "paid"):
                     issue = (created + dt.timedelta(days=20)).date()
-                    buyer = services._buyer_snapshot(b)
+                    buyer = services.buyer_snapshot(b)
                     for regime, group in (("O", [s for s in specs if s[5].code == "O"]),
                                           ("taxable", [s for s in specs if s[5].code != "O"])):
                         t = money.totals((s[5].code, s[5].rate, s[6]) for s in group)
@@ -307,7 +307,7 @@ def seed() -> None:
                                                                  max(profile.kid_length, len(str(invoice_no)) + 1)),
                                       vat_regime=regime, seller=seller, buyer=buyer, net_total=t.net,
                                       vat_total=t.vat, gross_total=t.gross,
-                                      vat_breakdown=services._breakdown_json(t), created_by=worker)
+                                      vat_breakdown=services.breakdown_json(t), created_by=worker)
                         inv._group = group
                         invoice_no += 1
                         invoices.append(inv)

@@ -7,10 +7,10 @@ class BillingConfig(AppConfig):
     verbose_name = "Fakturering"
 
     def ready(self):
-        # billing.lifecycle connects its audit receiver (refunds after credit notes) on import; its Celery
-        # tasks live in lifecycle_tasks.py, which autodiscovery (tasks.py only) would not load.
+        # billing/receivers.py connects billing's own audit receivers (refunds after credit notes and
+        # overpayments); the refund sweeper re-queues card refunds whose task was lost.
         from kundefaktura.outbox import register
 
-        from . import lifecycle, lifecycle_tasks  # noqa: F401
+        from . import receivers, services  # noqa: F401
 
-        register(lifecycle.refunds_sweep)
+        register(services.refunds_sweep)

@@ -1,5 +1,7 @@
 """Errors the billing services raise. Messages are for people (Norwegian); codes are for machines."""
 
+from dataclasses import dataclass
+
 
 class BillingError(Exception):
     status_code = 422
@@ -36,3 +38,24 @@ class LockedError(BillingError):
 class InvalidInput(BillingError):
     status_code = 422
     default_code = "invalid"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One reason an action is refused now. The `*_refusals` guards (billing/selectors/guards.py) return
+    these; the service raises them (`refuse`) and the case worker's page offers the action only when the
+    list is empty."""
+
+    message: str
+    code: str = "invalid_transition"
+    error: type[BillingError] = TransitionError
+
+    def __str__(self):
+        return self.message
+
+
+def refuse(refusals: list[Refusal]) -> None:
+    """Raise the first refusal's error with every reason in the message (nothing when the list is empty)."""
+    if refusals:
+        first = refusals[0]
+        raise first.error(" ".join(r.message for r in refusals), code=first.code)

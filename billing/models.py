@@ -1,4 +1,4 @@
-"""The money core's tables. Rules about one row live here; workflows live in services.py."""
+"""The money core's tables. Rules about one row live here; workflows live in billing/services/."""
 
 from decimal import Decimal
 
@@ -364,7 +364,7 @@ class CostLine(models.Model):
     @property
     def is_accepted_change(self) -> bool:
         """A change the customer accepted and that is not invoiced yet: its content is what the customer
-        agreed to, so it is neither edited nor removed (services._lock_line refuses; the UI offers nothing)."""
+        agreed to, so it is neither edited nor removed (billing/services/locking.py, lock_line, refuses; the UI offers nothing)."""
         return (self.is_change and self.invoice_id is None
                 and self.change_status == ChangeNotice.Status.ACCEPTED)
 
@@ -780,14 +780,14 @@ class BulkJobItem(models.Model):
         verbose_name_plural = _("massehandling (grunnlag)")
 
 
-# --- changes after acceptance, reminders (billing.lifecycle) ---------------------------------------
+# --- changes after acceptance, reminders (billing/services/changes.py, reminders.py) ----------------
 
 
 class ChangeNotice(models.Model):
     """Endringsvarsel: the notice of changed/new costs after acceptance that the customer must accept
     before the change is invoiced (kontrollforskriften § 16-3 keeps it as documentation). Each send makes
     a new version; an unanswered older version is superseded by the newer one. An unanswered notice past
-    its answer deadline is marked expired by the daily job (billing.lifecycle.change_notice_expire); its
+    its answer deadline is marked expired by the daily job (billing/services/changes.py, change_notice_expire); its
     lines are then treated like those of a declined notice: kept, shown, never invoiced."""
 
     class Status(models.TextChoices):

@@ -21,7 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from kundefaktura import pagecache
 from kundefaktura.accounts.roles import caseworker_required
 
-from . import lifecycle, selectors, services
+from . import selectors, services
 from .access import company_admin_required, is_company_admin
 from .errors import BillingError
 from .forms import (
@@ -268,7 +268,7 @@ def _basis_context(request, basis, **extra) -> dict:
         "events": list(basis.events.all()), "related_cases": list(basis.related_cases.all()),
         "offers": list(basis.offers.all()), "participations": list(basis.shared_participations.all()),
         "emails_template": _emails_template(),
-        "billing": _billing_summary(invoices), "overpayments": lifecycle.overpayment_attention(basis),
+        "billing": _billing_summary(invoices), "overpayments": selectors.overpayment_attention(basis),
         "refunds": [p for i in invoices for p in i.payments.all() if p.direction == Payment.Direction.REFUND],
     }
     _mark_credited(context["line_rows"], invoices)
@@ -277,7 +277,7 @@ def _basis_context(request, basis, **extra) -> dict:
 
 
 def _billing_summary(invoices) -> dict | None:
-    """Invoiced, credited, paid, refunded and what is still owed (lifecycle.amount_owed per invoice)."""
+    """Invoiced, credited, paid, refunded and what is still owed (selectors.amount_owed per invoice)."""
     issued = [i for i in invoices if i.number is not None]
     if not issued:
         return None
@@ -289,7 +289,7 @@ def _billing_summary(invoices) -> dict | None:
         "credited": sum((i.gross_total for i in issued if i.kind == Invoice.Kind.CREDIT_NOTE), services.ZERO),
         "paid": sum((p.amount for p in payments if p.direction == Payment.Direction.PAYMENT), services.ZERO),
         "refunded": sum((p.amount for p in refunds), services.ZERO),
-        "owed": sum((lifecycle.amount_owed(i) for i in charges), services.ZERO),
+        "owed": sum((selectors.amount_owed(i) for i in charges), services.ZERO),
     }
 
 

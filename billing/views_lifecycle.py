@@ -1,6 +1,6 @@
 """Case-worker pages for the life of a case after acceptance: pending changes and change notices,
 actual costs and the final settlement, overdue invoices with their reminders, refund payouts, expired
-offers. Thin: parse input, call one service in billing.lifecycle / billing.services, render."""
+offers. Thin: parse input, call one service in billing.services, render."""
 
 import datetime as dt
 
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kundefaktura.accounts.roles import caseworker_required
 
-from . import lifecycle, services
+from . import selectors, services
 from .errors import BillingError
 from .forms import AmountField, InputRulesMixin
 from .models import CostCategory, CostLine, InvoiceBasis, Payment, VatCode
@@ -71,7 +71,7 @@ def changes(request, pk):
         action = request.POST.get("action")
         try:
             if action == "send" and form.is_valid():
-                notice = lifecycle.change_notice_send(basis=basis, by=request.user,
+                notice = services.change_notice_send(basis=basis, by=request.user,
                                                       valid_until=form.cleaned_data.get("valid_until"))
                 messages.success(request, _("Endringsvarsel versjon %(v)d er sendt til %(to)s.")
                                  % {"v": notice.version, "to": basis.customer.email})
@@ -83,8 +83,8 @@ def changes(request, pk):
                 return redirect("lifecycle:changes", pk=basis.pk)
         except BillingError as exc:
             _error(request, exc)
-    overview = lifecycle.change_overview(basis)
-    send_refusals = lifecycle.change_notice_send_refusals(basis)
+    overview = selectors.change_overview(basis)
+    send_refusals = selectors.change_notice_send_refusals(basis)
     invoice_refusals = services.invoices_issue_refusals(basis)
     ctx = {"basis": basis, "form": form, **overview,
            "can_send": not send_refusals,
@@ -130,13 +130,13 @@ def settlement(request, pk):
             _error(request, exc)
     actual = list(basis.lines.filter(phase=CostLine.Phase.ACTUAL).select_related("category", "vat_code"))
     try:
-        rows = lifecycle.settlement_rows(basis) if actual else []
+        rows = selectors.settlement_rows(basis) if actual else []
     except ValueError as exc:  # e.g. a negative figure the money core refuses
         rows, _msg = [], messages.error(request, str(exc))
     documents = basis.invoices.filter(number__isnull=False, kind__in=["final", "credit_note"]).order_by("-number")
     settle_refusals = services.final_settle_refusals(basis)
     ctx = {"basis": basis, "form": form, "actual_lines": actual, "rows": rows, "documents": documents,
-           "accepted": lifecycle.accepted_estimate(basis), "can_settle": not settle_refusals,
+           "accepted": selectors.accepted_estimate(basis), "can_settle": not settle_refusals,
            "settle_refusals": [str(r) for r in settle_refusals if r.code != "no_actuals"],
            "settled_at": basis.settled_at}
     return render(request, "workspace/lifecycle/settlement.html", ctx, status=400 if form.errors else 200)
@@ -148,7 +148,7 @@ def settlement(request, pk):
 @caseworker_required
 @require_GET
 def overdue(request):
-    rows = lifecycle.overdue_invoices()
+    rows = selectors.overdue_invoices()
     return render(request, "workspace/lifecycle/overdue.html", {"rows": rows, "today": services.today()})
 
 
@@ -159,7 +159,7 @@ def overdue(request):
 @require_GET
 def refunds(request):
     show_all = request.GET.get("alle") == "1"
-    payouts = lifecycle.refund_payouts(include_done=show_all)
+    payouts = selectors.refund_payouts(include_done=show_all)
     card = (Payment.objects.filter(direction=Payment.Direction.REFUND, method=Payment.Method.CARD)
             .select_related("invoice", "invoice__basis__customer").order_by("-created_at")[:50])
     return render(request, "workspace/lifecycle/refunds.html",
@@ -174,7 +174,7 @@ def refund_paid_out(request, pk):
     form = PayoutForm(request.POST)
     form.is_valid()
     try:
-        lifecycle.refund_mark_paid_out(payment=payment, by=request.user, account=form.cleaned_data.get("account", ""),
+        services.refund_mark_paid_out(payment=payment, by=request.user, account=form.cleaned_data.get("account", ""),
                                        note=form.cleaned_data.get("note", ""))
         messages.success(request, _("Tilbakebetalingen er markert som utbetalt."))
     except BillingError as exc:
@@ -190,7 +190,7 @@ def refund_paid_out(request, pk):
 def expired(request):
     default = services.today() + dt.timedelta(days=30)
     return render(request, "workspace/lifecycle/expired.html",
-                  {"bases": lifecycle.offers_expired(), "default_valid_until": default})
+                  {"bases": selectors.offers_expired(), "default_valid_until": default})
 
 
 @caseworker_required

@@ -86,7 +86,7 @@ def offer_context(offer) -> dict:
     """Everything the offer letter shows, from the Offer row and its snapshot."""
     from billing import money
     from billing.models import CostCategory, CostLine, SharedCostParticipant, VatCode
-    from billing.services import CONTRIBUTION_CATEGORY, shared_cost_allocation
+    from billing.selectors import CONTRIBUTION_CATEGORY, shared_cost_allocation
 
     basis = offer.basis
     customer = basis.customer
@@ -158,15 +158,15 @@ def offer_context(offer) -> dict:
 def rough_estimate_context(basis) -> dict:
     """The offer letter for a basis whose offer is not sent yet: "grovt overslag" (not binding), from
     the basis' current estimate lines, through the same snapshot and totals billing uses."""
-    from billing import services
+    from billing import selectors
     from billing.models import CostLine, Offer
 
     lines = list(basis.lines.filter(phase=CostLine.Phase.ESTIMATE, is_change=False)
                  .select_related("category", "vat_code"))
-    totals = services.basis_totals(basis, lines)
+    totals = selectors.basis_totals(basis, lines)
     draft = Offer(basis=basis, version=basis.offer_version + 1, valid_until=timezone.localdate(),
                   net=totals.net, vat=totals.vat, gross=totals.gross,
-                  snapshot=services._offer_snapshot(basis, lines))
+                  snapshot=selectors.offer_snapshot(basis, lines))
     return {**offer_context(draft), "rough": True, "title": "Grovt overslag", "offer_date": timezone.localdate()}
 
 
@@ -278,7 +278,7 @@ def change_notice_figures(notice) -> dict:
 
 
 def change_notice_context(notice) -> dict:
-    from billing.services import current_offer
+    from billing.selectors import current_offer
 
     basis = notice.basis
     superseded = _sent_event(notice).get("superseded")

@@ -247,8 +247,8 @@ def change_acceptance_email_queue(*, notice_id: int) -> OutboundEmail | None:
 
 def payment_receipt_queue(*, payment_id: int) -> OutboundEmail | None:
     """The receipt for a confirmed payment: invoice, amount, method, date and what is still owed
-    (`lifecycle.amount_owed`) — once per payment."""
-    from billing import lifecycle
+    (`billing.selectors.amount_owed`) — once per payment."""
+    from billing import selectors as billing_selectors
     from billing.models import Payment
 
     payment = Payment.objects.select_related("invoice", "invoice__basis", "invoice__basis__customer").get(
@@ -272,7 +272,7 @@ def payment_receipt_queue(*, payment_id: int) -> OutboundEmail | None:
         context={"buyer": invoice.buyer or {}, "payment": payment, "amount": payment.amount,
                  "method": payment.get_method_display().lower(),
                  "paid_at": _oslo_time(payment.confirmed_at or payment.created_at),
-                 "owed": lifecycle.amount_owed(invoice),
+                 "owed": billing_selectors.amount_owed(invoice),
                  "invoice_url": _site_url("portal:invoice", invoice.pk)},
         dedupe_key=key)
 

@@ -142,7 +142,7 @@ def _build_message(row: OutboundEmail):
 
 
 def _audit_email(row: OutboundEmail, action: str, note: str = "") -> None:
-    from billing.services import audit
+    from billing.services.audit import audit
 
     audit(action=action, basis=row.basis, note=note,
           data={"email": row.pk, "kind": row.kind, "to": row.to, "subject": row.subject,
@@ -225,7 +225,7 @@ def email_deliver(pk: int) -> str:
 def email_resend(*, email: OutboundEmail, by=None) -> OutboundEmail:
     """The case worker sends an e-mail again: a failed/sent row goes back to the queue with fresh attempts
     (a row being sent right now is left alone). Audited on the basis timeline."""
-    from billing.services import audit
+    from billing.services.audit import audit
 
     with transaction.atomic():
         row = OutboundEmail.objects.select_for_update().get(pk=email.pk)

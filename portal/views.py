@@ -30,7 +30,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing import lifecycle, services
+from billing import selectors as billing_selectors
+from billing import services
 from billing.errors import BillingError
 from billing.models import CompanyProfile, Invoice, Payment
 from billing.status import Status, next_step
@@ -83,7 +84,7 @@ def home(request):
     bases = list(selectors.customer_bases(request.user))
     rows = []
     for basis in bases:
-        unpaid = [inv for inv in basis.invoices.all() if lifecycle.amount_owed(inv) > 0]
+        unpaid = [inv for inv in basis.invoices.all() if billing_selectors.amount_owed(inv) > 0]
         rows.append({"basis": basis, "next_step": next_step(basis.status), "unpaid": unpaid,
                      "can_answer": basis.status == Status.OFFER_SENT})
     return render(request, "portal/home.html", {"rows": rows})
@@ -98,7 +99,7 @@ def _offer_context(request, basis, accept_form=None, decline_form=None):
     can_answer = bool(offer and not answer and basis.status == Status.OFFER_SENT and not expired)
     # Changed after it was sent: the customer waits for the new version instead of accepting this one.
     revising = can_answer and services.offer_outdated(offer, basis)
-    invoices = [{"invoice": inv, **lifecycle.invoice_dues(inv)}
+    invoices = [{"invoice": inv, **billing_selectors.invoice_dues(inv)}
                 for inv in basis.invoices.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE)
                 .prefetch_related("reminders").order_by("issue_date", "number")]
     version = offer.version if offer else None
@@ -203,13 +204,13 @@ def offer_decline(request, pk):
 @customer_required
 def invoice_list(request):
     """Every issued document with its reminder fees and what is left to pay including them."""
-    rows = [{"invoice": inv, **lifecycle.invoice_dues(inv)}
+    rows = [{"invoice": inv, **billing_selectors.invoice_dues(inv)}
             for inv in selectors.customer_invoices(request.user).prefetch_related("reminders")]
     return render(request, "portal/invoices.html", {"rows": rows})
 
 
 def _invoice_context(invoice):
-    dues = lifecycle.invoice_dues(invoice)
+    dues = billing_selectors.invoice_dues(invoice)
     return {
         "invoice": invoice, **dues,
         # Paid means nothing left: the invoice's balance and any reminder fees.
@@ -253,7 +254,7 @@ def invoice_pay(request, pk):
         messages.error(request, _("Betalingen kunne ikke startes. Last siden på nytt og prøv igjen."))
         return redirect("portal:invoice", pk=invoice.pk)
     # The card payment covers what the invoice page asks for: the balance plus unpaid reminder fees.
-    owed = lifecycle.amount_owed(invoice)
+    owed = billing_selectors.amount_owed(invoice)
     if owed <= 0 or invoice.kind == Invoice.Kind.CREDIT_NOTE:
         messages.info(request, _("Fakturaen er allerede betalt."))
         return redirect("portal:invoice", pk=invoice.pk)

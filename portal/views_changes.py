@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from billing import lifecycle, services
+from billing import selectors, services
 from billing.errors import BillingError
 from billing.models import ChangeNotice
 from kundefaktura.accounts.roles import customer_required
@@ -26,7 +26,7 @@ def _ip(request):
 @require_GET
 def change_list(request):
     return render(request, "portal/changes/list.html",
-                  {"notices": lifecycle.customer_change_notices(request.user)})
+                  {"notices": selectors.customer_change_notices(request.user)})
 
 
 @customer_required
@@ -37,7 +37,7 @@ def change_detail(request, pk):
     if request.method == "POST":
         decision = {"accept": "accepted", "decline": "declined"}.get(request.POST.get("decision", ""), "")
         try:
-            lifecycle.change_notice_answer(
+            services.change_notice_answer(
                 notice=notice, by=request.user, decision=decision, channel="portal", ip_address=_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 pdf_sha256=request.POST.get("pdf_sha256", ""), note=request.POST.get("reason", "")[:1000])

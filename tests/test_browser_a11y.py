@@ -204,7 +204,7 @@ def test_caseworker_pages(role_groups, world, checker, caseworker):  # noqa: F81
 
 
 def test_customer_pages(role_groups, world, checker, customer_user, caseworker):  # noqa: F811
-    from billing import lifecycle, services
+    from billing import services
     from tests.factories import add_line, example1_lines, make_basis
 
     w = world
@@ -212,7 +212,7 @@ def test_customer_pages(role_groups, world, checker, customer_user, caseworker):
     example1_lines(open_offer)
     services.offer_send(basis=open_offer, by=caseworker)
     add_line(w.ours.basis, caseworker, category="meter_work", description="Ekstra målerskap", unit_price="2500.00")
-    notice = lifecycle.change_notice_send(basis=w.ours.basis, by=caseworker)
+    notice = services.change_notice_send(basis=w.ours.basis, by=caseworker)
     context, page = checker.context("kari")
     try:
         checker.check(page, "portal-home", "/portal/")

@@ -35,7 +35,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing import lifecycle
+from billing import selectors as billing_selectors
 from billing import services as billing_services
 from billing.errors import BillingError, InvalidInput
 from billing.models import Invoice, InvoiceLine, Payment, Reminder
@@ -527,7 +527,7 @@ def _register(credit: Credit, bank_import: BankImport, position: int) -> str:
                 row.save()
                 return row.status
             # What the portal asks for: the balance plus unpaid reminder fees (one rule, in billing).
-            owed = lifecycle.amount_owed(invoice)
+            owed = billing_selectors.amount_owed(invoice)
             payment, _created = billing_services.payment_register(
                 invoice=invoice, by=None, amount=credit.amount, method=Payment.Method.BANK_TRANSFER,
                 provider="bank", provider_reference=credit.bank_reference,

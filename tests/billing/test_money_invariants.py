@@ -35,7 +35,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from billing import lifecycle, money, norwegian, services
+from billing import money, norwegian, selectors, services
 from billing.errors import BillingError
 from billing.models import (
     Acceptance,
@@ -46,6 +46,7 @@ from billing.models import (
     InvoiceLine,
     Payment,
 )
+from billing.services import documents
 from billing.status import AFTER_ACCEPTANCE, EDITABLE, Status
 from integrations.erp import services as erp
 from portal.payments import LocalProvider
@@ -254,14 +255,14 @@ class MoneyMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.basis.status in AFTER_ACCEPTANCE)
     @rule()
     def send_change_notice(self):
-        self.try_(lifecycle.change_notice_send, basis=self.basis, by=self.by)
+        self.try_(services.change_notice_send, basis=self.basis, by=self.by)
 
     @precondition(lambda self: self.n_notices)
     @rule(i=PICK, accept=st.booleans())
     def answer_change_notice(self, i, accept):
         notice = _pick(list(self.basis.change_notices.order_by("version")), i)
         if notice:
-            self.try_(lifecycle.change_notice_answer, notice=notice, by=self.customer_user,
+            self.try_(services.change_notice_answer, notice=notice, by=self.customer_user,
                       decision="accepted" if accept else "declined")
 
     @precondition(lambda self: self.n_notices)
@@ -269,16 +270,16 @@ class MoneyMachine(RuleBasedStateMachine):
     def expire_change_notice(self, i):
         notice = _pick(list(self.basis.change_notices.order_by("version")), i)
         if notice:
-            self.try_(lifecycle.change_notice_expire, notice=notice, on=notice.valid_until + dt.timedelta(days=1))
+            self.try_(services.change_notice_expire, notice=notice, on=notice.valid_until + dt.timedelta(days=1))
 
     @precondition(lambda self: self.basis.status in AFTER_ACCEPTANCE)
     @rule(category=CATEGORIES, price=PRICES, accept=st.booleans())
     def change_round_trip(self, category, price, accept):
         """A change after acceptance, notified and answered in one go (the atomic steps exist too)."""
         self.add_estimate_line(category=category, price=price, qty="1")
-        notice = self.try_(lifecycle.change_notice_send, basis=self.basis, by=self.by)
+        notice = self.try_(services.change_notice_send, basis=self.basis, by=self.by)
         if notice is not None:
-            self.try_(lifecycle.change_notice_answer, notice=notice, by=self.customer_user,
+            self.try_(services.change_notice_answer, notice=notice, by=self.customer_user,
                       decision="accepted" if accept else "declined")
 
     # --- invoices and settlement ----------------------------------------------------------------
@@ -351,7 +352,7 @@ class MoneyMachine(RuleBasedStateMachine):
         inv = _pick(self.invoices(), i)
         if inv is None:
             return
-        owed = lifecycle.amount_owed(inv)
+        owed = selectors.amount_owed(inv)
         if owed <= 0:
             return  # the portal does not offer to pay
         provider = LocalProvider()
@@ -369,7 +370,7 @@ class MoneyMachine(RuleBasedStateMachine):
         inv = _pick(self.invoices(), i)
         if inv is None:
             return
-        owed = lifecycle.amount_owed(inv)
+        owed = selectors.amount_owed(inv)
         amount = {"partial": money.round_ore(owed / 2), "exact": owed, "over": owed + D("500.00")}[how]
         if amount <= 0:
             amount = D("250.00")  # a customer paying an invoice that is already paid
@@ -383,7 +384,7 @@ class MoneyMachine(RuleBasedStateMachine):
         if inv is None:
             return
         on = inv.due_date + dt.timedelta(days=15 + 30 * inv.reminders.count())
-        self.try_(lifecycle.reminder_send, invoice=inv, on=on)
+        self.try_(services.reminder_send, invoice=inv, on=on)
 
     @precondition(lambda self: self.n_pending_refunds)
     @rule()
@@ -393,9 +394,9 @@ class MoneyMachine(RuleBasedStateMachine):
                                         status=Payment.Status.PENDING).order_by("pk"):
             note_event("refund executed")
             if p.method == Payment.Method.CARD:
-                lifecycle.refund_execute(payment=p)
+                services.refund_execute(payment=p)
             else:
-                self.try_(lifecycle.refund_mark_paid_out, payment=p, by=self.by, account=PAYOUT_ACCOUNT)
+                self.try_(services.refund_mark_paid_out, payment=p, by=self.by, account=PAYOUT_ACCOUNT)
 
     # --- invariants -----------------------------------------------------------------------------
 
@@ -510,7 +511,7 @@ class MoneyMachine(RuleBasedStateMachine):
             assert not invoices, f"status {basis.status} but invoices {[i.number for i in invoices]} are issued"
         if basis.status in (Status.INVOICED, Status.PAID):
             assert invoices, f"status {basis.status} without an issued invoice"
-            owed = {inv.number: lifecycle.amount_owed(inv) for inv in invoices}
+            owed = {inv.number: selectors.amount_owed(inv) for inv in invoices}
             if basis.status == Status.PAID:
                 assert all(v == 0 for v in owed.values()), f"«Faktura betalt» while owed {owed}"
             else:
@@ -519,7 +520,7 @@ class MoneyMachine(RuleBasedStateMachine):
 
 @pytest.fixture
 def machine_context(db, company, caseworker, customer_user, monkeypatch):
-    monkeypatch.setattr(lifecycle, "render_pdf", lambda template, context: b"%PDF-1.4 stub")
+    monkeypatch.setattr(documents, "render_pdf", lambda template, context: b"%PDF-1.4 stub")
     MoneyMachine.ctx = {"company": company, "caseworker": caseworker, "customer_user": customer_user}
     yield
     MoneyMachine.ctx = {}

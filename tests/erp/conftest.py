@@ -38,10 +38,9 @@ def issue_every_kind(by) -> dict[str, Invoice]:
     # Change invoice: a line added after acceptance.
     add_line(basis, by, category="meter_work", description="Ekstra målerarbeid", quantity="2.5", unit="t",
              unit_price="845.00")
-    from billing import lifecycle
 
-    notice = lifecycle.change_notice_send(basis=basis, by=by)
-    lifecycle.change_notice_answer(notice=notice, by=None, decision="accepted", channel="phone",
+    notice = services.change_notice_send(basis=basis, by=by)
+    services.change_notice_answer(notice=notice, by=None, decision="accepted", channel="phone",
                                    note="Akseptert på telefon")
     [change] = services.invoices_issue(basis=basis, by=by)
     docs["change"] = change

@@ -12,7 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from billing import lifecycle
+from billing import selectors
+from billing import services as billing_services
 from billing.models import Payment
 from integrations.erp import services
 from integrations.erp.models import BankImport, BankRejectedCredit, BankTransaction
@@ -119,16 +120,16 @@ def test_paying_exactly_what_the_portal_asks_is_matched(company, caseworker, cas
     with time_machine.travel(dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC), tick=False):
         invoice = _issue(caseworker, issue_date=start)
     with time_machine.travel(dt.datetime(2026, 3, 30, 8, tzinfo=dt.UTC), tick=False):
-        lifecycle.reminders_send_due()
+        billing_services.reminders_send_due()
         invoice.refresh_from_db()
-        dues = lifecycle.invoice_dues(invoice)
+        dues = selectors.invoice_dues(invoice)
         assert dues["fees_unpaid"] > 0 and dues["owed"] == dues["outstanding"] + dues["fees_unpaid"]
         page = upload(caseworker_client, camt054([("PORTAL-1", f"{dues['owed']:.2f}", invoice.kid)]))
     assert page.status_code == 200
     tx = BankTransaction.objects.get()
     assert tx.status == "matched", tx.message
     assert tx.expected_amount == dues["owed"]
-    assert lifecycle.amount_owed(invoice) == 0
+    assert selectors.amount_owed(invoice) == 0
     assert tx not in services.attention_transactions()
     assert "Overbetaling" not in page.content.decode()
 

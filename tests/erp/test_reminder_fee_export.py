@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import time_machine
 
-from billing import lifecycle, services
+from billing import services
 from billing.models import CompanyProfile, Reminder
 from integrations.erp import services as erp
 from integrations.erp.models import ExportItem, ExportReminderFee
@@ -52,7 +52,7 @@ def test_each_reminder_fee_is_exported_once_as_its_own_record(company, caseworke
     assert (first.document_count, first.reminder_fee_count) == (1, 0)
     assert _rows(first)[0]["reminder_step"] == "", "document rows leave the new column empty"
     with _at(dt.date(2026, 3, 30)):
-        lifecycle.reminders_send_due()
+        services.reminders_send_due()
         batch = erp.export_run()
         assert erp.export_run() is None, "nothing is exported twice"
     assert (batch.document_count, batch.reminder_fee_count, batch.reminder_fee_total) == (0, 1, D("35.00"))
@@ -69,7 +69,7 @@ def test_each_reminder_fee_is_exported_once_as_its_own_record(company, caseworke
     with zipfile.ZipFile(erp.media_path(batch.ehf_archive)) as zf:
         assert zf.namelist() == [], "a reminder fee is no invoice: no EHF"
     with _at(dt.date(2026, 4, 14)):
-        lifecycle.reminders_send_due()
+        services.reminders_send_due()
         second = erp.export_run()
     assert [(r["number"], r["reminder_step"], r["issue_date"], r["gross_amount"]) for r in _rows(second)] == [
         (str(invoice.number), "2", "2026-04-14", "35.00")]
@@ -84,7 +84,7 @@ def test_export_page_shows_the_reminder_fees_of_a_batch(company, caseworker, cas
         _issue(caseworker)
         erp.export_run()
     with _at(dt.date(2026, 3, 30)):
-        lifecycle.reminders_send_due()
+        services.reminders_send_due()
         batch = erp.export_run()
     page = caseworker_client.get(reverse("erp:export_detail", args=[batch.pk])).content.decode()
     shown = page[page.index("Purregebyr</dt>"):].split("</dd>")[0]
@@ -99,7 +99,7 @@ def test_fee_follows_its_invoice_in_the_same_batch_and_never_comes_first(company
     with _at(START):
         invoice = _issue(caseworker)
     with _at(dt.date(2026, 3, 30)):
-        lifecycle.reminders_send_due()
+        services.reminders_send_due()
         [reminder] = Reminder.objects.all()
         batch = erp.export_run()  # the invoice was never exported: both go now, the invoice first
     assert [(r["document_type"], r["number"]) for r in _rows(batch)] == [
@@ -125,7 +125,7 @@ def test_no_record_for_a_reminder_without_fee(company, caseworker):
         _issue(caseworker)
         erp.export_run()
     with _at(dt.date(2026, 3, 30)):
-        assert len(lifecycle.reminders_send_due()) == 1
+        assert len(services.reminders_send_due()) == 1
         assert erp.export_run() is None
     assert not ExportReminderFee.objects.exists()
 
@@ -142,7 +142,7 @@ def test_two_concurrent_exports_claim_each_fee_exactly_once(role_groups, make_us
     invoices = [_issue(by, issue_date=past, name=f"Kunde {i}") for i in range(6)]
     erp.export_run()  # half of the fees find their invoice exported already, half come with it
     invoices += [_issue(by, issue_date=past, name=f"Ny kunde {i}") for i in range(6)]
-    assert len(lifecycle.reminders_send_due()) == len(invoices) == 12
+    assert len(services.reminders_send_due()) == len(invoices) == 12
     results, errors = run_at_once(2, lambda _i: erp.export_claim(), timeout=60)
     assert not errors
     batches = [b for b in results if b is not None]
@@ -182,7 +182,7 @@ def test_http_adapter_pushes_fees_to_their_own_endpoint_once(company, caseworker
         with _at(START):
             invoice = _issue(caseworker)
         with _at(dt.date(2026, 3, 30)):
-            lifecycle.reminders_send_due()
+            services.reminders_send_due()
             batch = erp.export_run()
             assert erp.export_deliver(batch_id=batch.pk).status == "delivered"
             erp.export_redeliver(batch=batch)

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from billing import lifecycle, services
+from billing import services
 from billing.errors import LockedError
 from billing.models import CostLine
 from tests.factories import accepted_basis, add_line
@@ -17,8 +17,8 @@ HX = {"HTTP_HX_REQUEST": "true"}
 def _accepted_change(basis, caseworker, n=1):
     lines = [add_line(basis, caseworker, category="meter_work", description=f"Ekstra målerskap {i}",
                       unit_price="2500.00") for i in range(n)]
-    notice = lifecycle.change_notice_send(basis=basis, by=caseworker)
-    lifecycle.change_notice_answer(notice=notice, by=None, decision="accepted", channel="phone",
+    notice = services.change_notice_send(basis=basis, by=caseworker)
+    services.change_notice_answer(notice=notice, by=None, decision="accepted", channel="phone",
                                    note="Akseptert på telefon")
     return lines
 
@@ -50,9 +50,9 @@ def test_accepted_uninvoiced_change_line_cannot_be_edited_or_removed(invoiced, c
 def test_other_change_lines_stay_editable(invoiced, caseworker, answer):
     line = add_line(invoiced, caseworker, category="meter_work", description="Graving", unit_price="900.00")
     if answer:
-        notice = lifecycle.change_notice_send(basis=invoiced, by=caseworker)
+        notice = services.change_notice_send(basis=invoiced, by=caseworker)
         if answer == "declined":
-            lifecycle.change_notice_answer(notice=notice, by=None, decision="declined", channel="phone", note="Nei")
+            services.change_notice_answer(notice=notice, by=None, decision="declined", channel="phone", note="Nei")
     assert services.line_update(line=line, by=caseworker, unit_price="950.00").amount == 950
     services.line_remove(line=line, by=caseworker)
     assert not CostLine.objects.filter(pk=line.pk).exists()

@@ -9,7 +9,7 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 
-from billing import lifecycle, lifecycle_tasks, services
+from billing import selectors, services, tasks
 from billing.errors import InvalidInput, TransitionError
 from billing.models import AuditEvent, ChangeNotice
 from tests.factories import accepted_basis, add_line, make_customer
@@ -32,18 +32,18 @@ def _case(caseworker, user=None, *, description="Ekstra målerskap"):
         basis = accepted_basis(by=caseworker, customer=customer)
         services.invoices_issue(basis=basis, by=caseworker)
         line = add_line(basis, caseworker, category="meter_work", description=description, unit_price="2500.00")
-        notice = lifecycle.change_notice_send(basis=basis, by=caseworker, valid_until=DEADLINE)
+        notice = services.change_notice_send(basis=basis, by=caseworker, valid_until=DEADLINE)
     return basis, line, notice
 
 
 def test_job_expires_an_unanswered_notice_after_its_deadline_once(company, caseworker):
     basis, line, notice = _case(caseworker)
     with _at(DEADLINE):
-        assert lifecycle_tasks.change_notices_expire.delay().get() == [], "answerable through its last day"
+        assert tasks.change_notices_expire.delay().get() == [], "answerable through its last day"
     with _at(DEADLINE + dt.timedelta(days=1)):
-        assert lifecycle_tasks.change_notices_expire.delay().get() == [[basis.number, 1]]
-        assert lifecycle_tasks.change_notices_expire.delay().get() == [], "the second run changes nothing"
-        assert lifecycle.change_notice_expire(notice=notice) is False
+        assert tasks.change_notices_expire.delay().get() == [[basis.number, 1]]
+        assert tasks.change_notices_expire.delay().get() == [], "the second run changes nothing"
+        assert services.change_notice_expire(notice=notice) is False
     notice.refresh_from_db()
     assert notice.status == ChangeNotice.Status.EXPIRED and notice.get_status_display() == "Utløpt"
     [event] = AuditEvent.objects.filter(basis=basis, action="billing.change_notice.expired")
@@ -63,17 +63,17 @@ def test_job_expires_an_unanswered_notice_after_its_deadline_once(company, casew
 def test_job_leaves_answered_and_superseded_notices_alone(company, caseworker, customer_user):
     _accepted_case, _line, accepted = _case(caseworker, description="Akseptert")
     with _at(START):
-        lifecycle.change_notice_answer(notice=accepted, by=None, decision="accepted", channel="phone",
+        services.change_notice_answer(notice=accepted, by=None, decision="accepted", channel="phone",
                                        note="Telefon")
     superseding_case, _line, v1 = _case(caseworker, description="Første")
     with _at(START):
         add_line(superseding_case, caseworker, category="meter_work", description="Andre", unit_price="100.00")
-        v2 = lifecycle.change_notice_send(basis=superseding_case, by=caseworker,
+        v2 = services.change_notice_send(basis=superseding_case, by=caseworker,
                                           valid_until=DEADLINE + dt.timedelta(days=5))
     with _at(DEADLINE + dt.timedelta(days=1)):
-        assert lifecycle.change_notices_expire_due() == [], "v2 is still within its own deadline"
+        assert services.change_notices_expire_due() == [], "v2 is still within its own deadline"
     with _at(DEADLINE + dt.timedelta(days=6)):
-        assert lifecycle.change_notices_expire_due() == [(superseding_case.number, 2)]
+        assert services.change_notices_expire_due() == [(superseding_case.number, 2)]
     statuses = {n.pk: n.status for n in ChangeNotice.objects.all()}
     assert statuses == {accepted.pk: "accepted", v1.pk: "superseded", v2.pk: "expired"}
 
@@ -89,15 +89,15 @@ def test_the_nightly_beat_runs_the_job():
 def _outcome(basis, line, caseworker):
     """What the rest of the system does with the lines of an answered-or-expired notice."""
     basis.refresh_from_db()
-    groups = lifecycle.change_overview(basis)["groups"]
+    groups = selectors.change_overview(basis)["groups"]
     with pytest.raises(TransitionError) as not_invoiced:
         services.invoices_issue(basis=basis, by=caseworker)
     with pytest.raises(InvalidInput) as not_resent:
-        lifecycle.change_notice_send(basis=basis, by=caseworker)
+        services.change_notice_send(basis=basis, by=caseworker)
     edited = services.line_update(line=line, by=caseworker, description=line.description + " (justert)")
     return {
-        "pending": lifecycle.change_lines_pending(basis),
-        "accepted_estimate": lifecycle.accepted_estimate(basis).gross,
+        "pending": selectors.change_lines_pending(basis),
+        "accepted_estimate": selectors.accepted_estimate(basis).gross,
         "shown_in_group": [name for name, lines in groups.items() if line in lines],
         "invoice_refused": not_invoiced.value.code,
         "send_refused": not_resent.value.code,
@@ -110,10 +110,10 @@ def test_lines_of_an_expired_notice_are_handled_like_those_of_a_declined_one(com
     declined_basis, declined_line, declined = _case(caseworker)
     expired_basis, expired_line, expired = _case(caseworker)
     with _at(DEADLINE):
-        lifecycle.change_notice_answer(notice=declined, by=None, decision="declined", channel="phone",
+        services.change_notice_answer(notice=declined, by=None, decision="declined", channel="phone",
                                        note="Nei på telefon")
     with _at(DEADLINE + dt.timedelta(days=1)):
-        assert lifecycle.change_notices_expire_due() == [(expired_basis.number, 1)]
+        assert services.change_notices_expire_due() == [(expired_basis.number, 1)]
         was_declined = _outcome(declined_basis, declined_line, caseworker)
         was_expired = _outcome(expired_basis, expired_line, caseworker)
     assert was_declined.pop("shown_in_group") == ["declined"]
@@ -126,10 +126,10 @@ def test_lines_of_an_expired_notice_are_handled_like_those_of_a_declined_one(com
 def test_an_expired_notice_can_no_longer_be_answered(company, caseworker, customer_user):
     _basis, _line, notice = _case(caseworker, customer_user)
     with _at(DEADLINE + dt.timedelta(days=1)):
-        lifecycle.change_notices_expire_due()
+        services.change_notices_expire_due()
         for decision in ("accepted", "declined"):
             with pytest.raises(TransitionError, match="20.03.2026") as exc:
-                lifecycle.change_notice_answer(notice=notice, by=customer_user, decision=decision)
+                services.change_notice_answer(notice=notice, by=customer_user, decision=decision)
             assert exc.value.code == "expired"
     notice.refresh_from_db()
     assert notice.status == ChangeNotice.Status.EXPIRED and notice.answered_at is None
@@ -144,7 +144,7 @@ def test_portal_shows_the_expired_notice_without_answer_buttons(company, casewor
         # Before the nightly job has run the page already treats it as expired.
         page = customer_client.get(detail).content.decode()
         assert "Aksepter endringen" not in page and 'id="notice-expired"' in page
-        lifecycle.change_notices_expire_due()
+        services.change_notices_expire_due()
         page = customer_client.get(detail).content.decode()
         assert 'class="chip change-expired" id="notice-status">Utløpt<' in page
         assert "Svarfristen gikk ut 20.03.2026" in page and "ikke fakturert" in page
@@ -160,7 +160,7 @@ def test_portal_shows_the_expired_notice_without_answer_buttons(company, casewor
 def test_caseworker_pages_show_the_expired_state(company, caseworker, caseworker_client):
     basis, line, _notice = _case(caseworker)
     with _at(DEADLINE + dt.timedelta(days=1)):
-        lifecycle.change_notices_expire_due()
+        services.change_notices_expire_due()
         page = caseworker_client.get(reverse("lifecycle:changes", args=[basis.pk])).content.decode()
         expired_part = page.split('id="expired-h"')[1].split("</section>")[0]
         assert "Ekstra målerskap" in expired_part

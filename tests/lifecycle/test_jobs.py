@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from billing import lifecycle, lifecycle_tasks, services
+from billing import selectors, services, tasks
 from billing.errors import TransitionError
 from billing.models import Invoice, Payment, Reminder
 from billing.status import Status
@@ -29,10 +29,10 @@ def test_offer_expiry_job_moves_notifies_once_and_renewal_makes_a_new_version(co
         example1_lines(basis, caseworker)
         services.offer_send(basis=basis, by=caseworker, valid_until=dt.date(2026, 3, 20))
     with _at(dt.date(2026, 3, 20)):
-        assert lifecycle_tasks.offers_expire.delay().get() == [], "valid through its last day"
+        assert tasks.offers_expire.delay().get() == [], "valid through its last day"
     with _at(dt.date(2026, 3, 21)):
-        assert lifecycle_tasks.offers_expire.delay().get() == [basis.number]
-        assert lifecycle_tasks.offers_expire.delay().get() == [], "the second run changes nothing"
+        assert tasks.offers_expire.delay().get() == [basis.number]
+        assert tasks.offers_expire.delay().get() == [], "the second run changes nothing"
         basis.refresh_from_db()
         assert basis.status == Status.EXPIRED and basis.status_label == "Utløpt"
         [mail] = OutboundEmail.objects.filter(basis=basis, subject__contains="utløpt")
@@ -66,10 +66,10 @@ def overdue_invoice(company, caseworker):
 def test_reminders_two_steps_each_once_with_fee_and_pdf(overdue_invoice, caseworker_client):
     inv = overdue_invoice
     with _at(dt.date(2026, 3, 29)):  # 13 days after due
-        assert lifecycle_tasks.reminders_send.delay().get() == []
+        assert tasks.reminders_send.delay().get() == []
     with _at(dt.date(2026, 3, 30)):  # 14 days after due
-        assert lifecycle_tasks.reminders_send.delay().get() == [[inv.number, 1]]
-        assert lifecycle_tasks.reminders_send.delay().get() == [], "never twice for the same step"
+        assert tasks.reminders_send.delay().get() == [[inv.number, 1]]
+        assert tasks.reminders_send.delay().get() == [], "never twice for the same step"
         first = Reminder.objects.get(invoice=inv)
         assert (first.step, first.fee, first.due_date) == (1, D("35.00"), dt.date(2026, 4, 13))
         text = pdf_text(first.pdf.read())
@@ -80,26 +80,26 @@ def test_reminders_two_steps_each_once_with_fee_and_pdf(overdue_invoice, casewor
         page = caseworker_client.get(reverse("lifecycle:overdue")).content.decode()
         assert str(inv.number) in page and "1. sendt 30.03.2026" in page and "2. purring fra 14.04.2026" in page
     with _at(dt.date(2026, 4, 13)):  # first reminder's deadline day: not yet
-        assert lifecycle_tasks.reminders_send.delay().get() == []
+        assert tasks.reminders_send.delay().get() == []
     with _at(dt.date(2026, 4, 14)):
-        assert lifecycle_tasks.reminders_send.delay().get() == [[inv.number, 2]]
+        assert tasks.reminders_send.delay().get() == [[inv.number, 2]]
         second = Reminder.objects.get(invoice=inv, step=2)
         text = pdf_text(second.pdf.read())
         assert "2. purring" in text and "5 070,00" in text and "siste purring" in text
     with _at(dt.date(2026, 8, 1)):
-        assert lifecycle_tasks.reminders_send.delay().get() == [], "at most two reminders"
+        assert tasks.reminders_send.delay().get() == [], "at most two reminders"
     assert OutboundEmail.objects.filter(kind="reminder").count() == 2
 
 
 def test_paid_invoice_gets_no_reminder_and_fee_is_settled_with_the_kid(overdue_invoice, caseworker):
     inv = overdue_invoice
     with _at(dt.date(2026, 3, 30)):
-        lifecycle.reminders_send_due()
-        assert lifecycle.amount_owed(inv) == D("5035.00")
+        services.reminders_send_due()
+        assert selectors.amount_owed(inv) == D("5035.00")
         services.payment_register(invoice=inv, by=caseworker, amount=D("5035.00"), method=Payment.Method.MANUAL)
         inv.refresh_from_db()
-        assert inv.status == Invoice.Status.PAID and lifecycle.amount_owed(inv) == D("0.00")
-        assert lifecycle.refund_due(inv) == D("0.00"), "the fee part of the payment is not refunded"
+        assert inv.status == Invoice.Status.PAID and selectors.amount_owed(inv) == D("0.00")
+        assert selectors.refund_due(inv) == D("0.00"), "the fee part of the payment is not refunded"
     with _at(dt.date(2026, 5, 1)):
-        assert lifecycle.reminders_send_due() == []
-        assert lifecycle.overdue_invoices() == []
+        assert services.reminders_send_due() == []
+        assert selectors.overdue_invoices() == []

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 import pytest
 from django.urls import reverse
 
-from billing import lifecycle, services
+from billing import selectors, services
 from billing.errors import TransitionError
 from billing.models import Invoice, Payment, TenYearRefund
 from billing.status import Status
@@ -52,7 +52,7 @@ def test_example5_customer_caused_overrun_is_outside_the_cap(company, caseworker
     add_line(basis, caseworker, description="Faktisk kostnad", unit_price="80000.00", phase="actual")
     add_line(basis, caseworker, description="Kundens endring", unit_price="17350.00", phase="actual",
              customer_caused=True)
-    [row] = lifecycle.settlement_rows(basis)
+    [row] = selectors.settlement_rows(basis)
     assert (row["customer_caused"], row["to_invoice"]) == (D("17350.00"), D("17350.00"))
     [final] = services.final_settle(basis=basis, by=caseworker)
     assert final.gross_total == D("17350.00")
@@ -66,9 +66,9 @@ def test_example5_credit_note_refund_is_paid_out_to_the_customers_account(compan
     _, pdf = documents.document_pdf_bytes("invoice", credit.pk)
     text = pdf_text(pdf)
     assert "Kreditnota" in text and "8 765,44" in text and "71 234,56" in text
-    [payout] = lifecycle.refund_payouts()
+    [payout] = selectors.refund_payouts()
     assert (payout.amount, payout.payout_account, payout.invoice) == (D("8765.44"), "12345678903", prepay)
-    assert lifecycle.refunds_prepare(invoice=prepay) == [], "preparing again creates nothing"
+    assert services.refunds_prepare(invoice=prepay) == [], "preparing again creates nothing"
     page = caseworker_client.get(reverse("lifecycle:refunds")).content.decode().replace("\xa0", " ")
     assert "8 765,44" in page and "12345678903" in page
     resp = caseworker_client.post(reverse("lifecycle:refund_paid_out", args=[payout.pk]), {"account": "1234.56.78903"})
@@ -97,7 +97,7 @@ def test_partial_credit_of_a_card_payment_is_refunded_through_stripe(company, ca
     assert refund.provider_reference == "re_1" and refund.refund_of.provider_reference == "cs_test_abc"
     assert stripe_refund_fake["refunds"] == [{"id": "re_1", "object": "refund", "status": "succeeded",
                                               "amount": 100000, "payment_intent": "pi_for_cs_test_abc"}]
-    assert lifecycle.refund_execute(payment=refund).status == Payment.Status.CONFIRMED
+    assert services.refund_execute(payment=refund).status == Payment.Status.CONFIRMED
     assert len(stripe_refund_fake["refunds"]) == 1, "running the refund again does not refund twice"
     assert services.invoice_outstanding(o_inv) == D("0.00")
 
@@ -124,7 +124,7 @@ def test_example4_ten_year_refund_uses_the_same_path(company, caseworker, stripe
     assert credit.gross_total == D("75000.00")
     text = pdf_text(documents.document_pdf_bytes("invoice", credit.pk)[1])
     assert "75 000,00" in text and "tiårsregelen" in text
-    [payout] = lifecycle.refund_payouts()
+    [payout] = selectors.refund_payouts()
     assert (payout.amount, payout.payout_account) == (D("75000.00"), "12345678903")
     b_line = basis_b.lines.get()
     assert b_line.amount == D("75000.00"), "B pays 75 000"

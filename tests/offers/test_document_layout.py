@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 from pypdf import PdfReader
 
-from billing import lifecycle, services
+from billing import services
 from billing.models import Invoice, Payment
 from offers import documents, renderers
 from tests.factories import add_line, make_basis, make_customer
@@ -153,7 +153,7 @@ def test_long_invoices_credit_note_and_reminder(company, caseworker, long_custom
     # Reminder on the overdue contribution invoice.
     o_invoice = by_regime["O"]
     with oncommit():
-        reminder = lifecycle.reminder_send(invoice=o_invoice, on=o_invoice.due_date + dt.timedelta(days=15))
+        reminder = services.reminder_send(invoice=o_invoice, on=o_invoice.due_date + dt.timedelta(days=15))
     assert reminder is not None
     pages = _assert_sane("reminder", _stored(reminder), max_pages=1)
     assert "1. purring" in pages[0] and "Å betale" in pages[0]
@@ -168,7 +168,7 @@ def test_long_change_notice_keeps_its_answer_box_with_the_terms(company, casewor
         add_line(basis, caseworker, category="meter_work", description=_description(i), quantity="2",
                  unit="t", unit_price="845.00")
     with oncommit():
-        notice = lifecycle.change_notice_send(basis=basis, by=caseworker)
+        notice = services.change_notice_send(basis=basis, by=caseworker)
     pages = _assert_sane("change-notice", _stored(notice), max_pages=10)
     box = _page_with(pages, "Slik svarer du")
     assert "Aksepterer du endringen" in pages[box] and "Avslår du endringen" in pages[box], \

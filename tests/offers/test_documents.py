@@ -113,13 +113,11 @@ def test_prepayment_invoice(company, caseworker, oncommit):
 
 
 def test_change_invoice(company, caseworker, oncommit):
-    from billing import lifecycle
-
     basis, _ = _invoiced(caseworker, oncommit)
     add_line(basis, caseworker, category="meter_work", description="Ekstra målerskap", unit_price="2000.00")
     with oncommit():
-        notice = lifecycle.change_notice_send(basis=basis, by=caseworker)
-        lifecycle.change_notice_answer(notice=notice, by=None, decision="accepted")
+        notice = services.change_notice_send(basis=basis, by=caseworker)
+        services.change_notice_answer(notice=notice, by=None, decision="accepted")
     with oncommit():
         [inv] = services.invoices_issue(basis=basis, by=caseworker)
     assert inv.kind == Invoice.Kind.CHANGE

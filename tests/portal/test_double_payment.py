@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from billing import lifecycle, services
+from billing import selectors, services
 from billing.models import AuditEvent, Invoice, Payment
 from portal.models import CheckoutAttempt
 from tests.portal.conftest import as_json, customer_basis, post_webhook
@@ -42,7 +42,7 @@ def test_second_checkout_expires_the_first_at_the_provider(company, customer_cli
     assert post_webhook(client, stripe_fake.event("checkout.session.expired", expired)).status_code == 200
     stripe_fake.pay(second.session_id)
     post_webhook(client, stripe_fake.event("checkout.session.completed", stripe_fake.sessions[second.session_id]))
-    assert lifecycle.amount_owed(invoice) == 0
+    assert selectors.amount_owed(invoice) == 0
     assert not Payment.objects.filter(invoice=invoice, direction="refund").exists()
 
 
@@ -68,7 +68,7 @@ def test_both_checkouts_paid_refunds_the_second_and_flags_it(company, customer_c
     assert refund.amount == invoice.gross_total and refund.method == "card"
     assert refund.status == "confirmed", "executed through the provider"
     assert [r["params"]["amount"] for r in stripe_fake.requests if r["path"] == "/v1/refunds"] == ["5739290"]
-    assert lifecycle.amount_owed(invoice) == 0 and services.invoice_outstanding(invoice) == 0
+    assert selectors.amount_owed(invoice) == 0 and services.invoice_outstanding(invoice) == 0
     assert AuditEvent.objects.filter(basis=invoice.basis, action="billing.payment.overpaid").count() == 1
 
     page = caseworker_client.get(reverse("billing:basis_detail", args=[invoice.basis_id])).content.decode()

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import lifecycle, services
+from billing import selectors, services
 from billing.models import AuditEvent, ChangeNotice, Invoice, Payment
 from billing.signals import audit_recorded
 from offers.models import OutboundEmail
@@ -53,7 +53,7 @@ def test_accepted_change_notice_sends_one_confirmation(company, caseworker, cust
     basis = accepted_basis(by=caseworker, customer=customer)
     services.invoices_issue(basis=basis, by=caseworker)
     add_line(basis, caseworker, category="meter_work", description="Ekstra målerskap", unit_price="2500.00")
-    notice = lifecycle.change_notice_send(basis=basis, by=caseworker)
+    notice = services.change_notice_send(basis=basis, by=caseworker)
     url = reverse("portal_changes:detail", args=[notice.pk])
     for _ in range(2):
         resp = customer_client.post(url, {"decision": "accept", "pdf_sha256": notice.pdf_sha256})
@@ -100,7 +100,7 @@ def test_part_payment_receipt_says_what_remains(company, customer_user):
     services.payment_register(invoice=invoice, by=None, amount="10000.00", method="bank_transfer",
                               provider="bank", provider_reference="ref-1")  # the same bank line again
     [mail] = OutboundEmail.objects.filter(kind=OutboundEmail.Kind.RECEIPT)
-    remaining = lifecycle.amount_owed(invoice)
+    remaining = selectors.amount_owed(invoice)
     assert remaining == invoice.gross_total - D("10000.00")
     assert "Betalt beløp: 10\u00a0000,00\u00a0kr" in mail.body_text
     assert "Betalingsmåte: bankoverføring" in mail.body_text

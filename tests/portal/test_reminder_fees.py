@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from billing import lifecycle, services
+from billing import selectors, services
 from billing.models import Payment
 from tests.factories import add_line, make_basis, make_customer
 
@@ -57,11 +57,11 @@ def test_invoice_list_shows_reminder_fees_and_the_total_to_pay(company, casework
         assert _cells(customer_client.get(url).content.decode(), invoice)[2:] == [
             "5 000,00 kr", "–", "5 000,00 kr", "Ikke betalt"]
     with _at(dt.date(2026, 3, 30)):
-        assert lifecycle.reminders_send_due() == [(invoice.number, 1)]
+        assert services.reminders_send_due() == [(invoice.number, 1)]
         assert _cells(customer_client.get(url).content.decode(), invoice)[2:] == [
             "5 000,00 kr", "35,00 kr 1 purring", "5 035,00 kr", "Purret"]
     with _at(dt.date(2026, 4, 14)):
-        assert lifecycle.reminders_send_due() == [(invoice.number, 2)]
+        assert services.reminders_send_due() == [(invoice.number, 2)]
         page = customer_client.get(url).content.decode()
     assert _cells(page, invoice)[2:] == ["5 000,00 kr", "70,00 kr 2 purringer", "5 070,00 kr", "Purret"]
     assert _cells(page, other)[2:] == ["1 000,00 kr", "–", "0,00 kr", "Faktura betalt"], "paid, never reminded"
@@ -71,7 +71,7 @@ def test_invoice_list_shows_reminder_fees_and_the_total_to_pay(company, casework
 def test_fees_stay_to_pay_after_the_invoice_amount_is_paid(company, caseworker, customer_user, customer_client):
     invoice = _invoice(customer_user, caseworker)
     with _at(dt.date(2026, 3, 30)):
-        lifecycle.reminders_send_due()
+        services.reminders_send_due()
     services.payment_register(invoice=invoice, by=caseworker, amount=D("5000.00"), method=Payment.Method.MANUAL)
     list_page = customer_client.get(reverse("portal:invoices")).content.decode()
     assert _cells(list_page, invoice)[2:] == ["5 000,00 kr", "35,00 kr 1 purring", "35,00 kr", "Purregebyr ubetalt"]
@@ -87,7 +87,7 @@ def test_fees_stay_to_pay_after_the_invoice_amount_is_paid(company, caseworker, 
     assert _cells(list_page, invoice)[2:] == ["5 000,00 kr", "35,00 kr 1 purring", "0,00 kr", "Faktura betalt"]
     page = customer_client.get(reverse("portal:invoice", args=[invoice.pk])).content.decode()
     assert "Faktura betalt" in page and "Betal nå" not in page
-    assert lifecycle.refund_due(invoice) == D("0.00"), "the fee part of the payments is not refunded"
+    assert selectors.refund_due(invoice) == D("0.00"), "the fee part of the payments is not refunded"
 
 
 def test_card_payment_charges_the_invoice_and_the_unpaid_fees(company, caseworker, customer_user, customer_client,
@@ -95,14 +95,14 @@ def test_card_payment_charges_the_invoice_and_the_unpaid_fees(company, caseworke
     settings.PAYMENT_PROVIDER = "local"
     invoice = _invoice(customer_user, caseworker)
     with _at(dt.date(2026, 3, 30)):
-        lifecycle.reminders_send_due()
+        services.reminders_send_due()
     response = customer_client.post(reverse("portal:invoice_pay", args=[invoice.pk]), {"attempt": str(uuid.uuid4())})
     assert response.status_code == 302
     payment = Payment.objects.get(invoice=invoice)
     assert (payment.status, payment.amount) == (Payment.Status.PENDING, D("5035.00"))
     services.payment_confirm(payment=payment, by=customer_user)
     invoice.refresh_from_db()
-    assert invoice.status == "paid" and lifecycle.amount_owed(invoice) == D("0.00")
+    assert invoice.status == "paid" and selectors.amount_owed(invoice) == D("0.00")
     again = customer_client.post(reverse("portal:invoice_pay", args=[invoice.pk]), {"attempt": str(uuid.uuid4())})
     assert again.status_code == 302 and Payment.objects.filter(invoice=invoice).count() == 1, "nothing left to pay"
 
@@ -110,7 +110,7 @@ def test_card_payment_charges_the_invoice_and_the_unpaid_fees(company, caseworke
 def test_invoice_list_reads_reminders_once_not_per_invoice(company, caseworker, customer_user, customer_client):
     invoices = [_invoice(customer_user, caseworker) for _ in range(2)]
     with _at(dt.date(2026, 3, 30)):
-        lifecycle.reminders_send_due()
+        services.reminders_send_due()
     with CaptureQueriesContext(connection) as ctx:
         customer_client.get(reverse("portal:invoices"))
     reminder_queries = [q for q in ctx.captured_queries if 'FROM "billing_reminder"' in q["sql"]]

@@ -18,7 +18,7 @@ AUDIT_CALLS = {"audit": None, "_audit_email": 1}
 # f-string actions and every value their placeholder takes (checked against the code: a new f-string
 # action fails the test until it is listed here).
 FSTRING_ACTIONS = {
-    "billing.change_notice.{decision}": ("accepted", "declined"),  # lifecycle.change_notice_answer
+    "billing.change_notice.{decision}": ("accepted", "declined"),  # services.change_notice_answer
 }
 
 

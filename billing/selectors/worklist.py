@@ -1,7 +1,7 @@
 """Read-side queries for the workspace: each page costs a fixed number of queries.
 
 Overdue and outstanding amounts are SQL annotations (subqueries), never per-row Python calls,
-and mirror `services.invoice_outstanding`: gross − issued credit notes − confirmed payments
+and mirror `billing/selectors/owed.py` (`invoice_outstanding`): gross − issued credit notes − confirmed payments
 + confirmed refunds.
 """
 
@@ -13,9 +13,7 @@ from django.db.models import Count, DecimalField, Exists, F, OuterRef, Prefetch,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from integrations.models import RelatedCase
-
-from .models import (
+from billing.models import (
     AuditEvent,
     CostLine,
     Invoice,
@@ -26,7 +24,7 @@ from .models import (
     SharedCostParticipant,
     TenYearRefund,
 )
-from .status import Status
+from billing.status import Status
 
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal("0.00"), output_field=MONEY_FIELD)
@@ -90,7 +88,7 @@ def _search(qs, q: str):
     """Substring search over number, title, site address, metering point, customer name and related
     case id. A UNION of per-column lookups lets PostgreSQL use each column's trigram index (an OR
     across a join would scan every row)."""
-    from .models import Customer
+    from billing.models import Customer
 
     q = q.strip()
     if not q:
@@ -101,7 +99,7 @@ def _search(qs, q: str):
              for column in ("number", "title", "site_street", "site_city")]
     parts.append(InvoiceBasis.objects.filter(customer__in=Customer.objects.filter(name__icontains=q)
                                              .values("pk")).order_by().values("pk"))
-    parts.append(RelatedCase.objects.filter(external_id__icontains=q).order_by().values("basis_id"))
+    parts.append(InvoiceBasis.objects.filter(related_cases__external_id__icontains=q).order_by().values("pk"))
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 4 and len(digits) == len(q.replace(" ", "")):
         parts.append(InvoiceBasis.objects.filter(metering_point_id__icontains=digits).order_by().values("pk"))
@@ -171,6 +169,11 @@ def status_counts(qs) -> dict[str, int]:
     return counts
 
 
+def _related_model(model, name: str):
+    """The model behind a reverse relation (an upper app's rows linked to a basis), without importing it."""
+    return model._meta.get_field(name).related_model
+
+
 def basis_detail(pk: int) -> InvoiceBasis:
     """The basis with everything its page shows, prefetched (a fixed number of queries)."""
     invoices = invoices_with_outstanding(
@@ -183,7 +186,8 @@ def basis_detail(pk: int) -> InvoiceBasis:
                 Prefetch("lines", queryset=CostLine.objects.select_related("category", "vat_code", "invoice")),
                 Prefetch("invoices", queryset=invoices),
                 Prefetch("events", queryset=AuditEvent.objects.select_related("actor_user").order_by("-at", "-id")),
-                Prefetch("related_cases", queryset=RelatedCase.objects.select_related("installer")),
+                Prefetch("related_cases", queryset=_related_model(InvoiceBasis, "related_cases").objects
+                         .select_related("installer")),
                 Prefetch("offers", queryset=Offer.objects.order_by("-version")),
                 Prefetch("shared_participations",
                          queryset=SharedCostParticipant.objects.select_related("shared_cost")),
@@ -196,7 +200,7 @@ def basis_search(q: str, *, limit: int = 10, exclude_ids=()):
 
 
 def customer_search(q: str, *, limit: int = 10):
-    from .models import Customer
+    from billing.models import Customer
 
     q = q.strip()
     if not q:
