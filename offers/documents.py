@@ -340,7 +340,7 @@ class Document:
     template: str
     context: Callable[[object], dict]
     filename: Callable[[object], str] | None = None
-    file_field: str = "pdf"
+    file_field: str | None = "pdf"
     related: tuple[str, ...] = ()
     owner: str | None = "basis__customer__user"
     published: dict = field(default_factory=dict)
@@ -371,7 +371,7 @@ DOCUMENTS: dict[str, Document] = {d.kind: d for d in (
              owner="invoice__basis__customer__user"),
     # What the offer letter would say now, before the offer is sent: shown to the case worker only.
     Document("rough_estimate", "billing.InvoiceBasis", "documents/offer.html", rough_estimate_context,
-             related=("customer",), owner=None),
+             file_field=None, related=("customer",), owner=None),
 )}
 
 

@@ -21,6 +21,8 @@ RENDERED = {
     "billing.invoice.issued": ("invoice", "invoice"),
     "billing.invoice.credited": ("invoice", "credit_note"),
     "billing.basis.final_settled": ("invoice", "documents"),
+    "billing.change_notice.sent": ("change_notice", "change_notice"),
+    "billing.invoice.reminder_sent": ("reminder", "reminder"),
 }
 
 
@@ -55,7 +57,15 @@ def on_audit(sender, event, **kwargs):
             emails.invoice_email_queue(invoice_id=pk)
     elif action == "billing.basis.accepted" and event.basis_id:
         emails.acceptance_email_queue(basis_id=event.basis_id, offer_version=data.get("offer_version"))
+    elif action == "billing.basis.expired" and event.basis_id:
+        emails.offer_expiry_email_queue(basis_id=event.basis_id)
+    elif action == "billing.change_notice.sent" and data.get("change_notice"):
+        emails.change_notice_email_queue(notice_id=data["change_notice"])
     elif action == "billing.change_notice.accepted" and data.get("change_notice"):
         emails.change_acceptance_email_queue(notice_id=data["change_notice"])
+    elif action == "billing.change_notice.expired" and data.get("change_notice"):
+        emails.change_notice_expiry_email_queue(notice_id=data["change_notice"])
+    elif action == "billing.invoice.reminder_sent" and data.get("reminder"):
+        emails.reminder_email_queue(reminder_id=data["reminder"])
     elif action == "billing.payment.confirmed" and data.get("payment"):
         emails.payment_receipt_queue(payment_id=data["payment"])
