@@ -1,7 +1,7 @@
 """Benchmark: the offer PDF pipeline against WeasyPrint rendering the same HTML directly.
 
 Builds a two-page offer with 50 cost lines (in-memory SQLite, through the real services), renders it
-20 times through offers.renderers (context from the Offer snapshot + template + WeasyPrint with the
+20 times through offers.documents and offers.renderers (context from the Offer snapshot + template + WeasyPrint with the
 local-only fetcher and a shared font configuration), and 20 times with bare
 `weasyprint.HTML(string=html).write_pdf()`. Prints the medians; the last line is one JSON object.
 Targets: pipeline ≤ 1.3 × bare, median < 400 ms. Exit status 1 when a target is missed.
@@ -76,13 +76,14 @@ def main():
     import weasyprint
     from pypdf import PdfReader
 
-    from offers import renderers
+    from offers import documents, renderers
 
     renderer = renderers.get_renderer()
-    html = renderer.html(renderers.TEMPLATES["offer"], renderers.offer_context(offer))
+    template = documents.document("offer").template
+    html = renderer.html(template, documents.offer_context(offer))
 
     def pipeline():
-        return renderer.pdf(renderers.TEMPLATES["offer"], renderers.offer_context(offer))
+        return renderer.pdf(template, documents.offer_context(offer))
 
     def bare():
         return weasyprint.HTML(string=html).write_pdf()

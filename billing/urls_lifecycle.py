@@ -6,7 +6,6 @@ app_name = "lifecycle"
 
 urlpatterns = [
     path("grunnlag/<int:pk>/endringer/", views.changes, name="changes"),
-    path("endringsvarsel/<int:pk>/pdf/", views.change_notice_pdf, name="change_notice_pdf"),
     path("grunnlag/<int:pk>/sluttoppgjor/", views.settlement, name="settlement"),
     path("forfalte/", views.overdue, name="overdue"),
     path("tilbakebetalinger/", views.refunds, name="refunds"),

@@ -6,7 +6,6 @@ import datetime as dt
 
 from django import forms
 from django.contrib import messages
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -18,7 +17,7 @@ from kundefaktura.accounts.roles import caseworker_required
 from . import selectors, services
 from .errors import BillingError
 from .forms import AmountField, InputRulesMixin
-from .models import ChangeNotice, CostCategory, CostLine, InvoiceBasis, Payment, VatCode
+from .models import CostCategory, CostLine, InvoiceBasis, Payment, VatCode
 
 
 class ValidUntilForm(InputRulesMixin, forms.Form):
@@ -92,16 +91,6 @@ def changes(request, pk):
            "can_invoice": bool(overview["groups"]["accepted_uninvoiced"]) and not invoice_refusals,
            "settled_at": basis.settled_at}
     return render(request, "workspace/lifecycle/changes.html", ctx, status=400 if form.errors else 200)
-
-
-@caseworker_required
-@require_GET
-def change_notice_pdf(request, pk):
-    notice = get_object_or_404(ChangeNotice, pk=pk)
-    if not notice.pdf:
-        raise Http404
-    return FileResponse(notice.pdf.open("rb"), content_type="application/pdf",
-                        filename=f"endringsvarsel-{notice.basis.number}-v{notice.version}.pdf")
 
 
 # --- final settlement -----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from billing import services as billing
 from billing.errors import ConflictError, InvalidInput
 from billing.models import AuditEvent, Customer, InvoiceBasis
+from kundefaktura.queue import enqueue, enqueue_on_commit
 
 from .models import (
     ApiClient,
@@ -39,6 +40,8 @@ from .models import (
 )
 
 log = logging.getLogger(__name__)
+
+DELIVER_TASK = "integrations.deliver_notifications"
 
 SIGNATURE_HEADER = "X-Kundefaktura-Signature"
 INSTALLER_LINK_SALT = "integrations.installer-case"
@@ -281,21 +284,13 @@ def notifications_for_event(event: AuditEvent) -> list[Notification]:
                      payload={**payload, "subscription": s.pk}) for s in subs])
     for row in rows:
         pair = (row.subscription_id, row.basis_id)
-        transaction.on_commit(lambda pair=pair: enqueue_delivery(*pair))
+        enqueue_on_commit(DELIVER_TASK, *pair)
     return rows
 
 
 def enqueue_delivery(subscription_id: int, basis_id: int, countdown: float | None = None) -> bool:
     """Queue the delivery task; a dead broker is logged, and the sweeper finds the row later."""
-    from .tasks import deliver_notifications
-
-    try:
-        deliver_notifications.apply_async((subscription_id, basis_id), countdown=countdown)
-        return True
-    except Exception:  # noqa: BLE001 — broker down: the outbox row waits for the sweeper
-        log.warning("could not queue notification delivery (%s, %s); the sweeper will retry",
-                    subscription_id, basis_id, exc_info=True)
-        return False
+    return enqueue(DELIVER_TASK, subscription_id, basis_id, countdown=countdown)
 
 
 def sign(body: bytes, secret: str) -> str:

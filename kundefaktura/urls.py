@@ -3,7 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from billing import urls_lifecycle
+from offers.views import document_pdf_view
+
 from .accounts import views as account_views
+from .accounts.roles import CASEWORKER
 from .health import healthz
 
 handler400 = "kundefaktura.errorpages.bad_request"
@@ -27,7 +31,11 @@ urlpatterns = [
     path("ingen-rolle/", public(TemplateView.as_view(template_name="registration/no_role.html")), name="no_role"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("arbeid/livslop/", include("billing.urls_lifecycle")),
+    # The case worker's pages after acceptance, with the change-notice PDF from the documents app.
+    path("arbeid/livslop/", include((urls_lifecycle.urlpatterns + [
+        path("endringsvarsel/<int:pk>/pdf/", document_pdf_view("change_notice", CASEWORKER),
+             name="change_notice_pdf"),
+    ], urls_lifecycle.app_name))),
     path("arbeid/", include("billing.urls")),
     path("dokumenter/", include("offers.urls")),
     path("portal/endring/", include("portal.urls_changes")),

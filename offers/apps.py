@@ -9,6 +9,6 @@ class OffersConfig(AppConfig):
     def ready(self):
         from kundefaktura.outbox import register
 
-        from . import receivers, services  # noqa: F401 - connects the audit_recorded receivers
+        from . import outbox, receivers  # noqa: F401 - connects the audit_recorded receivers
 
-        register(services.outbox_sweep)
+        register(outbox.outbox_sweep)

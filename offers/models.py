@@ -10,7 +10,8 @@ class OutboundEmail(models.Model):
     `attachments` is a JSON list; each item is either a stored file
     ``{"path": "<storage path under MEDIA_ROOT>", "filename": "vilkaar.pdf", "mimetype": "application/pdf"}``
     or a document that is rendered on demand before sending
-    ``{"document": "offer" | "invoice", "pk": 12}`` (its stored PDF is attached; rendered first if missing).
+    ``{"document": "<kind in offers.documents.DOCUMENTS>", "pk": 12}`` (its stored PDF is attached; rendered
+    first if missing).
     """
 
     class Kind(models.TextChoices):

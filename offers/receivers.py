@@ -1,45 +1,71 @@
 """Listeners on billing's audit events (sent inside the billing transaction): documents and e-mails
-follow the money core's changes as outbox rows that commit — or roll back — with the change."""
+follow the money core's changes. The e-mails are outbox rows that commit — or roll back — with the
+change; each document's PDF is rendered by the task `offers.document_render` once the change has
+committed (a lost task costs nothing: the e-mail delivery and the PDF view render a missing PDF)."""
 
 import logging
 
-from django.db import transaction
 from django.dispatch import receiver
 
 from billing.signals import audit_recorded
+from kundefaktura.queue import enqueue_on_commit
 
 log = logging.getLogger(__name__)
 
+RENDER_TASK = "offers.document_render"
 
-def _queue_render(kind: str, pk: int) -> None:
-    def run():
-        from .tasks import document_render
+# billing's audit action → (document kind in offers.documents.DOCUMENTS, the `data` key holding its id
+# or, for the final settlement, its list of ids)
+RENDERED = {
+    "billing.basis.offer_sent": ("offer", "offer"),
+    "billing.invoice.issued": ("invoice", "invoice"),
+    "billing.invoice.credited": ("invoice", "credit_note"),
+    "billing.basis.final_settled": ("invoice", "documents"),
+    "billing.change_notice.sent": ("change_notice", "change_notice"),
+    "billing.invoice.reminder_sent": ("reminder", "reminder"),
+}
 
-        try:
-            document_render.delay(kind, pk)
-        except Exception:  # noqa: BLE001 - the e-mail task renders a missing PDF itself
-            log.warning("could not queue PDF render of %s %s", kind, pk, exc_info=True)
 
-    transaction.on_commit(run)
+def rendered_documents(event) -> list[tuple[str, int]]:
+    """(kind, id) of each document `event` created."""
+    if event.action not in RENDERED:
+        return []
+    kind, key = RENDERED[event.action]
+    ids = (event.data or {}).get(key)
+    return [(kind, pk) for pk in (ids if isinstance(ids, list) else [ids]) if pk]
+
+
+def render_on_commit(kind: str, pk: int) -> None:
+    enqueue_on_commit(RENDER_TASK, kind, pk)
 
 
 @receiver(audit_recorded, dispatch_uid="offers.on_audit")
 def on_audit(sender, event, **kwargs):
-    from . import services
+    from . import emails
 
+    for kind, pk in rendered_documents(event):
+        render_on_commit(kind, pk)
     action, data = event.action, event.data or {}
     if action == "billing.basis.offer_sent" and data.get("offer"):
-        services.offer_email_queue(offer_id=data["offer"])
+        emails.offer_email_queue(offer_id=data["offer"])
     elif action == "billing.invoice.issued" and data.get("invoice"):
-        services.invoice_email_queue(invoice_id=data["invoice"])
+        emails.invoice_email_queue(invoice_id=data["invoice"])
     elif action == "billing.invoice.credited" and data.get("credit_note"):
-        services.invoice_email_queue(invoice_id=data["credit_note"])
-    elif action == "billing.basis.accepted" and event.basis_id:
-        services.acceptance_email_queue(basis_id=event.basis_id, offer_version=data.get("offer_version"))
-    elif action == "billing.change_notice.accepted" and data.get("change_notice"):
-        services.change_acceptance_email_queue(notice_id=data["change_notice"])
-    elif action == "billing.payment.confirmed" and data.get("payment"):
-        services.payment_receipt_queue(payment_id=data["payment"])
+        emails.invoice_email_queue(invoice_id=data["credit_note"])
     elif action == "billing.basis.final_settled":
         for pk in data.get("documents", []):
-            services.invoice_email_queue(invoice_id=pk)
+            emails.invoice_email_queue(invoice_id=pk)
+    elif action == "billing.basis.accepted" and event.basis_id:
+        emails.acceptance_email_queue(basis_id=event.basis_id, offer_version=data.get("offer_version"))
+    elif action == "billing.basis.expired" and event.basis_id:
+        emails.offer_expiry_email_queue(basis_id=event.basis_id)
+    elif action == "billing.change_notice.sent" and data.get("change_notice"):
+        emails.change_notice_email_queue(notice_id=data["change_notice"])
+    elif action == "billing.change_notice.accepted" and data.get("change_notice"):
+        emails.change_acceptance_email_queue(notice_id=data["change_notice"])
+    elif action == "billing.change_notice.expired" and data.get("change_notice"):
+        emails.change_notice_expiry_email_queue(notice_id=data["change_notice"])
+    elif action == "billing.invoice.reminder_sent" and data.get("reminder"):
+        emails.reminder_email_queue(reminder_id=data["reminder"])
+    elif action == "billing.payment.confirmed" and data.get("payment"):
+        emails.payment_receipt_queue(payment_id=data["payment"])

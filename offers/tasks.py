@@ -5,17 +5,18 @@ from celery import shared_task
 
 @shared_task(name="offers.email_send", acks_late=True)
 def email_send(email_id: int) -> str:
-    from . import services
+    from . import outbox
 
-    return services.email_deliver(email_id)
+    return outbox.email_deliver(email_id)
 
 
 @shared_task(name="offers.document_render", acks_late=True)
 def document_render(kind: str, pk: int) -> str:
-    """Render and store the PDF of an offer or an invoice (no-op when one is already stored)."""
-    from . import renderers
+    """Render and store the PDF of any document kind in `offers.documents.DOCUMENTS` (no-op when one is
+    already stored)."""
+    from . import documents
 
-    return renderers.document_pdf_ensure(kind, pk)
+    return documents.document_pdf_ensure(kind, pk)
 
 
 @shared_task(name="kundefaktura.outbox_sweep")

@@ -1,5 +1,9 @@
-"""Document views: preview (HTML) and PDF download of offers and invoices, and e-mail resend.
-Thin: parse, call a selector or service, render."""
+"""Document views: the HTML preview and the PDF of every document kind (`offers/documents.py`), and
+e-mail resend. Thin: parse, call a selector or service, render.
+
+One PDF view serves every document link, here (`offers:pdf`, case workers and customers) and on the
+other apps' pages (`document_pdf_view`: the portal's offer, invoice and change-notice links for
+customers, the case worker's change-notice link); `selectors.document_for_user` decides who sees what."""
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -10,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from kundefaktura.accounts.roles import CASEWORKER, CUSTOMER, caseworker_required, role_required
 
-from . import selectors, services
+from . import documents, outbox, renderers, selectors
 from .models import OutboundEmail
 
 
@@ -26,7 +30,7 @@ def _next_url(request, fallback="home"):
 @caseworker_required
 def email_resend(request, pk):
     email = get_object_or_404(OutboundEmail, pk=pk)
-    services.email_resend(email=email, by=request.user)
+    outbox.email_resend(email=email, by=request.user)
     messages.success(request, _("E-posten til %(to)s er lagt i kø for sending på nytt.") % {"to": email.to})
     return redirect(_next_url(request))
 
@@ -34,33 +38,20 @@ def email_resend(request, pk):
 @role_required(CASEWORKER, CUSTOMER)
 def document_preview(request, kind, pk):
     """The document as HTML (the same template the PDF is made from)."""
-    from . import renderers
-
     doc = selectors.document_for_user(request.user, kind, pk)
-    html = renderers.document_html(kind, doc, preview=True)
-    return HttpResponse(html)
+    return HttpResponse(documents.document_html(kind, doc, preview=True))
 
 
 @caseworker_required
 def basis_rough_preview(request, pk):
     """What the offer letter would say now, before it is sent — labelled "grovt overslag"."""
-    from billing.models import InvoiceBasis
-
-    from . import renderers
-
-    basis = get_object_or_404(InvoiceBasis.objects.select_related("customer"), pk=pk)
-    html = renderers.get_renderer().html(renderers.TEMPLATES["offer"], renderers.rough_estimate_context(basis),
-                                         preview=True)
-    return HttpResponse(html)
+    return document_preview(request, "rough_estimate", pk)
 
 
-@role_required(CASEWORKER, CUSTOMER)
-def document_pdf(request, kind, pk):
+def _pdf_response(request, kind, pk, *, role=None):
     """The stored PDF (rendered and stored first if it does not exist yet)."""
-    from . import renderers
-
-    doc = selectors.document_for_user(request.user, kind, pk)
-    filename, content = renderers.document_pdf_bytes(kind, doc.pk)
+    doc = selectors.document_for_user(request.user, kind, pk, role=role)
+    filename, content = documents.document_pdf_bytes(kind, doc.pk)
     response = HttpResponse(content, content_type="application/pdf")
     disposition = "attachment" if request.GET.get("download") else "inline"
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
@@ -68,10 +59,25 @@ def document_pdf(request, kind, pk):
     return response
 
 
+@role_required(CASEWORKER, CUSTOMER)
+def document_pdf(request, kind, pk):
+    return _pdf_response(request, kind, pk)
+
+
+def document_pdf_view(kind: str, role: str):
+    """The PDF view for one kind of document linked from one role's pages (`/portal/tilbud/<pk>/pdf/`
+    and the like): open to that role only, and the document seen through that role."""
+
+    @role_required(role)
+    def view(request, pk):
+        return _pdf_response(request, kind, pk, role=role)
+
+    view.__name__ = view.__qualname__ = f"{kind}_pdf_for_{role}"
+    return view
+
+
 def document_css(request):
     """The documents' stylesheet for the on-screen preview (the PDF inlines it). No data: public."""
-    from . import renderers
-
     response = HttpResponse(renderers.document_css(), content_type="text/css; charset=utf-8")
     response["Cache-Control"] = "public, max-age=3600"
     return response

@@ -3,7 +3,7 @@
 from django.db.models import Prefetch
 from django.http import Http404
 
-from billing.models import CheckoutAttempt, Invoice, InvoiceBasis, Offer, Payment
+from billing.models import CheckoutAttempt, Invoice, InvoiceBasis, Payment
 
 
 def customer_bases(user):
@@ -18,13 +18,6 @@ def basis_for_user(user, pk) -> InvoiceBasis:
     if basis is None:
         raise Http404
     return basis
-
-
-def offer_for_user(user, pk) -> Offer:
-    offer = Offer.objects.filter(basis__customer__user=user, pk=pk).select_related("basis").first()
-    if offer is None:
-        raise Http404
-    return offer
 
 
 def customer_invoices(user):

@@ -16,10 +16,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from kundefaktura.accounts.emails import email_normalize
 from kundefaktura.accounts.roles import is_customer_account
+from offers import emails
 
 from .models import LoginLink, token_hash
 
@@ -46,8 +46,6 @@ def login_link_recipients(*, email: str) -> list[tuple]:
 
 def login_link_send(*, email: str, requested_ip: str | None = None) -> int:
     """Send a one-time login link to each customer account of `email`; how many were sent."""
-    from offers.services import email_queue
-
     sent = 0
     for user, stored in login_link_recipients(email=email):
         token = secrets.token_urlsafe(32)
@@ -55,8 +53,6 @@ def login_link_send(*, email: str, requested_ip: str | None = None) -> int:
             LoginLink.objects.create(user=user, token_hash=token_hash(token), requested_ip=requested_ip,
                                      expires_at=timezone.now() + timedelta(seconds=settings.PORTAL_LOGIN_LINK_MAX_AGE))
             url = settings.SITE_URL + reverse("portal:login_link_confirm", args=[token])
-            email_queue(kind="login_link", to=stored, subject=_("Innloggingslenke til kundeportalen"),
-                        template="portal_login_link", basis=None,
-                        context={"user": user, "url": url, "minutes": settings.PORTAL_LOGIN_LINK_MAX_AGE // 60})
+            emails.login_link_email_queue(user=user, to=stored, url=url)
         sent += 1
     return sent

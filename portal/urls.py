@@ -1,5 +1,8 @@
 from django.urls import path
 
+from kundefaktura.accounts.roles import CUSTOMER
+from offers.views import document_pdf_view
+
 from . import views
 
 app_name = "portal"
@@ -10,10 +13,10 @@ urlpatterns = [
     path("grunnlag/<int:pk>/aksepter/", views.offer_accept, name="accept"),
     path("grunnlag/<int:pk>/akseptert/", views.offer_accepted, name="accepted"),
     path("grunnlag/<int:pk>/avslaa/", views.offer_decline, name="decline"),
-    path("tilbud/<int:pk>/pdf/", views.offer_pdf, name="offer_pdf"),
+    path("tilbud/<int:pk>/pdf/", document_pdf_view("offer", CUSTOMER), name="offer_pdf"),
     path("fakturaer/", views.invoice_list, name="invoices"),
     path("fakturaer/<int:pk>/", views.invoice_detail, name="invoice"),
-    path("fakturaer/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
+    path("fakturaer/<int:pk>/pdf/", document_pdf_view("invoice", CUSTOMER), name="invoice_pdf"),
     path("fakturaer/<int:pk>/betal/", views.invoice_pay, name="invoice_pay"),
     path("fakturaer/<int:pk>/betaling-fullfort/", views.payment_done, name="payment_done"),
     path("fakturaer/<int:pk>/betaling-avbrutt/", views.payment_cancelled, name="payment_cancelled"),

@@ -1,5 +1,8 @@
 from django.urls import path
 
+from kundefaktura.accounts.roles import CUSTOMER
+from offers.views import document_pdf_view
+
 from . import views_changes as views
 
 app_name = "portal_changes"
@@ -7,5 +10,5 @@ app_name = "portal_changes"
 urlpatterns = [
     path("", views.change_list, name="list"),
     path("<int:pk>/", views.change_detail, name="detail"),
-    path("<int:pk>/pdf/", views.change_pdf, name="pdf"),
+    path("<int:pk>/pdf/", document_pdf_view("change_notice", CUSTOMER), name="pdf"),
 ]

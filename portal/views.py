@@ -19,7 +19,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.tokens import default_token_generator
 from django.core.cache import cache
 from django.db import OperationalError, transaction
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,8 +39,9 @@ from billing.status import Status, next_step
 from kundefaktura.accounts.emails import email_normalize
 from kundefaktura.accounts.roles import customer_required, is_customer_account
 from kundefaktura.clientip import client_ip
+from kundefaktura.queue import enqueue_on_commit
 
-from . import selectors, tasks
+from . import selectors
 from .forms import AcceptForm, DeclineForm, LoginLinkRequestForm, PayForm
 from .models import LoginLink, token_hash
 
@@ -197,30 +198,6 @@ def offer_decline(request, pk):
     return redirect("portal:basis", pk=basis.pk)
 
 
-def _pdf_response(kind, doc):
-    """The document's PDF through the documents app (rendered and stored on demand), or the stored file."""
-    try:
-        from offers import renderers
-    except ImportError:
-        renderers = None
-    if renderers is not None:
-        filename, content = renderers.document_pdf_bytes(kind, doc.pk)
-    else:
-        if not doc.pdf:
-            raise Http404
-        with doc.pdf.open("rb") as fh:
-            content = fh.read()
-        filename = doc.pdf.name.rsplit("/", 1)[-1]
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
-
-
-@customer_required
-def offer_pdf(request, pk):
-    return _pdf_response("offer", selectors.offer_for_user(request.user, pk))
-
-
 # --- invoices and payment -------------------------------------------------------------------------
 
 
@@ -266,11 +243,6 @@ def invoice_detail(request, pk):
     if origins:  # the pay button redirects to the provider's checkout page
         response._csp_update = {"form-action": origins}
     return response
-
-
-@customer_required
-def invoice_pdf(request, pk):
-    return _pdf_response("invoice", selectors.invoice_for_user(request.user, pk))
 
 
 @require_POST
@@ -384,7 +356,7 @@ def login_link_request(request):
         if count < settings.PORTAL_LOGIN_LINK_PER_HOUR:
             cache.incr(key)
             requested_ip = _ip(request)
-            transaction.on_commit(lambda: _queue_login_link(email, requested_ip))
+            enqueue_on_commit("portal.login_link_send", email, requested_ip)
         else:
             log.info("login link throttled for an address")
         return render(request, "portal/login_link_sent.html",
@@ -402,13 +374,6 @@ def accessibility_statement(request):
 
 
 _public(accessibility_statement)
-
-
-def _queue_login_link(email, requested_ip):
-    try:
-        tasks.login_link_send.delay(email, requested_ip)
-    except Exception:  # noqa: BLE001 - a dead broker: the same answer anyway; the customer can ask again
-        log.warning("could not queue a login link", exc_info=True)
 
 
 def _usable_link(link) -> bool:

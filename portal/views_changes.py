@@ -1,8 +1,7 @@
-"""The customer's change notices in the portal: read, download the PDF, accept or decline.
+"""The customer's change notices in the portal: read, accept or decline (the PDF: offers/views.py).
 Customers only, and only notices of their own bases (404 for anyone else's)."""
 
 from django.contrib import messages
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -60,13 +59,3 @@ def change_detail(request, pk):
                    "can_answer": notice.status == ChangeNotice.Status.SENT and newest.pk == notice.pk
                    and not expired},
                   status=status)
-
-
-@customer_required
-@require_GET
-def change_pdf(request, pk):
-    notice = _own_notice(request, pk)
-    if not notice.pdf:
-        raise Http404
-    return FileResponse(notice.pdf.open("rb"), content_type="application/pdf",
-                        filename=f"endringsvarsel-{notice.basis.number}-v{notice.version}.pdf")

@@ -1,6 +1,6 @@
 """Billing workflows, one module per noun: customers, bases, lines, offers, changes, invoices,
 payments, refunds, reminders, shared_costs, settlement, bulk; and the helpers several of them need:
-audit (`audit`, `actor`), locking, numbering, validation, documents, work_release.
+audit (`audit`, `actor`), locking, numbering, validation, work_release.
 
 Each workflow is keyword-only, named `<noun>_<verb>`, runs in `transaction.atomic`, locks the row it
 changes, re-checks state, is idempotent, writes an audit event and queues side effects after commit.
@@ -121,7 +121,6 @@ from .offers import (  # noqa: F401
     offer_accept,
     offer_decline,
     offer_expire,
-    offer_expire_notify,
     offer_outdate_if_changed,
     offer_send,
     offers_expire_due,
@@ -195,7 +194,6 @@ __all__ = [
     "offer_decline",
     "offer_expire",
     "basis_cancel",
-    "offer_expire_notify",
     "offers_expire_due",
     "change_notice_send",
     "change_notice_answer",

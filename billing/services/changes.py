@@ -24,9 +24,7 @@ from billing.selectors import (
     accepted_estimate,
     change_lines_pending,
     change_notice_send_refusals,
-    current_offer,
 )
-from billing.services import documents
 from billing.services.audit import actor, audit
 from billing.services.locking import lock_basis
 from billing.status import AFTER_ACCEPTANCE, Status, transition
@@ -44,12 +42,12 @@ def _change_snapshot(lines) -> dict:
 
 @transaction.atomic
 def change_notice_send(*, basis, by, valid_until: dt.date | None = None) -> ChangeNotice:
-    """Send the pending change to the customer as a change notice (PDF + e-mail). A newer send supersedes
-    an unanswered older version; the same content and validity again returns the same notice."""
+    """Send the pending change to the customer as a change notice (its PDF and e-mail follow the audit
+    event). A newer send supersedes an unanswered older version; the same content and validity again
+    returns the same notice."""
     basis = lock_basis(basis)
     lines = change_lines_pending(basis) if basis.status in AFTER_ACCEPTANCE else []
     refuse(change_notice_send_refusals(basis, lines))
-    customer = basis.customer
     profile = CompanyProfile.load()
     valid_until = valid_until or (today() + dt.timedelta(days=profile.offer_validity_days))
     if valid_until < today():
@@ -69,23 +67,13 @@ def change_notice_send(*, basis, by, valid_until: dt.date | None = None) -> Chan
         basis=basis, version=version, valid_until=valid_until, snapshot=snapshot, net=change.net,
         vat=change.vat, gross=change.gross, new_estimate_gross=after.gross, sent_by=actor(by)[0])
     CostLine.objects.filter(pk__in=[ln.pk for ln in lines]).update(change_notice=notice)
-    offer = current_offer(basis)
-    context = {"notice": notice, "basis": basis, "customer": customer, "company": profile,
-               "lines": snapshot["lines"], "change": change, "before": before, "after": after, "offer": offer,
-               "superseded": current}
-    filename = f"endringsvarsel-{basis.number}-v{version}.pdf"
-    documents.store_pdf(notice, filename, documents.render_pdf("documents/change_notice.html", context))
+    # The notice's PDF and its e-mail follow this event (offers/receivers.py); the event carries what
+    # the document shows besides the notice row (the accepted estimate before the change).
     audit(action="billing.change_notice.sent", by=by, basis=basis,
           data={"change_notice": notice.pk, "version": version, "gross": str(change.gross),
-                "new_estimate_gross": str(after.gross), "valid_until": valid_until.isoformat(),
-                "pdf_sha256": notice.pdf_sha256, "lines": [ln.pk for ln in lines],
+                "estimate_before_gross": str(before.gross), "new_estimate_gross": str(after.gross),
+                "valid_until": valid_until.isoformat(), "lines": [ln.pk for ln in lines],
                 "superseded": current.version if current else None})
-    documents.queue_email(kind="change_notice", to=customer.email, basis=basis,
-           subject=_("Endringsvarsel for %(t)s (%(n)s)") % {"t": basis.title, "n": basis.number},
-           template="change_notice",
-           context={"notice": notice, "change": change, "after": after, "customer": customer,
-                    "portal_url": documents.portal_url("portal_changes:detail", notice.pk)},
-           attachments=[documents.pdf_attachment(notice, filename)])
     return notice
 
 
@@ -160,12 +148,6 @@ def change_notice_expire(*, notice, by=None, on: dt.date | None = None) -> bool:
           data={"change_notice": notice.pk, "version": notice.version, "gross": str(notice.gross),
                 "valid_until": notice.valid_until.isoformat(),
                 "lines": list(notice.lines.order_by("pk").values_list("pk", flat=True))})
-    customer = basis.customer
-    documents.queue_email(kind="change_notice", to=customer.email if customer else "", basis=basis,
-           subject=_("Endringsvarselet for %(t)s (%(n)s) er utløpt") % {"t": basis.title, "n": basis.number},
-           template="change_notice_expired",
-           context={"notice": notice, "customer": customer,
-                    "portal_url": documents.portal_url("portal_changes:detail", notice.pk)})
     return True
 
 

@@ -1,14 +1,12 @@
-"""The offer: send (a new version when the content changed), accept, decline, expire (and tell the
-customer), cancel the basis."""
+"""The offer: send (a new version when the content changed), accept, decline, expire, cancel the
+basis. The customer's e-mails about them follow the audit events (offers/receivers.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +21,6 @@ from billing.selectors import (
     offer_send_refusals,
     offer_snapshot,
 )
-from billing.services import documents
 from billing.services.audit import actor, audit
 from billing.services.invoices import invoices_issue
 from billing.services.locking import lock_basis
@@ -156,21 +153,6 @@ def basis_cancel(*, basis, by, reason: str) -> InvoiceBasis:
     return basis
 
 
-@transaction.atomic
-def offer_expire_notify(*, basis, by=None, on: dt.date | None = None) -> bool:
-    """Expire one unanswered offer past its validity and tell the customer. False when nothing moved."""
-    if not offer_expire(basis=basis, by=by, on=on):
-        return False
-    basis = InvoiceBasis.objects.select_related("customer").get(pk=getattr(basis, "pk", basis))
-    customer = basis.customer
-    documents.queue_email(kind="offer", to=customer.email if customer else "", basis=basis,
-           subject=_("Tilbudet på %(t)s (%(n)s) er utløpt") % {"t": basis.title, "n": basis.number},
-           template="change_offer_expired",
-           context={"customer": customer, "valid_until": basis.offer_valid_until,
-                    "portal_url": settings.SITE_URL + reverse("portal:home")})
-    return True
-
-
 def offers_expire_due(*, on: dt.date | None = None) -> list[str]:
     """The daily job: every offer past its validity → Utløpt (each in its own transaction)."""
     on = on or today()
@@ -178,7 +160,7 @@ def offers_expire_due(*, on: dt.date | None = None) -> list[str]:
     for pk in InvoiceBasis.objects.filter(status=Status.OFFER_SENT, offer_valid_until__lt=on) \
             .values_list("pk", flat=True).order_by("pk"):
         try:
-            if offer_expire_notify(basis=pk, on=on):
+            if offer_expire(basis=pk, on=on):
                 expired.append(pk)
         except BillingError:
             log.exception("offer expiry failed for basis %s", pk)

@@ -12,15 +12,12 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 
-from billing import norwegian
 from billing.clock import today
 from billing.errors import BillingError
 from billing.models import CompanyProfile, Invoice, Reminder
 from billing.money import ZERO
 from billing.selectors import REMINDER_PAYMENT_DAYS, invoice_outstanding, reminder_fees_unpaid, reminder_next
-from billing.services import documents
 from billing.services.audit import audit
 
 log = logging.getLogger(__name__)
@@ -49,22 +46,12 @@ def reminder_send(*, invoice, by=None, on: dt.date | None = None) -> Reminder | 
                                        outstanding=outstanding,
                                        due_date=on + dt.timedelta(days=REMINDER_PAYMENT_DAYS))
     total = outstanding + unpaid_earlier + reminder.fee
-    basis = invoice.basis
-    context = {"reminder": reminder, "invoice": invoice, "basis": basis, "company": profile,
-               "outstanding": outstanding, "earlier_fees": unpaid_earlier, "total": total, "on": on,
-               "earlier": reminders, "bank_account": norwegian.format_kontonr(profile.bank_account)}
-    filename = f"purring-{step}-faktura-{invoice.number}.pdf"
-    documents.store_pdf(reminder, filename, documents.render_pdf("documents/reminder.html", context))
-    audit(action="billing.invoice.reminder_sent", by=by, basis=basis,
-          data={"invoice": invoice.pk, "number": invoice.number, "step": step, "fee": str(reminder.fee),
-                "outstanding": str(outstanding), "total": str(total), "due_date": reminder.due_date.isoformat(),
-                "earlier_fees": str(earlier_fees), "pdf_sha256": reminder.pdf_sha256})
-    documents.queue_email(kind="reminder", to=(invoice.buyer or {}).get("email") or (basis.customer.email if basis.customer else ""),
-           basis=basis, invoice=invoice,
-           subject=_("%(step)s. purring: faktura %(n)s") % {"step": step, "n": invoice.number},
-           template=f"reminder_{step}", context={"reminder": reminder, "total": total, "outstanding": outstanding,
-                                                 "earlier_fees": unpaid_earlier},
-           attachments=[documents.pdf_attachment(reminder, filename)])
+    # The reminder's PDF and its e-mail follow this event (offers/receivers.py), with its figures.
+    audit(action="billing.invoice.reminder_sent", by=by, basis=invoice.basis,
+          data={"reminder": reminder.pk, "invoice": invoice.pk, "number": invoice.number, "step": step,
+                "date": on.isoformat(), "fee": str(reminder.fee), "outstanding": str(outstanding),
+                "total": str(total), "due_date": reminder.due_date.isoformat(),
+                "earlier_fees": str(earlier_fees)})
     return reminder
 
 

@@ -4,7 +4,6 @@ import zipfile
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -12,8 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from billing.errors import BillingError
 from kundefaktura.accounts.roles import caseworker_required
+from kundefaktura.queue import enqueue_on_commit
 
-from . import adapters, ehf, services, tasks
+from . import adapters, ehf, services
 from .forms import BankFileForm
 from .models import BankImport, BankTransaction, ExportBatch
 
@@ -49,7 +49,7 @@ def export_start(request):
                                  "til ERP-systemet."))
         return redirect("erp:export_log")
     user_id = request.user.pk
-    transaction.on_commit(lambda: tasks.erp_export.delay(trigger=ExportBatch.Trigger.MANUAL, user_id=user_id))
+    enqueue_on_commit("integrations.erp_export", trigger=ExportBatch.Trigger.MANUAL, user_id=user_id)
     messages.success(request, _("Eksporten er startet. Nye dokumenter vises i loggen når bunten er skrevet."))
     return redirect("erp:export_log")
 
@@ -71,7 +71,7 @@ def export_redeliver(request, pk):
         messages.error(request, _("Bunten er ikke ferdig skrevet ennå."))
         return redirect("erp:export_detail", pk=pk)
     services.export_redeliver(batch=batch, by=request.user)
-    transaction.on_commit(lambda: tasks.erp_deliver.delay(batch.pk))
+    enqueue_on_commit("integrations.erp_deliver", batch.pk)
     messages.success(request, _("Bunt %(n)s leveres på nytt.") % {"n": batch.pk})
     return redirect("erp:export_detail", pk=pk)
 
@@ -133,7 +133,7 @@ def bank_imports(request):
         else:
             if services.bank_import_in_background(bank_import):
                 pk = bank_import.pk
-                transaction.on_commit(lambda: tasks.bank_import_process.delay(pk), robust=True)  # broker down: stays queued
+                enqueue_on_commit("integrations.bank_import_process", pk)  # broker down: stays queued
                 messages.info(request, _("Filen har %(t)s innbetalinger og behandles i bakgrunnen. Fremdriften "
                                          "vises her.") % {"t": bank_import.credit_count})
             else:

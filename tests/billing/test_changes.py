@@ -28,21 +28,23 @@ def _change(basis, caseworker, description="Ekstra målerskap", price="2500.00",
 
 
 def test_change_lines_wait_for_an_accepted_notice_then_become_a_change_invoice(
-        invoiced_case, caseworker, customer_client, customer_user):
+        invoiced_case, caseworker, customer_client, customer_user, django_capture_on_commit_callbacks):
     basis = invoiced_case
     line = _change(basis, caseworker)
     assert line.is_change
     with pytest.raises(TransitionError, match="ingen nye"):
         services.invoices_issue(basis=basis, by=caseworker)
 
-    notice = services.change_notice_send(basis=basis, by=caseworker)
+    with django_capture_on_commit_callbacks(execute=True):  # the PDF is rendered after commit
+        notice = services.change_notice_send(basis=basis, by=caseworker)
+    notice.refresh_from_db()
     assert notice.version == 1 and notice.gross == D("3125.00")
     assert notice.new_estimate_gross == D("58892.90") + D("3125.00")
     text = pdf_text(notice.pdf.read())
     assert "Endringsvarsel" in text and "Ekstra målerskap" in text
     assert "3 125,00" in text and "62 017,90" in text, "the notice shows the change and the new estimate"
     mail = OutboundEmail.objects.get(kind="change_notice")
-    assert mail.to == "kari@example.com" and mail.attachments[0]["path"] == notice.pdf.name
+    assert mail.to == "kari@example.com" and mail.attachments == [{"document": "change_notice", "pk": notice.pk}]
     assert f"/portal/endring/{notice.pk}/" in mail.body_text
 
     page = customer_client.get(reverse("portal_changes:detail", args=[notice.pk]))
@@ -58,21 +60,25 @@ def test_change_lines_wait_for_an_accepted_notice_then_become_a_change_invoice(
 
     [change_invoice] = services.invoices_issue(basis=basis, by=caseworker)
     assert change_invoice.kind == Invoice.Kind.CHANGE and change_invoice.gross_total == D("3125.00")
-    from offers import renderers
+    from offers import documents
 
-    invoice_text = pdf_text(renderers.document_pdf_bytes("invoice", change_invoice.pk)[1])
+    invoice_text = pdf_text(documents.document_pdf_bytes("invoice", change_invoice.pk)[1])
     assert "Endringsfaktura" in invoice_text and "Ekstra målerskap" in invoice_text and "3 125,00" in invoice_text
     assert selectors.accepted_estimate(basis).gross == D("62017.90")
 
 
-def test_newer_notice_supersedes_older_and_old_version_is_refused(invoiced_case, caseworker, customer_user):
+def test_newer_notice_supersedes_older_and_old_version_is_refused(invoiced_case, caseworker, customer_user,
+                                                                 django_capture_on_commit_callbacks):
     basis = invoiced_case
     _change(basis, caseworker)
-    v1 = services.change_notice_send(basis=basis, by=caseworker)
+    with django_capture_on_commit_callbacks(execute=True):
+        v1 = services.change_notice_send(basis=basis, by=caseworker)
     assert services.change_notice_send(basis=basis, by=caseworker) == v1, "same content: same notice"
     _change(basis, caseworker, description="Graving", price="4000.00", category="connection_contribution")
-    v2 = services.change_notice_send(basis=basis, by=caseworker)
+    with django_capture_on_commit_callbacks(execute=True):
+        v2 = services.change_notice_send(basis=basis, by=caseworker)
     v1.refresh_from_db()
+    v2.refresh_from_db()
     assert (v1.status, v2.version, v2.gross) == (ChangeNotice.Status.SUPERSEDED, 2, D("7125.00"))
     assert v1.pdf and v1.pdf_sha256 != v2.pdf_sha256, "the old PDF is kept"
     with pytest.raises(TransitionError, match="versjon 2") as exc:

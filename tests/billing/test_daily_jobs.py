@@ -63,12 +63,14 @@ def overdue_invoice(company, caseworker):
     return inv
 
 
-def test_reminders_two_steps_each_once_with_fee_and_pdf(overdue_invoice, caseworker_client):
+def test_reminders_two_steps_each_once_with_fee_and_pdf(overdue_invoice, caseworker_client,
+                                                       django_capture_on_commit_callbacks):
     inv = overdue_invoice
     with _at(dt.date(2026, 3, 29)):  # 13 days after due
         assert tasks.reminders_send.delay().get() == []
     with _at(dt.date(2026, 3, 30)):  # 14 days after due
-        assert tasks.reminders_send.delay().get() == [[inv.number, 1]]
+        with django_capture_on_commit_callbacks(execute=True):  # the PDF is rendered after commit
+            assert tasks.reminders_send.delay().get() == [[inv.number, 1]]
         assert tasks.reminders_send.delay().get() == [], "never twice for the same step"
         first = Reminder.objects.get(invoice=inv)
         assert (first.step, first.fee, first.due_date) == (1, D("35.00"), dt.date(2026, 4, 13))
@@ -76,13 +78,14 @@ def test_reminders_two_steps_each_once_with_fee_and_pdf(overdue_invoice, casewor
         assert "1. purring" in text and "5 000,00" in text and "35,00" in text and "5 035,00" in text
         assert inv.kid in text
         mail = OutboundEmail.objects.get(kind="reminder", invoice=inv)
-        assert "5 035,00" in mail.body_text.replace("\xa0", " ") and mail.attachments[0]["path"] == first.pdf.name
+        assert "5 035,00" in mail.body_text.replace("\xa0", " ") and mail.attachments == [{"document": "reminder", "pk": first.pk}]
         page = caseworker_client.get(reverse("lifecycle:overdue")).content.decode()
         assert str(inv.number) in page and "1. sendt 30.03.2026" in page and "2. purring fra 14.04.2026" in page
     with _at(dt.date(2026, 4, 13)):  # first reminder's deadline day: not yet
         assert tasks.reminders_send.delay().get() == []
     with _at(dt.date(2026, 4, 14)):
-        assert tasks.reminders_send.delay().get() == [[inv.number, 2]]
+        with django_capture_on_commit_callbacks(execute=True):
+            assert tasks.reminders_send.delay().get() == [[inv.number, 2]]
         second = Reminder.objects.get(invoice=inv, step=2)
         text = pdf_text(second.pdf.read())
         assert "2. purring" in text and "5 070,00" in text and "siste purring" in text

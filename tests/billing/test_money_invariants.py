@@ -46,7 +46,6 @@ from billing.models import (
     InvoiceLine,
     Payment,
 )
-from billing.services import documents
 from billing.services.checkout import checkout_start
 from billing.status import AFTER_ACCEPTANCE, EDITABLE, Status
 from integrations.erp import services as erp
@@ -519,8 +518,8 @@ class MoneyMachine(RuleBasedStateMachine):
 
 
 @pytest.fixture
-def machine_context(db, company, caseworker, customer_user, monkeypatch):
-    monkeypatch.setattr(documents, "render_pdf", lambda template, context: b"%PDF-1.4 stub")
+def machine_context(db, company, caseworker, customer_user):
+    # No PDF is rendered here: documents are rendered after commit, and each example rolls back.
     MoneyMachine.ctx = {"company": company, "caseworker": caseworker, "customer_user": customer_user}
     yield
     MoneyMachine.ctx = {}

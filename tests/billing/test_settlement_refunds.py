@@ -10,7 +10,7 @@ from billing import selectors, services
 from billing.errors import TransitionError
 from billing.models import Invoice, Payment, TenYearRefund
 from billing.status import Status
-from offers import renderers
+from offers import documents
 from tests.support.documents import pdf_text
 from tests.support.factories import add_line, example1_lines, make_basis, make_customer
 
@@ -41,7 +41,7 @@ def test_example5_capped_final_invoice_through_the_settlement_page_and_pdf(compa
     caseworker_client.post(url, {"action": "settle"})
     final = basis.invoices.get(kind=Invoice.Kind.FINAL)
     assert final.gross_total == D("12000.00")
-    _, pdf = renderers.document_pdf_bytes("invoice", final.pk)
+    _, pdf = documents.document_pdf_bytes("invoice", final.pk)
     text = pdf_text(pdf)
     assert "Sluttfaktura" in text and "12 000,00" in text
     assert "92 000,00" in text and "80 000,00" in text, "the PDF shows the cap and what was invoiced before"
@@ -63,7 +63,7 @@ def test_example5_credit_note_refund_is_paid_out_to_the_customers_account(compan
     add_line(basis, caseworker, description="Faktisk kostnad", unit_price="71234.56", phase="actual")
     [credit] = services.final_settle(basis=basis, by=caseworker)
     assert credit.kind == Invoice.Kind.CREDIT_NOTE and credit.gross_total == D("8765.44")
-    _, pdf = renderers.document_pdf_bytes("invoice", credit.pk)
+    _, pdf = documents.document_pdf_bytes("invoice", credit.pk)
     text = pdf_text(pdf)
     assert "Kreditnota" in text and "8 765,44" in text and "71 234,56" in text
     [payout] = selectors.refund_payouts()
@@ -123,7 +123,7 @@ def test_example4_ten_year_refund_uses_the_same_path(company, caseworker, stripe
     with django_capture_on_commit_callbacks(execute=True):
         credit = services.credit_note_issue_draft(credit_note=refund.credit_note, by=caseworker)
     assert credit.gross_total == D("75000.00")
-    text = pdf_text(renderers.document_pdf_bytes("invoice", credit.pk)[1])
+    text = pdf_text(documents.document_pdf_bytes("invoice", credit.pk)[1])
     assert "75 000,00" in text and "tiårsregelen" in text
     [payout] = selectors.refund_payouts()
     assert (payout.amount, payout.payout_account) == (D("75000.00"), "12345678903")

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from billing import services
 from billing.models import Invoice, Payment
-from offers import renderers
+from offers import documents, renderers
 from tests.support.documents import NBSP
 from tests.support.factories import add_line, make_basis, make_customer
 
@@ -208,7 +208,7 @@ def test_acceptance_box_is_never_alone_whatever_the_length(company, caseworker, 
     basis = _long_basis(caseworker, long_customer)
     with oncommit():
         offer = services.offer_send(basis=basis, by=caseworker)
-    full = renderers.offer_context(offer)
+    full = documents.offer_context(offer)
     renderer = renderers.get_renderer()
     for keep in range(24, 41, 2):
         groups, left = [], keep
@@ -228,6 +228,6 @@ def test_document_header_names_the_company_once(company, caseworker, oncommit):
     add_line(basis, caseworker, description="Materiell", unit_price="1000.00")
     with oncommit():
         offer = services.offer_send(basis=basis, by=caseworker)
-    html = renderers.document_html("offer", offer)
+    html = documents.document_html("offer", offer)
     header = html.split('<header class="letterhead">', 1)[1].split("</header>", 1)[0]
     assert header.count("Fjordnett AS") == 1, header

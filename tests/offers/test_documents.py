@@ -9,7 +9,7 @@ import pytest
 
 from billing import services
 from billing.models import Invoice, Payment
-from offers import renderers
+from offers import documents, renderers
 from tests.support.documents import pdf_text, stored_pdf_text
 from tests.support.factories import add_line, example1_lines, make_basis, make_customer
 
@@ -165,8 +165,8 @@ def test_issued_invoice_pdf_is_never_re_rendered(company, caseworker, oncommit, 
         raise AssertionError("an issued document must not be rendered again")
 
     monkeypatch.setattr(renderers.WeasyPrintRenderer, "pdf_from_html", boom)
-    assert renderers.document_pdf_ensure("invoice", inv.pk) == "exists"
-    filename, content = renderers.document_pdf_bytes("invoice", inv.pk)
+    assert documents.document_pdf_ensure("invoice", inv.pk) == "exists"
+    filename, content = documents.document_pdf_bytes("invoice", inv.pk)
     inv.refresh_from_db()
     assert (inv.pdf_sha256, inv.pdf.name) == (sha, name)
     assert hashlib.sha256(content).hexdigest() == sha
@@ -190,9 +190,9 @@ def test_logo_is_on_the_letterhead(company, caseworker, oncommit):
                         "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
     company.logo.save("logo.png", ContentFile(png))
     _, offer = _offer(caseworker, oncommit)
-    ctx = renderers.offer_context(offer)
+    ctx = documents.offer_context(offer)
     assert ctx["logo"].startswith("data:image/png;base64,")
-    html = renderers.document_html("offer", offer)
+    html = documents.document_html("offer", offer)
     assert 'class="logo" src="data:image/png' in html
 
 

@@ -176,7 +176,7 @@ def test_sweeper_delivers_rows_whose_task_was_lost(company, caseworker, smtp_sin
         raise ConnectionError("broker down")
 
     basis = example_basis(caseworker)
-    monkeypatch.setattr(tasks.email_send, "delay", broker_down)
+    monkeypatch.setattr(tasks.email_send, "apply_async", broker_down)
     with oncommit():
         billing.offer_send(basis=basis, by=caseworker)
     row = OutboundEmail.objects.get(basis=basis)

@@ -9,7 +9,7 @@ import pytest
 from billing import services as billing
 from billing.formatting import nok
 from billing.models import CompanyProfile
-from offers import services
+from offers import emails, services
 from tests.support.documents import example_basis
 
 D = Decimal
@@ -56,4 +56,4 @@ def test_sender_name_is_sanitised_and_quoted(company, settings):
 @pytest.mark.parametrize(("seconds", "text"), [(7 * 24 * 3600, "7 dager"), (24 * 3600, "1 dag"),
                                                (2 * 3600, "2 timer"), (3600, "1 time"), (900, "15 minutter")])
 def test_duration_text(seconds, text):
-    assert services.duration_text(seconds) == text
+    assert emails.duration_text(seconds) == text

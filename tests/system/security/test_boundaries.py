@@ -59,9 +59,9 @@ def test_production_settings_send_secure_cookies_and_a_strict_csp(tmp_path):
 
 @pytest.mark.django_db
 def test_media_is_never_served_by_url_only_through_permission_checked_views(world, customer_client, settings):
-    from offers import renderers
+    from offers import documents
 
-    renderers.document_pdf_ensure("offer", world.ours.offer.pk)
+    documents.document_pdf_ensure("offer", world.ours.offer.pk)
     world.ours.offer.refresh_from_db()
     stored = world.ours.offer.pdf.name
     assert stored and (settings.MEDIA_ROOT / stored).exists()
