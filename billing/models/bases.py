@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from billing.status import STATUS_CHOICES, Status
+from billing.status import STATUS_CHOICES, ChangeNoticeStatus, Status
 
 from .catalog import CostCategory, VatCode
 from .common import MONEY, QTY, validate_metering_point
@@ -160,7 +160,5 @@ class CostLine(models.Model):
     def is_accepted_change(self) -> bool:
         """A change the customer accepted and that is not invoiced yet: its content is what the customer
         agreed to, so it is neither edited nor removed (billing/services/locking.py, lock_line, refuses; the UI offers nothing)."""
-        from .offers import ChangeNotice
-
         return (self.is_change and self.invoice_id is None
-                and self.change_status == ChangeNotice.Status.ACCEPTED)
+                and self.change_status == ChangeNoticeStatus.ACCEPTED)
