@@ -1,7 +1,7 @@
 """Pages: the installer's own cases (login or signed link), the notification delivery log, and the case
 worker's related cases and installers of a basis."""
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -127,15 +127,20 @@ def _cases_response(request, basis, *, form=None, status=200, message="", editin
         "basis": basis, "cases": [(c, services.installer_link_url(c)) for c in cases], "form": form,
         "hits": hits, "selected": selected, "installer_q": q, "message": message, "editing": editing,
         "show_new_installer": form.is_bound and form.has_new_installer_input(),
-        "open": bool(editing or form.is_bound or request.GET.get("ny")),
+        "open": bool(editing or form.is_bound or not request.htmx),  # on its own page the form is the point
     }
     if request.htmx:
         html = render_to_string("integrations/_basis_cases_panel.html", context, request=request)
-        if changed:  # the basis page's Historikk shows the event just written
+        if changed and _on_basis_page(request, basis):  # the basis page's Historikk shows the event just written
             events = list(AuditEvent.objects.filter(basis=basis).select_related("actor_user").order_by("-at", "-id"))
             html += render_to_string("workspace/_timeline.html", {"events": events, "oob": True}, request=request)
         return HttpResponse(html, status=status)
     return render(request, "integrations/basis_cases.html", {**context, "full_page": True}, status=status)
+
+
+def _on_basis_page(request, basis) -> bool:
+    current = urlsplit(request.htmx.current_url or "").path
+    return current == reverse("billing:basis_detail", args=[basis.pk])
 
 
 def _apply_error(form, exc: BillingError) -> None:

@@ -35,12 +35,12 @@ def _panel(client, basis):
     return reverse("integrations:basis_cases", args=[basis.pk])
 
 
-def _link(client, basis, **data):
+def _link(client, basis, HTTP_HX_CURRENT_URL="", **data):  # noqa: N803 - a request header
     payload = {"source": "nettmelding", "external_id": "NM-2026-1", "title": "", "installer": "",
                "installer_q": "", "new_installer_name": "", "new_installer_orgnr": "", "new_installer_email": "",
                "new_installer_phone": ""}
     payload.update(data)
-    return client.post(_panel(client, basis), payload, **HX)
+    return client.post(_panel(client, basis), payload, **HX, HTTP_HX_CURRENT_URL=HTTP_HX_CURRENT_URL)
 
 
 # --- the service -------------------------------------------------------------------------------------
@@ -168,8 +168,9 @@ def test_search_finds_installers_by_name_and_org_nr(caseworker_client, elektro):
 
 
 def test_case_worker_links_a_case_with_a_searched_installer(caseworker_client, basis, elektro):
+    on_page = "http://testserver" + reverse("billing:basis_detail", args=[basis.pk])
     response = _link(caseworker_client, basis, external_id="NM-2026-10411", title="Forhåndsmelding",
-                     installer=str(elektro.pk))
+                     installer=str(elektro.pk), HTTP_HX_CURRENT_URL=on_page)
     assert response.status_code == 200
     html = response.content.decode()
     assert "Nettmelding NM-2026-10411 er knyttet til grunnlaget. Installatør: Elektro Vest AS." in html
@@ -184,6 +185,7 @@ def test_case_worker_creates_an_installer_with_the_case(caseworker_client, basis
                      new_installer_name="Lysverk AS", new_installer_orgnr="974760673",
                      new_installer_email="post@lysverk.example", new_installer_phone="+47 55 11 22 33")
     assert response.status_code == 200, response.content.decode()
+    assert "hx-swap-oob" not in response.content.decode()  # on the related-cases page there is no Historikk
     inst = Installer.objects.get()
     assert (inst.name, inst.orgnr, inst.phone) == ("Lysverk AS", "974760673", "+47 55 11 22 33")
     assert RelatedCase.objects.get().installer == inst
@@ -240,7 +242,8 @@ def test_remove_from_the_panel_and_without_javascript(caseworker_client, basis, 
     one, _ = services.related_case_link(basis=basis, by=caseworker, source="nettmelding", external_id="NM-1")
     two, _ = services.related_case_link(basis=basis, by=caseworker, source="nettmelding", external_id="NM-2")
     url = reverse("integrations:basis_case_unlink", args=[basis.pk])
-    html = caseworker_client.post(url, {"case": one.pk}, **HX).content.decode()
+    on_page = "http://testserver" + reverse("billing:basis_detail", args=[basis.pk])
+    html = caseworker_client.post(url, {"case": one.pk}, **HX, HTTP_HX_CURRENT_URL=on_page).content.decode()
     assert "Nettmelding NM-1 er fjernet fra grunnlaget." in html and "Relatert sak fjernet" in html
     again = caseworker_client.post(url, {"case": one.pk}, **HX).content.decode()
     assert "Saken var allerede fjernet." in again
