@@ -17,6 +17,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 NARROW = (320, 390)
 WIDE = 1280
 NEXT_FRAME = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+# Parts a page loads with htmx when it opens (hx-trigger="load") are in place and no request is running.
+HTMX_SETTLED = "() => !document.querySelector('[hx-trigger=\"load\"], .htmx-request')"
 
 # What sticks out sideways: the page itself, a table wider than its box, any visible element past the
 # right edge of the window.
@@ -103,6 +105,7 @@ class Reflow:
         if url is not None:
             response = page.goto(self.base + url)
             assert response.status == 200, f"{name}: {url} answered {response.status}"
+        page.wait_for_function(HTMX_SETTLED)
         if ready:
             expect(page.locator(ready).first).to_be_visible()
         for width in (*NARROW, WIDE):
