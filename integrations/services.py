@@ -226,8 +226,16 @@ def related_case_link(*, basis, by, source: str, external_id: str, title: str = 
                           data={"source": source, "external_id": external_id, "changed": changed,
                                 "installer_created": inst_created})
         return case, False
-    case = RelatedCase.objects.create(basis=basis, source=source, external_id=external_id, title=title,
-                                      installer=inst)
+    try:
+        with transaction.atomic():  # a savepoint: the same case may be linked to another basis this moment
+            case = RelatedCase.objects.create(basis=basis, source=source, external_id=external_id, title=title,
+                                              installer=inst)
+    except IntegrityError:
+        other = RelatedCase.objects.filter(source=source, external_id=external_id).first()
+        if other is None or other.basis_id == basis.pk:
+            raise
+        raise ConflictError(_("Saken %(s)s %(e)s er allerede knyttet til et annet fakturagrunnlag.")
+                            % {"s": source, "e": external_id}, fields={"external_id": ["conflict"]}) from None
     data = {"source": source, "external_id": external_id, "title": title}
     if inst is not None:
         data.update(installer=_installer_label(inst), installer_created=inst_created)

@@ -140,6 +140,30 @@ def test_two_case_workers_creating_the_same_installer_at_once_get_one(role_group
     assert set(RelatedCase.objects.values_list("installer__orgnr", flat=True)) == {"923609016"}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_same_case_linked_to_two_bases_at_once_is_one_link_and_one_conflict(role_groups, company, caseworker):
+    bases = [make_basis(by=caseworker, title=f"Grunnlag {i}") for i in range(2)]
+    barrier, results = threading.Barrier(2), []
+
+    def link(i):
+        try:
+            barrier.wait(timeout=5)
+            services.related_case_link(basis=bases[i], by=caseworker, source="nettmelding", external_id="NM-SAMME")
+            results.append("linked")
+        except Exception as exc:  # noqa: BLE001 — reported below
+            results.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=link, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["ConflictError", "linked"]
+    assert RelatedCase.objects.filter(external_id="NM-SAMME").count() == 1
+
+
 # --- the panel (htmx) and the page without JavaScript ---------------------------------------------------
 
 
