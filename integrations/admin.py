@@ -5,7 +5,7 @@ from .models import ApiClient, DeliveryAttempt, Installer, Notification, Related
 
 @admin.register(Installer)
 class InstallerAdmin(admin.ModelAdmin):
-    list_display = ("name", "orgnr", "email")
+    list_display = ("name", "orgnr", "email", "phone")
     search_fields = ("name", "orgnr", "email")
     filter_horizontal = ("users",)
 

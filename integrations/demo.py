@@ -17,10 +17,19 @@ CASES = [  # basis reference (billing.demo), source, external id, title
 ]
 
 
+INSTALLER = {"name": "Elektro Vest AS", "orgnr": "919876506", "email": "post@elektrovest.example",
+             "phone": "55 20 30 40"}  # a valid org.nr. of its own, not the grid company's
+
+
 @transaction.atomic
 def seed(stdout=None):
-    installer, _ = Installer.objects.get_or_create(
-        orgnr="914588200", defaults={"name": "Elektro Vest AS", "email": "post@elektrovest.example"})
+    installer = (Installer.objects.filter(orgnr=INSTALLER["orgnr"]).first()
+                 or Installer.objects.filter(name=INSTALLER["name"]).order_by("id").first())
+    if installer is None:
+        installer = Installer.objects.create(**INSTALLER)
+    elif installer.orgnr != INSTALLER["orgnr"]:
+        installer.orgnr = INSTALLER["orgnr"]  # an older demo gave the installer the seller's own org.nr.
+        installer.save(update_fields=["orgnr"])
     user = get_user_model().objects.filter(username="installator").first()
     if user is not None:
         installer.users.add(user)
@@ -31,7 +40,7 @@ def seed(stdout=None):
             continue
         _case, created = services.related_case_link(
             basis=basis, by=None, source=source, external_id=external_id, title=title,
-            installer={"name": installer.name, "orgnr": installer.orgnr, "email": installer.email})
+            installer=installer)
         made += created
     if stdout:
         stdout.write(f"  installatør: {installer.name}, {made} relaterte saker opprettet")

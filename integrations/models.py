@@ -13,6 +13,7 @@ class Installer(models.Model):
     name = models.CharField(_("navn"), max_length=200)
     orgnr = models.CharField(_("organisasjonsnummer"), max_length=9, blank=True, validators=[validate_orgnr])
     email = models.EmailField(_("e-post"), blank=True)
+    phone = models.CharField(_("telefon"), max_length=40, blank=True)
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="installers",
                                    verbose_name=_("brukere"))
     created_at = models.DateTimeField(auto_now_add=True)

@@ -177,3 +177,23 @@ def related_case_list(*, q: str = ""):
         qs = qs.filter(Q(external_id__icontains=q) | Q(title__icontains=q) | Q(basis__number__icontains=q)
                        | Q(installer__name__icontains=q))
     return qs
+
+
+def installer_search(q: str, *, limit: int = 10) -> list:
+    """Installers whose name or e-mail contains `q`, or whose org.nr. starts with its digits."""
+    from django.db.models import Q
+
+    from .models import Installer
+
+    q = (q or "").strip()[:100]
+    if len(q) < 2:
+        return []
+    cond = Q(name__icontains=q) | Q(email__icontains=q)
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= 3 and not q.replace(" ", "").replace(".", "").strip("0123456789"):
+        cond |= Q(orgnr__startswith=digits)
+    return list(Installer.objects.filter(cond).order_by("name", "id")[:limit])
+
+
+def basis_related_cases(basis: InvoiceBasis) -> list[RelatedCase]:
+    return list(basis.related_cases.select_related("installer").order_by("id"))

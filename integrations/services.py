@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing import norwegian
 from billing import services as billing
 from billing.errors import ConflictError, InvalidInput
 from billing.models import AuditEvent, Customer, InvoiceBasis
@@ -145,59 +146,123 @@ def api_basis_create(*, by, reference: str, title: str, customer: dict, site: di
     return basis, created
 
 
-def _installer_for(data: dict | None) -> Installer | None:
+def _installer_for(data: dict | None) -> tuple[Installer | None, bool]:
+    """The installer these details name: the one with the same org.nr. (or, without one, the same name and
+    e-mail), else a new one. Returns it and whether it was created."""
     if not data:
-        return None
+        return None, False
     orgnr = "".join(ch for ch in (data.get("orgnr") or "") if ch.isdigit())
     name, email = (data.get("name") or "").strip(), (data.get("email") or "").strip()
+    phone = (data.get("phone") or "").strip()
     installer = None
     if orgnr:
         installer = Installer.objects.filter(orgnr=orgnr).first()
     if installer is None and not orgnr:
         installer = Installer.objects.filter(orgnr="", name=name, email=email).first()
     if installer is not None:
-        return installer
-    installer = Installer(name=name, orgnr=orgnr, email=email)
+        return installer, False
+    installer = Installer(name=name, orgnr=orgnr, email=email, phone=phone)
     try:
         installer.full_clean(validate_unique=False)
     except ValidationError as exc:
         raise InvalidInput(next(iter(exc.messages), _("Ugyldig installatør.")),
                            fields={f"installer.{k}": [str(m) for m in v] for k, v in exc.message_dict.items()}
                            ) from None
-    installer.save()
-    return installer
+    if phone and not norwegian.phone_valid(phone):
+        raise InvalidInput(_("Ugyldig telefonnummer for installatøren."), fields={"installer.phone": ["invalid"]})
+    try:
+        with transaction.atomic():  # a savepoint: another request may have created it a moment ago
+            installer.save()
+    except IntegrityError:
+        existing = Installer.objects.filter(orgnr=orgnr).first() if orgnr else None
+        if existing is None:
+            raise
+        return existing, False
+    return installer, True
+
+
+def _installer_label(installer: Installer | None) -> str:
+    if installer is None:
+        return ""
+    return f"{installer.name} ({installer.orgnr})" if installer.orgnr else installer.name
 
 
 @transaction.atomic
 def related_case_link(*, basis, by, source: str, external_id: str, title: str = "",
-                      installer: dict | None = None) -> tuple[RelatedCase, bool]:
-    """Tie a case in another system to a basis. The same (source, external_id) again on the same basis
-    updates title/installer; on another basis it is a conflict."""
+                      installer: dict | Installer | None = None) -> tuple[RelatedCase, bool]:
+    """Tie a case in another system to a basis, with the installer doing the work: an `Installer`, or
+    details to find or create one by (a dict with name, orgnr, email, phone); None keeps the case's
+    installer. The same (source, external_id) again on the same basis updates title/installer; on another
+    basis it is a conflict. Every change is an audit event on the basis."""
     basis = InvoiceBasis.objects.select_for_update().get(pk=basis.pk)
     if source not in RelatedCase.Source.values:
         raise InvalidInput(_("Ukjent kilde: %s") % source, fields={"source": ["invalid"]})
-    inst = _installer_for(installer)
+    external_id = (external_id or "").strip()
+    if not external_id:
+        raise InvalidInput(_("Saken må ha et saksnummer."), fields={"external_id": ["required"]})
+    title = (title or "").strip()
+    inst_created = False
+    if isinstance(installer, Installer):
+        inst = Installer.objects.filter(pk=installer.pk).first()
+        if inst is None:
+            raise InvalidInput(_("Installatøren finnes ikke lenger."), fields={"installer": ["gone"]})
+    else:
+        inst, inst_created = _installer_for(installer)
     case = RelatedCase.objects.select_for_update().filter(source=source, external_id=external_id).first()
     link_client(by, basis)
+    label = f"{RelatedCase.Source(source).label} {external_id}"
     if case is not None:
         if case.basis_id != basis.pk:
             raise ConflictError(_("Saken %(s)s %(e)s er allerede knyttet til et annet fakturagrunnlag.")
                                 % {"s": source, "e": external_id}, fields={"external_id": ["conflict"]})
-        changed = []
+        changed = {}
         if title and case.title != title:
+            changed["title"] = title
             case.title = title
-            changed.append("title")
         if inst is not None and case.installer_id != inst.pk:
+            changed["installer"] = _installer_label(inst)
             case.installer = inst
-            changed.append("installer")
         if changed:
-            case.save(update_fields=[*changed, "updated_at"])
+            case.save(update_fields=[*(k for k in ("title", "installer") if k in changed), "updated_at"])
+            billing.audit(action="integrations.related_case.updated", by=by, basis=basis,
+                          note=" · ".join(filter(None, [label, _installer_label(case.installer)])),
+                          data={"source": source, "external_id": external_id, "changed": changed,
+                                "installer_created": inst_created})
         return case, False
-    case = RelatedCase.objects.create(basis=basis, source=source, external_id=external_id, title=title or "",
-                                      installer=inst)
-    billing.audit(action="integrations.related_case.linked", by=by, basis=basis,
-                  data={"source": source, "external_id": external_id, "title": title or ""})
+    try:
+        with transaction.atomic():  # a savepoint: the same case may be linked to another basis this moment
+            case = RelatedCase.objects.create(basis=basis, source=source, external_id=external_id, title=title,
+                                              installer=inst)
+    except IntegrityError:
+        other = RelatedCase.objects.filter(source=source, external_id=external_id).first()
+        if other is None or other.basis_id == basis.pk:
+            raise
+        raise ConflictError(_("Saken %(s)s %(e)s er allerede knyttet til et annet fakturagrunnlag.")
+                            % {"s": source, "e": external_id}, fields={"external_id": ["conflict"]}) from None
+    data = {"source": source, "external_id": external_id, "title": title}
+    if inst is not None:
+        data.update(installer=_installer_label(inst), installer_created=inst_created)
+    billing.audit(action="integrations.related_case.linked", by=by, basis=basis, data=data,
+                  note=" · ".join(filter(None, [label, _installer_label(inst)])))
     return case, True
+
+
+@transaction.atomic
+def related_case_unlink(*, basis, by, case_id: int) -> bool:
+    """Remove a related case from a basis (its installer no longer sees the basis). A case that is already
+    gone, or belongs to another basis, is left alone: returns False."""
+    basis = InvoiceBasis.objects.select_for_update().get(pk=basis.pk)
+    case = (RelatedCase.objects.select_for_update(of=("self",)).select_related("installer")
+            .filter(pk=case_id, basis_id=basis.pk).first())
+    if case is None:
+        return False
+    label = f"{case.get_source_display()} {case.external_id}"
+    data = {"source": case.source, "external_id": case.external_id, "title": case.title,
+            "installer": _installer_label(case.installer)}
+    case.delete()
+    billing.audit(action="integrations.related_case.unlinked", by=by, basis=basis, data=data,
+                  note=" · ".join(filter(None, [label, data["installer"]])))
+    return True
 
 
 # --- installer links ---------------------------------------------------------------------------------

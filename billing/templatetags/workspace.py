@@ -44,6 +44,8 @@ EVENT_LABELS = {
     "billing.shared_cost.line_added": _("Kostnadslinje lagt til felles anlegg"),
     "billing.shared_cost.participant_added": _("Deltaker lagt til felles anlegg"),
     "integrations.related_case.linked": _("Relatert sak koblet til"),
+    "integrations.related_case.updated": _("Relatert sak endret"),
+    "integrations.related_case.unlinked": _("Relatert sak fjernet"),
     "offers.email.sent": _("E-post sendt"),
     "offers.email.failed": _("E-post feilet"),
     "offers.email.queued": _("E-post lagt i kø"),

@@ -45,9 +45,21 @@ class DeliveryResult:
     delivered: int = 0
 
 
+# Other names ERPs give the postal address fields (flat, or inside an "address" object).
+ADDRESS_ALIASES = {"street": ("street", "address_line", "address1", "line1"),
+                   "postal_code": ("postal_code", "postcode", "zip", "zip_code"),
+                   "city": ("city", "postal_place", "town")}
+
+
 def _normalise(raw: dict) -> dict:
     c = {f: str(raw.get(f) or "").strip() for f in CUSTOMER_FIELDS}
     c["number"] = c["number"] or str(raw.get("customer_number") or raw.get("id") or "").strip()
+    nested = raw.get("address") if isinstance(raw.get("address"), dict) else {}
+    if isinstance(raw.get("address"), str) and not c["street"]:
+        c["street"] = raw["address"].strip()
+    for field, names in ADDRESS_ALIASES.items():
+        if not c[field]:
+            c[field] = next((str(src[n]).strip() for src in (raw, nested) for n in names if src.get(n)), "")
     if not c["kind"]:
         c["kind"] = "organisation" if c["orgnr"] else "person"
     return c

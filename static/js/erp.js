@@ -1,5 +1,5 @@
-// ERP customer search in the basis form: picking a hit fills the new-customer fields and the ERP
-// customer number from the hit's data-erp-* attributes. The hits come from erp:customer_search via
+// ERP customer search in the basis form: picking a hit fills the new-customer fields (name, e-mail,
+// phone, org.nr., postal address) and the ERP customer number from the hit's data-erp-* attributes. The hits come from erp:customer_search via
 // htmx (templates/erp/_customer_hits.html). No inline scripts (CSP).
 (function () {
   "use strict";
@@ -10,6 +10,9 @@
     erpEmail: "new_customer_email",
     erpPhone: "new_customer_phone",
     erpOrgnr: "new_customer_orgnr",
+    erpStreet: "new_customer_street",
+    erpPostalCode: "new_customer_postal_code",
+    erpCity: "new_customer_city",
     erpNumber: "new_customer_erp_number"
   };
 

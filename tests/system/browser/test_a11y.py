@@ -36,6 +36,8 @@ DANGLING_IDREFS = """() => {
 }"""
 
 NEXT_FRAME = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+# Parts a page loads with htmx when it opens (hx-trigger="load") are in place and no request is running.
+HTMX_SETTLED = "() => !document.querySelector('[hx-trigger=\"load\"], .htmx-request')"
 
 _axe = Axe()
 
@@ -77,6 +79,7 @@ class Checker:
         if url is not None:
             response = page.goto(self.base + url)
             assert response.status == status, f"{name}: {url} answered {response.status}"
+        page.wait_for_function(HTMX_SETTLED)
         assert page.evaluate("() => document.documentElement.lang") == "nb", f"{name}: lang is not nb"
         for ref in page.evaluate(DANGLING_IDREFS):
             self.problems.append(f"{name}: dangling {ref}")
