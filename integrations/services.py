@@ -280,7 +280,7 @@ def installer_link_case(token: str) -> RelatedCase | None:
     """The case a signed link shows, or None when the link is forged or has expired."""
     try:
         data = signing.loads(token, salt=INSTALLER_LINK_SALT,
-                             max_age=getattr(settings, "INSTALLER_LINK_MAX_AGE", 30 * 24 * 3600))
+                             max_age=settings.INSTALLER_LINK_MAX_AGE)
     except signing.BadSignature:  # SignatureExpired is a BadSignature
         return None
     if not isinstance(data, dict) or not isinstance(data.get("rc"), int):
@@ -363,8 +363,8 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def backoff_seconds(attempts: int) -> int:
-    base = getattr(settings, "NOTIFY_BACKOFF_BASE", 30)
-    cap = getattr(settings, "NOTIFY_BACKOFF_MAX", 3600)
+    base = settings.NOTIFY_BACKOFF_BASE
+    cap = settings.NOTIFY_BACKOFF_MAX
     return int(min(cap, base * (2 ** max(0, attempts - 1))))
 
 
@@ -374,7 +374,7 @@ def _queue_head(subscription_id: int, basis_id: int) -> Notification | None:
 
 
 def _claim(row: Notification, now) -> bool:
-    lease = now + dt.timedelta(seconds=getattr(settings, "NOTIFY_TIMEOUT", 10) * 3)
+    lease = now + dt.timedelta(seconds=settings.NOTIFY_TIMEOUT * 3)
     return bool(Notification.objects.filter(pk=row.pk, status=Notification.Status.PENDING)
                 .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
                 .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
@@ -390,7 +390,7 @@ def _post(sub: Subscription, row: Notification) -> tuple[int | None, str]:
                "User-Agent": "Kundefaktura-Notifier/1"}
     try:
         response = requests.post(sub.url, data=body, headers=headers,  # timeout on the next line  # nosec B113
-                                 timeout=getattr(settings, "NOTIFY_TIMEOUT", 10), allow_redirects=False)
+                                 timeout=settings.NOTIFY_TIMEOUT, allow_redirects=False)
     except requests.RequestException as exc:
         return None, f"{type(exc).__name__}: {exc}"[:1000]
     if 200 <= response.status_code < 300:

@@ -21,7 +21,7 @@ def _valid_ip(value: str) -> str | None:
 
 def client_ip(request) -> str | None:
     remote = request.META.get("REMOTE_ADDR") or None
-    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    count = settings.TRUSTED_PROXY_COUNT
     if count <= 0:
         return remote
     entries = [e for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if e.strip()]

@@ -32,7 +32,7 @@ CSRF_PLACEHOLDER = "kf-csrf-placeholder-0c6f1d"
 
 def db_snapshot() -> str | None:
     """The current snapshot as text ("xmin:xmax:xip,…"), or None when it cannot describe the data."""
-    if not getattr(settings, "PAGE_CACHE_ENABLED", True) or connection.vendor != "postgresql":
+    if not settings.PAGE_CACHE_ENABLED or connection.vendor != "postgresql":
         return None
     if connection.in_atomic_block:
         return None

@@ -63,20 +63,20 @@ def email_queue(*, kind, to, subject, template, context, basis=None, invoice=Non
 
 
 def _max_attempts() -> int:
-    return getattr(settings, "EMAIL_MAX_ATTEMPTS", 5)
+    return settings.EMAIL_MAX_ATTEMPTS
 
 
 def _backoff(attempts: int) -> dt.timedelta:
     """Delay before attempt `attempts + 1`: base · 2^(attempts-1), capped."""
-    base = getattr(settings, "EMAIL_RETRY_BASE_SECONDS", 60)
-    cap = getattr(settings, "EMAIL_RETRY_MAX_SECONDS", 6 * 3600)
+    base = settings.EMAIL_RETRY_BASE_SECONDS
+    cap = settings.EMAIL_RETRY_MAX_SECONDS
     return dt.timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
 def _claim(pk: int) -> OutboundEmail | None:
     """queued → sending, only if due; None when another worker has it or it is not due/queued."""
     now = timezone.now()
-    lease = now + dt.timedelta(seconds=getattr(settings, "EMAIL_SEND_LEASE_SECONDS", 600))
+    lease = now + dt.timedelta(seconds=settings.EMAIL_SEND_LEASE_SECONDS)
     from django.db.models import F, Q
 
     claimed = (OutboundEmail.objects
@@ -199,7 +199,7 @@ def email_deliver(pk: int) -> str:
                 delay = _backoff(row.attempts)
                 row.next_attempt_at = timezone.now() + delay
                 row.save(update_fields=["status", "last_error", "next_attempt_at"])
-                if not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+                if not settings.CELERY_TASK_ALWAYS_EAGER:
                     # Eager mode (no broker) would retry at once, in the request: the sweeper retries then.
                     enqueue_on_commit(SEND_TASK, row.pk, countdown=int(delay.total_seconds()) + 1)
         log.warning("e-mail %s attempt %s failed: %s", row.pk, row.attempts, error)
@@ -249,7 +249,7 @@ def outbox_sweep(now=None) -> int:
     from django.db.models import Q
 
     now = now or timezone.now()
-    grace = dt.timedelta(seconds=getattr(settings, "EMAIL_SWEEP_GRACE_SECONDS", 30))
+    grace = dt.timedelta(seconds=settings.EMAIL_SWEEP_GRACE_SECONDS)
     OutboundEmail.objects.filter(status=OutboundEmail.Status.SENDING, next_attempt_at__lt=now).update(
         status=OutboundEmail.Status.QUEUED, next_attempt_at=now)
     due = list(OutboundEmail.objects.filter(status=OutboundEmail.Status.QUEUED).filter(

@@ -37,7 +37,7 @@ class Renderer:
 
 def _allowed_roots() -> list[Path]:
     roots = [Path(settings.MEDIA_ROOT), Path(settings.STATIC_ROOT)]
-    roots += [Path(p) for p in getattr(settings, "STATICFILES_DIRS", [])]
+    roots += [Path(p) for p in settings.STATICFILES_DIRS]
     return [r.resolve() for r in roots]
 
 

@@ -106,7 +106,7 @@ class DemoAdapter(ErpAdapter):
     name = "demo"
 
     def _customers(self):
-        path = getattr(settings, "ERP_DEMO_CUSTOMERS", "") or Path(__file__).parent / "fixtures" / "demo_customers.json"
+        path = settings.ERP_DEMO_CUSTOMERS or Path(__file__).parent / "fixtures" / "demo_customers.json"
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
 
@@ -125,7 +125,7 @@ class HttpAdapter(ErpAdapter):
                  session: requests.Session | None = None):
         self.base_url = (base_url if base_url is not None else settings.ERP_BASE_URL).rstrip("/")
         self.token = token if token is not None else settings.ERP_TOKEN
-        self.timeout = timeout or getattr(settings, "ERP_HTTP_TIMEOUT", 10)
+        self.timeout = timeout or settings.ERP_HTTP_TIMEOUT
         self.session = session or requests.Session()
         if not self.base_url:
             raise ErpError("ERP_BASE_URL is not set")

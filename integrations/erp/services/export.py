@@ -186,7 +186,7 @@ def batch_reminder_fees(batch, chunk_size: int = CHUNK_SIZE):
 
 def _zip_compression() -> int:
     """settings.ERP_EXPORT_ZIP_COMPRESSION: "deflate" (default: level 1, fast, ~4× smaller) or "stored"."""
-    if getattr(settings, "ERP_EXPORT_ZIP_COMPRESSION", "deflate") == "stored":
+    if settings.ERP_EXPORT_ZIP_COMPRESSION == "stored":
         return ziparchive.STORED
     return ziparchive.DEFLATED
 

@@ -28,7 +28,7 @@ class Command(BaseCommand):
                     self.stderr.write(f"{Path(f).name}: {exc.message}")
                     imports.append(exc.bank_import)
         else:
-            directory = opts["dir"] or getattr(settings, "ERP_BANK_DROP_DIR", "")
+            directory = opts["dir"] or settings.ERP_BANK_DROP_DIR
             if not directory:
                 raise CommandError("give files or --dir")
             imports = services.bank_import_dir(directory=directory)
