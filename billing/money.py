@@ -1,7 +1,7 @@
 """Money arithmetic for Kundefaktura: øre rounding, VAT, cost-sharing and settlements.
 
 Pure Python, no Django. Every amount is a :class:`~decimal.Decimal` (ints are accepted as exact
-values; floats are refused with ``TypeError``). Rules are those of ``domain.md``: VAT per category
+values; floats are refused with ``TypeError``). Rules are those of ``docs/billing-rules.md``: VAT per category
 (Peppol BR-CO-17), shares of shared installations by largest remainder (kontrollforskriften
 § 16-9), the ten-year rule, the legacy base deduction and the final settlement cap (§ 16-11).
 """
@@ -319,7 +319,7 @@ def share_equal_per_expected(
     """Everyone pays cost / expected_count rounded DOWN to the øre; the company carries the rest.
 
     The rest is the not-yet-connected plots plus the rounding residue, which "stays with the company"
-    (domain.md) and is therefore never negative: a contribution may cover only actual costs
+    (docs/billing-rules.md, "Several users") and is therefore never negative: a contribution may cover only actual costs
     (kontrollforskriften § 16-4), so the customers together never pay more than the cost. Rounding
     half-up would overcharge when the fraction is ≥ ½ øre (2.00 / 3 → 0.67 × 3 = 2.01).
     """

@@ -157,7 +157,7 @@ INVOICE = Machine(
     initial=frozenset({_I.ISSUED, _I.DRAFT}),
     moves={
         "issue": {_I.DRAFT: _I.ISSUED},
-        "send": {_I.ISSUED: _I.SENT},  # the invoice e-mail went out (offers/services.py)
+        "send": {_I.ISSUED: _I.SENT},  # the invoice e-mail went out (offers/outbox.py)
         # The paid state follows payments, credits and refunds (billing/services/payments.py):
         "pay": {_I.ISSUED: _I.PAID, _I.SENT: _I.PAID},
         "credit": {_I.ISSUED: _I.CREDITED, _I.SENT: _I.CREDITED, _I.PAID: _I.CREDITED},

@@ -1,5 +1,5 @@
 """The portal's own table: one-time login links. Checkout attempts and webhook events are billing's
-(billing/models.py), next to the payments they belong to."""
+(billing/models/payments.py), next to the payments they belong to."""
 
 import hashlib
 

@@ -80,8 +80,8 @@ def offer_outdated(offer: Offer | None, basis) -> bool:
 
 def is_accepted_offer_line(line: CostLine, basis: InvoiceBasis) -> bool:
     """A line of the offer the customer has accepted. What was accepted is the agreement: a changed cost
-    after acceptance is a new change line with a change notice (domain.md: changes after the offer give a
-    change invoice), never a silent edit of the accepted line. Actual-cost lines (final settlement) and
+    after acceptance is a new change line with a change notice (docs/billing-rules.md, "Changes after
+    acceptance"), never a silent edit of the accepted line. Actual-cost lines (final settlement) and
     change lines are not offer lines."""
     return basis.status in AFTER_ACCEPTANCE and line.phase == CostLine.Phase.ESTIMATE and not line.is_change
 

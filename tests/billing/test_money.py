@@ -1,4 +1,4 @@
-"""Tests for billing.money: domain.md worked examples to the øre, plus property tests."""
+"""Tests for billing.money: the worked examples of docs/billing-rules.md to the øre, plus property tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The six worked examples of domain.md through the services, to the øre, plus the service rules."""
+"""The six worked examples of docs/billing-rules.md through the services, to the øre, plus the service rules."""
 
 import datetime as dt
 from decimal import Decimal

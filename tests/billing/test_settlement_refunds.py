@@ -1,4 +1,5 @@
-"""Domain examples 4 and 5 end to end (services, PDFs, refunds), offer versions, refunds through Stripe."""
+"""Worked examples 4 and 5 of docs/billing-rules.md end to end (services, PDFs, refunds), offer versions,
+refunds through Stripe."""
 
 import datetime as dt
 from decimal import Decimal as D

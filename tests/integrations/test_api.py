@@ -62,7 +62,7 @@ def test_get_basis_shows_lines_totals_and_events(api):
     basis = create_basis(api)
     assert api.post(f"{BASES}/{basis['id']}/cost-lines/batch", example1_payload()).status_code == 201
     body = api.get(f"{BASES}/{basis['id']}").json()
-    # domain.md example 1: contribution 57 392.90 (O), re-sealing 1 200.00 (S) with 300.00 VAT.
+    # docs/billing-rules.md example 1: contribution 57 392.90 (O), re-sealing 1 200.00 (S) with 300.00 VAT.
     assert body["totals"] == {"net": "58592.90", "vat": "300.00", "gross": "58892.90", "vat_breakdown": [
         {"code": "O", "rate": "0.00", "base": "57392.90", "vat": "0.00"},
         {"code": "S", "rate": "25.00", "base": "1200.00", "vat": "300.00"}]}
@@ -83,7 +83,7 @@ def test_vat_is_computed_per_category_not_per_line(api):
              for i in range(3)]
     assert api.post(f"{BASES}/{basis['id']}/cost-lines/batch", {"lines": lines}).status_code == 201
     totals = api.get(f"{BASES}/{basis['id']}").json()["totals"]
-    assert totals["vat"] == "925.88"  # domain.md example 6, not 925.89
+    assert totals["vat"] == "925.88"  # docs/billing-rules.md example 6, not 925.89
     assert totals["gross"] == "4629.38"
 
 

@@ -1,5 +1,5 @@
 """The JSON API as another system calls it: a bearer-token client, an API client row (fixtures `api`,
-`api_client_row`) and the payloads of domain example 1."""
+`api_client_row`) and the payloads of worked example 1 in docs/billing-rules.md."""
 
 import json
 

@@ -20,7 +20,7 @@ def stored_pdf_text(doc) -> str:
 
 
 def example_basis(caseworker):
-    """A basis with domain example 1's lines and a site address."""
+    """A basis with the lines of worked example 1 (docs/billing-rules.md) and a site address."""
     from tests.support.factories import example1_lines, make_basis
 
     basis = make_basis(by=caseworker, site_street="Bakkeveien 2", site_postal_code="5010", site_city="Bergen")

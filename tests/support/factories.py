@@ -45,7 +45,7 @@ def add_line(basis, by=None, category="connection_contribution", description="Ma
 
 
 def example1_lines(basis, by=None):
-    """domain.md worked example 1: the four contribution lines and the re-sealing fee."""
+    """docs/billing-rules.md worked example 1: the four contribution lines and the re-sealing fee."""
     add_line(basis, by, description="Materiell", quantity="1", unit_price="18450.00", unit="stk")
     add_line(basis, by, description="Arbeid", quantity="12.5", unit_price="845.00", unit="t")
     add_line(basis, by, description="Maskin", quantity="4", unit_price="1150.00", unit="t")

@@ -42,7 +42,7 @@ def test_create_shared_cost_add_participants_and_see_the_allocation(caseworker_c
                                    {"basis": basis.pk, "capacity": cap})
         assert r.status_code == 302
     page = html(caseworker_client.get(reverse("billing:shared_detail", args=[shared.pk])))
-    assert f"72{NBSP}000,00{NBSP}kr" in page and f"108{NBSP}000,00{NBSP}kr" in page  # domain.md example 2
+    assert f"72{NBSP}000,00{NBSP}kr" in page and f"108{NBSP}000,00{NBSP}kr" in page  # docs/billing-rules.md example 2
     assert f'id="carried">300{NBSP}000,00{NBSP}kr' in page
     # the share is a read-only line on the participant's basis
     basis_page = html(caseworker_client.get(reverse("billing:basis_detail", args=[a.pk])))
