@@ -161,7 +161,7 @@ def test_caseworker_pages_show_the_expired_state(company, caseworker, caseworker
     basis, line, _notice = _case(caseworker)
     with _at(DEADLINE + dt.timedelta(days=1)):
         services.change_notices_expire_due()
-        page = caseworker_client.get(reverse("lifecycle:changes", args=[basis.pk])).content.decode()
+        page = caseworker_client.get(reverse("billing:changes", args=[basis.pk])).content.decode()
         expired_part = page.split('id="expired-h"')[1].split("</section>")[0]
         assert "Ekstra målerskap" in expired_part
         awaiting = page.split("Varslet, venter på kundens svar")[1].split("</h3>")[1].split("<h3")[0]

@@ -102,7 +102,7 @@ def test_declined_change_stays_visible_and_is_not_invoiced(invoiced_case, casewo
         services.invoices_issue(basis=basis, by=caseworker)
     again = customer_client.post(reverse("portal_changes:detail", args=[notice.pk]), {"decision": "accept"})
     assert again.status_code == 409 and "allerede besvart" in again.content.decode()
-    page = caseworker_client.get(reverse("lifecycle:changes", args=[basis.pk])).content.decode()
+    page = caseworker_client.get(reverse("billing:changes", args=[basis.pk])).content.decode()
     declined = page.split('id="declined-h"')[1].split("</section>")[0]
     assert "Ekstra målerskap" in declined and "For dyrt" in page
 
@@ -111,7 +111,7 @@ def test_caseworker_sends_and_invoices_from_the_changes_page(invoiced_case, case
                                                              customer_user):
     basis = invoiced_case
     _change(basis, caseworker)
-    url = reverse("lifecycle:changes", args=[basis.pk])
+    url = reverse("billing:changes", args=[basis.pk])
     assert "Send endringsvarsel" in caseworker_client.get(url).content.decode()
     assert caseworker_client.post(url, {"action": "send"}).status_code == 302
     notice = basis.change_notices.get()
