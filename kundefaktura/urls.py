@@ -37,7 +37,6 @@ urlpatterns = [
              name="change_notice_pdf"),
     ], billing_urls.app_name))),
     path("dokumenter/", include("offers.urls")),
-    path("portal/endring/", include("portal.urls_changes")),
     path("portal/", include("portal.urls")),
     path("erp/", include("integrations.erp.urls")),
     path("", include("integrations.urls")),

@@ -190,7 +190,7 @@ def test_an_accepted_change_not_yet_invoiced_is_settled_not_invoiced_afterwards(
     response = caseworker_client.post(url, {"action": "settle"}, follow=True)
     assert "venter på svar fra kunden" in html(response) and basis.invoices.count() == 1
 
-    response = customer_client.post(reverse("portal_changes:detail", args=[notice.pk]),
+    response = customer_client.post(reverse("portal:change_notice", args=[notice.pk]),
                                     {"decision": "accept", "pdf_sha256": notice.pdf_sha256})
     assert response.status_code == 302
     assert "Utsted endringsfaktura" in html(caseworker_client.get(changes))

@@ -44,7 +44,6 @@ AREA_ROLES = {
     "erp": ("caseworker",),
     "offers": ("caseworker",),
     "portal": ("customer",),
-    "portal_changes": ("customer",),
     "integrations": ("caseworker",),
 }
 NAME_ROLES = {
@@ -123,14 +122,15 @@ def sample_kwargs(route: Route, w, side: str = "ours") -> list[dict]:
         "billing:customer_pick": o.basis.customer_id, "billing:bulk_detail": w.bulk.pk,
         "offers:email_resend": w.email.pk if w.email else missing, "portal:offer_pdf": o.offer.pk,
         "integrations:installer_case": o.case.pk, "billing:change_notice_pdf": missing,
-        "billing:refund_paid_out": missing, "portal:local_checkout": missing,
+        "billing:refund_paid_out": missing, "portal:local_checkout": missing, "portal:change_notice": missing,
+        "portal:change_notice_pdf": missing,
     }.get(route.name)
     if pk is None:
         if route.name.startswith("billing:shared_"):
             pk = w.shared.pk
         elif route.name.startswith(("portal:invoice", "portal:payment_")):
             pk = o.invoice.pk
-        elif route.namespace in ("erp", "portal_changes"):
+        elif route.namespace == "erp":
             pk = missing
         else:
             pk = o.basis.pk
