@@ -6,6 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from . import norwegian, textinput
+from .clock import today
+from .errors import BillingError
 from .models import (
     SOURCE_LABELS,
     Acceptance,
@@ -361,3 +363,46 @@ class CompanyProfileForm(InputRulesMixin, forms.ModelForm):
                   "refund_indexing", "refund_index_annual_percent", "installer_sees_amounts", "letterhead_note",
                   "logo"]
         widgets = {"letterhead_note": forms.TextInput()}
+
+
+def add_billing_error(form, exc: BillingError):
+    """Put a service's error beside the fields it names (or on the form)."""
+    placed = False
+    for name in exc.fields:
+        # A customer service's field ("email") sits in the basis form as "new_customer_email".
+        target = name if name in form.fields else f"new_customer_{name}"
+        if target in form.fields:
+            form.add_error(target, exc.message)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+class ValidUntilForm(InputRulesMixin, forms.Form):
+    valid_until = forms.DateField(label=_("Gyldig til"), required=False,
+                                  widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_valid_until(self):
+        value = self.cleaned_data.get("valid_until")
+        if value and value < today():
+            raise forms.ValidationError(_("Datoen er passert."))
+        return value
+
+
+class ActualCostForm(InputRulesMixin, forms.Form):
+    category = forms.ModelChoiceField(label=_("Kategori"), queryset=CostCategory.objects.all(),
+                                      to_field_name="code")
+    description = forms.CharField(label=_("Beskrivelse"), max_length=300)
+    quantity = AmountField(label=_("Antall"), max_digits=14, decimal_places=3, initial=1)
+    unit = forms.CharField(label=_("Enhet"), max_length=20, initial="stk")
+    unit_price = AmountField(label=_("Enhetspris"), max_digits=14, decimal_places=2)
+    vat_code = forms.ModelChoiceField(label=_("MVA-kode"), queryset=VatCode.objects.all(),
+                                      to_field_name="code", required=False,
+                                      empty_label=_("Kategoriens standard"))
+    customer_caused = forms.BooleanField(label=_("Kundeforårsaket (utenfor 15 %-taket)"),
+                                         required=False)
+
+
+class PayoutForm(InputRulesMixin, forms.Form):
+    account = forms.CharField(label=_("Utbetalt til konto"), max_length=20, required=False)
+    note = forms.CharField(label=_("Merknad"), max_length=300, required=False)

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import TemplateView
 
-from billing import urls_lifecycle
+from billing import urls as billing_urls
 from offers.views import document_pdf_view
 
 from .accounts import views as account_views
@@ -31,14 +31,12 @@ urlpatterns = [
     path("ingen-rolle/", public(TemplateView.as_view(template_name="registration/no_role.html")), name="no_role"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    # The case worker's pages after acceptance, with the change-notice PDF from the documents app.
-    path("arbeid/livslop/", include((urls_lifecycle.urlpatterns + [
-        path("endringsvarsel/<int:pk>/pdf/", document_pdf_view("change_notice", CASEWORKER),
+    # The case worker's workspace, with the change-notice PDF from the documents app.
+    path("arbeid/", include((billing_urls.urlpatterns + [
+        path("livslop/endringsvarsel/<int:pk>/pdf/", document_pdf_view("change_notice", CASEWORKER),
              name="change_notice_pdf"),
-    ], urls_lifecycle.app_name))),
-    path("arbeid/", include("billing.urls")),
+    ], billing_urls.app_name))),
     path("dokumenter/", include("offers.urls")),
-    path("portal/endring/", include("portal.urls_changes")),
     path("portal/", include("portal.urls")),
     path("erp/", include("integrations.erp.urls")),
     path("", include("integrations.urls")),

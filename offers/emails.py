@@ -240,8 +240,8 @@ def change_acceptance_email_queue(*, notice_id: int) -> OutboundEmail | None:
                  "accepted_at": _oslo_time(notice.answered_at),
                  **_answer_context(channel=notice.answer_channel, user=notice.answered_by,
                                    customer=basis.customer),
-                 "pdf_url": _site_url("portal_changes:pdf", notice.pk),
-                 "detail_url": _site_url("portal_changes:detail", notice.pk)},
+                 "pdf_url": _site_url("portal:change_notice_pdf", notice.pk),
+                 "detail_url": _site_url("portal:change_notice", notice.pk)},
         dedupe_key=key)
 
 
@@ -293,7 +293,7 @@ def change_notice_email_queue(*, notice_id: int) -> OutboundEmail | None:
         subject=_("Endringsvarsel for %(t)s (%(n)s)") % {"t": basis.title, "n": basis.number},
         template="change_notice",
         context={"notice": notice, "change": figures["change"], "after": figures["after"], "customer": customer,
-                 "portal_url": _site_url("portal_changes:detail", notice.pk)},
+                 "portal_url": _site_url("portal:change_notice", notice.pk)},
         attachments=[{"document": "change_notice", "pk": notice.pk}])
 
 
@@ -309,7 +309,7 @@ def change_notice_expiry_email_queue(*, notice_id: int) -> OutboundEmail | None:
         subject=_("Endringsvarselet for %(t)s (%(n)s) er utløpt") % {"t": basis.title, "n": basis.number},
         template="change_notice_expired",
         context={"notice": notice, "customer": customer,
-                 "portal_url": _site_url("portal_changes:detail", notice.pk)})
+                 "portal_url": _site_url("portal:change_notice", notice.pk)})
 
 
 def offer_expiry_email_queue(*, basis_id: int) -> OutboundEmail | None:

@@ -57,7 +57,7 @@ def test_job_expires_an_unanswered_notice_after_its_deadline_once(company, casew
     body = " ".join(mail.body_text.split())
     assert f"Endringsvarselet (versjon 1) i sak {basis.number}" in body and "svarfrist 20.03.2026" in body
     assert "3 125,00" in body and "ikke fakturert" in body
-    assert reverse("portal_changes:detail", args=[notice.pk]) in body
+    assert reverse("portal:change_notice", args=[notice.pk]) in body
 
 
 def test_job_leaves_answered_and_superseded_notices_alone(company, caseworker, customer_user):
@@ -137,7 +137,7 @@ def test_an_expired_notice_can_no_longer_be_answered(company, caseworker, custom
 
 def test_portal_shows_the_expired_notice_without_answer_buttons(company, caseworker, customer_user, customer_client):
     basis, _line, notice = _case(caseworker, customer_user)
-    detail = reverse("portal_changes:detail", args=[notice.pk])
+    detail = reverse("portal:change_notice", args=[notice.pk])
     with _at(DEADLINE):
         assert "Aksepter endringen" in customer_client.get(detail).content.decode()
     with _at(DEADLINE + dt.timedelta(days=1)):
@@ -149,7 +149,7 @@ def test_portal_shows_the_expired_notice_without_answer_buttons(company, casewor
         assert 'class="chip change-expired" id="notice-status">Utløpt<' in page
         assert "Svarfristen gikk ut 20.03.2026" in page and "ikke fakturert" in page
         assert "Aksepter endringen" not in page and "Avslå endringen" not in page
-        listing = customer_client.get(reverse("portal_changes:list")).content.decode()
+        listing = customer_client.get(reverse("portal:change_notices")).content.decode()
         assert 'class="chip change-expired">Utløpt</span>' in listing
         refused = customer_client.post(detail, {"decision": "accept", "pdf_sha256": notice.pdf_sha256})
         assert refused.status_code == 409 and "Svarfristen" in refused.content.decode()
@@ -161,7 +161,7 @@ def test_caseworker_pages_show_the_expired_state(company, caseworker, caseworker
     basis, line, _notice = _case(caseworker)
     with _at(DEADLINE + dt.timedelta(days=1)):
         services.change_notices_expire_due()
-        page = caseworker_client.get(reverse("lifecycle:changes", args=[basis.pk])).content.decode()
+        page = caseworker_client.get(reverse("billing:changes", args=[basis.pk])).content.decode()
         expired_part = page.split('id="expired-h"')[1].split("</section>")[0]
         assert "Ekstra målerskap" in expired_part
         awaiting = page.split("Varslet, venter på kundens svar")[1].split("</h3>")[1].split("<h3")[0]

@@ -47,9 +47,9 @@ def test_change_lines_wait_for_an_accepted_notice_then_become_a_change_invoice(
     assert mail.to == "kari@example.com" and mail.attachments == [{"document": "change_notice", "pk": notice.pk}]
     assert f"/portal/endring/{notice.pk}/" in mail.body_text
 
-    page = customer_client.get(reverse("portal_changes:detail", args=[notice.pk]))
+    page = customer_client.get(reverse("portal:change_notice", args=[notice.pk]))
     assert page.status_code == 200 and "Ekstra målerskap" in page.content.decode()
-    resp = customer_client.post(reverse("portal_changes:detail", args=[notice.pk]),
+    resp = customer_client.post(reverse("portal:change_notice", args=[notice.pk]),
                                 {"decision": "accept", "pdf_sha256": notice.pdf_sha256},
                                 HTTP_USER_AGENT="Testleser/1.0", REMOTE_ADDR="10.1.2.3")
     assert resp.status_code == 302
@@ -93,16 +93,16 @@ def test_declined_change_stays_visible_and_is_not_invoiced(invoiced_case, casewo
     basis = invoiced_case
     _change(basis, caseworker)
     notice = services.change_notice_send(basis=basis, by=caseworker)
-    resp = customer_client.post(reverse("portal_changes:detail", args=[notice.pk]),
+    resp = customer_client.post(reverse("portal:change_notice", args=[notice.pk]),
                                 {"decision": "decline", "reason": "For dyrt"})
     assert resp.status_code == 302
     notice.refresh_from_db()
     assert notice.status == ChangeNotice.Status.DECLINED and notice.answer_note == "For dyrt"
     with pytest.raises(TransitionError):
         services.invoices_issue(basis=basis, by=caseworker)
-    again = customer_client.post(reverse("portal_changes:detail", args=[notice.pk]), {"decision": "accept"})
+    again = customer_client.post(reverse("portal:change_notice", args=[notice.pk]), {"decision": "accept"})
     assert again.status_code == 409 and "allerede besvart" in again.content.decode()
-    page = caseworker_client.get(reverse("lifecycle:changes", args=[basis.pk])).content.decode()
+    page = caseworker_client.get(reverse("billing:changes", args=[basis.pk])).content.decode()
     declined = page.split('id="declined-h"')[1].split("</section>")[0]
     assert "Ekstra målerskap" in declined and "For dyrt" in page
 
@@ -111,7 +111,7 @@ def test_caseworker_sends_and_invoices_from_the_changes_page(invoiced_case, case
                                                              customer_user):
     basis = invoiced_case
     _change(basis, caseworker)
-    url = reverse("lifecycle:changes", args=[basis.pk])
+    url = reverse("billing:changes", args=[basis.pk])
     assert "Send endringsvarsel" in caseworker_client.get(url).content.decode()
     assert caseworker_client.post(url, {"action": "send"}).status_code == 302
     notice = basis.change_notices.get()
@@ -131,10 +131,10 @@ def test_portal_change_notice_is_404_for_other_customers(invoiced_case, casework
     other_customer.save()
     client = Client()
     client.force_login(other, backend="django.contrib.auth.backends.ModelBackend")
-    for name in ("portal_changes:detail", "portal_changes:pdf"):
+    for name in ("portal:change_notice", "portal:change_notice_pdf"):
         assert client.get(reverse(name, args=[notice.pk])).status_code == 404
-    assert client.post(reverse("portal_changes:detail", args=[notice.pk]), {"decision": "accept"}).status_code == 404
-    assert "Ekstra" not in client.get(reverse("portal_changes:list")).content.decode()
-    assert installer_client.get(reverse("portal_changes:detail", args=[notice.pk])).status_code == 403
+    assert client.post(reverse("portal:change_notice", args=[notice.pk]), {"decision": "accept"}).status_code == 404
+    assert "Ekstra" not in client.get(reverse("portal:change_notices")).content.decode()
+    assert installer_client.get(reverse("portal:change_notice", args=[notice.pk])).status_code == 403
     notice.refresh_from_db()
     assert notice.status == ChangeNotice.Status.SENT

@@ -39,9 +39,9 @@ def test_offer_expiry_job_moves_notifies_once_and_renewal_makes_a_new_version(co
         assert "20.03.2026" in mail.body_text and mail.to == basis.customer.email
         with pytest.raises(TransitionError, match="utløp|Kan ikke"):
             services.offer_accept(basis=basis, by=None)
-        page = caseworker_client.get(reverse("lifecycle:expired")).content.decode()
+        page = caseworker_client.get(reverse("billing:expired")).content.decode()
         assert basis.number in page
-        resp = caseworker_client.post(reverse("lifecycle:renew", args=[basis.pk]), {"valid_until": "2026-04-30"})
+        resp = caseworker_client.post(reverse("billing:renew", args=[basis.pk]), {"valid_until": "2026-04-30"})
         assert resp.status_code == 302
         basis.refresh_from_db()
         assert (basis.status, basis.offer_version, basis.offer_valid_until) == (
@@ -79,7 +79,7 @@ def test_reminders_two_steps_each_once_with_fee_and_pdf(overdue_invoice, casewor
         assert inv.kid in text
         mail = OutboundEmail.objects.get(kind="reminder", invoice=inv)
         assert "5 035,00" in mail.body_text.replace("\xa0", " ") and mail.attachments == [{"document": "reminder", "pk": first.pk}]
-        page = caseworker_client.get(reverse("lifecycle:overdue")).content.decode()
+        page = caseworker_client.get(reverse("billing:overdue")).content.decode()
         assert str(inv.number) in page and "1. sendt 30.03.2026" in page and "2. purring fra 14.04.2026" in page
     with _at(dt.date(2026, 4, 13)):  # first reminder's deadline day: not yet
         assert tasks.reminders_send.delay().get() == []

@@ -133,7 +133,7 @@ def _accepted(caseworker, amount="100000.00", **fields):
 
 
 def _settle_through_page(client, basis, actual):
-    url = reverse("lifecycle:settlement", args=[basis.pk])
+    url = reverse("billing:settlement", args=[basis.pk])
     assert client.post(url, {"action": "add_actual", "category": "connection_contribution",
                              "description": "Faktisk kostnad", "quantity": "1", "unit": "stk",
                              "unit_price": actual}).status_code == 302
@@ -158,7 +158,7 @@ def test_nothing_is_invoiced_again_after_the_final_settlement(company, caseworke
         services.invoices_issue(basis=basis, by=caseworker)
     assert refused.value.code == "settled"
     assert charged(basis) == D("115000.00")
-    settlement = html(caseworker_client.get(reverse("lifecycle:settlement", args=[basis.pk])))
+    settlement = html(caseworker_client.get(reverse("billing:settlement", args=[basis.pk])))
     assert "Utsted sluttoppgjør" not in settlement and "Registrer faktisk kostnad" not in settlement
     with pytest.raises(TransitionError):
         add_line(basis, caseworker, description="Sen faktisk kostnad", unit_price="5000.00", phase="actual")
@@ -176,12 +176,12 @@ def test_an_accepted_change_not_yet_invoiced_is_settled_not_invoiced_afterwards(
     basis.customer.save(update_fields=["user"])
     assert caseworker_client.post(action_url(basis, "invoice"), {}).status_code == 302  # 100 000,00
     add_line(basis, caseworker, description="Ekstra graving", unit_price="10000.00")
-    changes = reverse("lifecycle:changes", args=[basis.pk])
+    changes = reverse("billing:changes", args=[basis.pk])
     assert caseworker_client.post(changes, {"action": "send"}).status_code == 302
     notice = basis.change_notices.get()
 
     # While the notice awaits the customer, the settlement is not offered and is refused.
-    url = reverse("lifecycle:settlement", args=[basis.pk])
+    url = reverse("billing:settlement", args=[basis.pk])
     caseworker_client.post(url, {"action": "add_actual", "category": "connection_contribution",
                                  "description": "Faktisk kostnad", "quantity": "1", "unit": "stk",
                                  "unit_price": "130000.00"})
@@ -190,7 +190,7 @@ def test_an_accepted_change_not_yet_invoiced_is_settled_not_invoiced_afterwards(
     response = caseworker_client.post(url, {"action": "settle"}, follow=True)
     assert "venter på svar fra kunden" in html(response) and basis.invoices.count() == 1
 
-    response = customer_client.post(reverse("portal_changes:detail", args=[notice.pk]),
+    response = customer_client.post(reverse("portal:change_notice", args=[notice.pk]),
                                     {"decision": "accept", "pdf_sha256": notice.pdf_sha256})
     assert response.status_code == 302
     assert "Utsted endringsfaktura" in html(caseworker_client.get(changes))
@@ -316,10 +316,10 @@ def test_every_offered_action_succeeds_and_every_other_is_refused(company, casew
             assert (basis.invoices.count(), basis.status, basis.offers.count()) == before
             if action not in offered[state]:
                 assert _service_refuses(basis, action, caseworker), (state, action)
-        settlement = html(caseworker_client.get(reverse("lifecycle:settlement", args=[basis.pk])))
+        settlement = html(caseworker_client.get(reverse("billing:settlement", args=[basis.pk])))
         can_settle = "Utsted sluttoppgjør" in settlement
         assert can_settle == (not services.final_settle_refusals(basis)), state
-        changes = html(caseworker_client.get(reverse("lifecycle:changes", args=[basis.pk])))
+        changes = html(caseworker_client.get(reverse("billing:changes", args=[basis.pk])))
         assert ('value="send"' in changes) == (not selectors.change_notice_send_refusals(basis)), state
     assert offered["draft"] == {"send_offer", "cancel"}
     assert offered["draft_empty"] == {"cancel"}

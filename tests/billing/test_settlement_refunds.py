@@ -30,7 +30,7 @@ def _prepaid_case(caseworker, *, method=Payment.Method.MANUAL, provider="manual"
 
 def test_example5_capped_final_invoice_through_the_settlement_page_and_pdf(company, caseworker, caseworker_client):
     basis, _ = _prepaid_case(caseworker)
-    url = reverse("lifecycle:settlement", args=[basis.pk])
+    url = reverse("billing:settlement", args=[basis.pk])
     resp = caseworker_client.post(url, {"action": "add_actual", "category": "connection_contribution",
                                         "description": "Faktisk kostnad", "quantity": "1", "unit": "stk",
                                         "unit_price": "97350.00"})
@@ -70,16 +70,16 @@ def test_example5_credit_note_refund_is_paid_out_to_the_customers_account(compan
     [payout] = selectors.refund_payouts()
     assert (payout.amount, payout.payout_account, payout.invoice) == (D("8765.44"), "12345678903", prepay)
     assert services.refunds_prepare(invoice=prepay) == [], "preparing again creates nothing"
-    page = caseworker_client.get(reverse("lifecycle:refunds")).content.decode().replace("\xa0", " ")
+    page = caseworker_client.get(reverse("billing:refunds")).content.decode().replace("\xa0", " ")
     assert "8 765,44" in page and "12345678903" in page
-    resp = caseworker_client.post(reverse("lifecycle:refund_paid_out", args=[payout.pk]), {"account": "1234.56.78903"})
+    resp = caseworker_client.post(reverse("billing:refund_paid_out", args=[payout.pk]), {"account": "1234.56.78903"})
     assert resp.status_code == 302
     payout.refresh_from_db()
     assert payout.status == Payment.Status.CONFIRMED
     assert services.invoice_outstanding(prepay) == D("0.00")
     basis.refresh_from_db()
     assert basis.status == Status.PAID
-    assert "Ingen bankutbetalinger venter" in caseworker_client.get(reverse("lifecycle:refunds")).content.decode()
+    assert "Ingen bankutbetalinger venter" in caseworker_client.get(reverse("billing:refunds")).content.decode()
 
 
 def test_partial_credit_of_a_card_payment_is_refunded_through_stripe(company, caseworker, stripe_fake,

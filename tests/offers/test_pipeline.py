@@ -69,8 +69,8 @@ def test_change_notice_pdf_through_the_one_view(change_case, caseworker, casewor
     from django.test import Client
 
     notice = _send_notice(change_case, caseworker)  # no commit: the view renders the missing PDF
-    staff_url = reverse("lifecycle:change_notice_pdf", args=[notice.pk])
-    portal_url = reverse("portal_changes:pdf", args=[notice.pk])
+    staff_url = reverse("billing:change_notice_pdf", args=[notice.pk])
+    portal_url = reverse("portal:change_notice_pdf", args=[notice.pk])
     for client, url in ((caseworker_client, staff_url), (customer_client, portal_url)):
         response = client.get(url)
         assert response.status_code == 200 and response["Content-Type"] == "application/pdf"

@@ -9,17 +9,17 @@ from django.urls import reverse
 from billing import services
 from billing.models import Invoice, Payment
 from portal import urls as portal_urls
-from tests.support.factories import customer_basis
+from tests.support.factories import add_line, customer_basis
 
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"stripe_webhook", "login_link", "login_link_confirm", "set_password", "accessibility"}
-NOT_OBJECT_SCOPED = {"home", "invoices", "password_change"}
+NOT_OBJECT_SCOPED = {"home", "invoices", "change_notices", "password_change"}
 
 
 @pytest.fixture
 def others(company, other_customer_user, settings):
-    """Ola's basis (accepted, prepayment invoice issued, a local card payment pending)."""
+    """Ola's basis (accepted, prepayment invoice issued, a local card payment pending, a change notice sent)."""
     settings.PAYMENT_PROVIDER = "local"
     settings.DEBUG = True  # the local test page exists; it must still be 404 for Kari
     basis = customer_basis(other_customer_user, prepayment=True, name="Ola Annen", email="ola@example.com")
@@ -27,11 +27,14 @@ def others(company, other_customer_user, settings):
     invoice = Invoice.objects.filter(basis=basis, kind="prepayment").first()
     payment, _ = services.payment_register(invoice=invoice, by=None, amount=invoice.gross_total, method="card",
                                            provider="local", provider_reference="local-x", status="pending")
-    return {"basis": basis, "offer": services.current_offer(basis), "invoice": invoice, "payment": payment}
+    add_line(basis, description="Ekstra målerskap", unit_price="2500.00")
+    notice = services.change_notice_send(basis=basis, by=None)
+    return {"basis": basis, "offer": services.current_offer(basis), "invoice": invoice, "payment": payment,
+            "notice": notice}
 
 
 def object_urls(o):
-    b, offer, inv, pay = o["basis"].pk, o["offer"].pk, o["invoice"].pk, o["payment"].pk
+    b, offer, inv, pay, notice = o["basis"].pk, o["offer"].pk, o["invoice"].pk, o["payment"].pk, o["notice"].pk
     return {
         "basis": ("get", reverse("portal:basis", args=[b]), {}),
         "accept": ("post", reverse("portal:accept", args=[b]), {"offer_version": 1, "terms_read": "on"}),
@@ -44,13 +47,15 @@ def object_urls(o):
         "payment_done": ("get", reverse("portal:payment_done", args=[inv]), {"session_id": "local-x"}),
         "payment_cancelled": ("get", reverse("portal:payment_cancelled", args=[inv]), {"session_id": "local-x"}),
         "local_checkout": ("post", reverse("portal:local_checkout", args=[pay]), {"decision": "approve"}),
+        "change_notice": ("post", reverse("portal:change_notice", args=[notice]), {"decision": "accept"}),
+        "change_notice_pdf": ("get", reverse("portal:change_notice_pdf", args=[notice]), {}),
     }
 
 
 
 def _covered_names():
     return {"basis", "accept", "accepted", "decline", "offer_pdf", "invoice", "invoice_pdf", "invoice_pay",
-            "payment_done", "payment_cancelled", "local_checkout"} | PUBLIC | NOT_OBJECT_SCOPED
+            "payment_done", "payment_cancelled", "local_checkout", "change_notice", "change_notice_pdf"} | PUBLIC | NOT_OBJECT_SCOPED
 
 
 def test_url_table_matches_the_urlconf():
@@ -68,6 +73,8 @@ def test_another_customers_objects_are_404_on_every_url(others, customer_client,
     assert not Payment.objects.filter(invoice__basis=others["basis"], status="confirmed").exists()
     others["basis"].refresh_from_db()
     assert others["basis"].status == "invoiced"
+    others["notice"].refresh_from_db()
+    assert others["notice"].status == "sent"
     # the lists show only her own things
     home = customer_client.get(reverse("portal:home")).content.decode()
     assert mine.title in home and others["basis"].number not in home
@@ -92,6 +99,7 @@ def test_the_owner_reaches_the_same_urls(others, other_customer_user):
 def test_anonymous_is_sent_to_login_and_other_roles_get_403(others, client, caseworker_client, installer_client):
     urls = dict(object_urls(others))
     urls.update({"home": ("get", reverse("portal:home"), {}), "invoices": ("get", reverse("portal:invoices"), {}),
+                 "change_notices": ("get", reverse("portal:change_notices"), {}),
                  "password_change": ("get", reverse("portal:password_change"), {})})
     for name, (method, url, data) in urls.items():
         response = getattr(client, method)(url, data)
@@ -111,9 +119,9 @@ def test_public_views_are_marked_public():
 def test_portal_menu_reaches_every_customer_page(customer_client, company):
     """Home, invoices and change notices are in the customer's menu on every portal page (change notices
     were reachable only from the e-mail)."""
-    for url in (reverse("portal:home"), reverse("portal:invoices"), reverse("portal_changes:list")):
+    for url in (reverse("portal:home"), reverse("portal:invoices"), reverse("portal:change_notices")):
         page = customer_client.get(url).content.decode()
         nav = page.split('class="mainnav"', 1)[1].split("</nav>", 1)[0]
-        for target in (reverse("portal:home"), reverse("portal:invoices"), reverse("portal_changes:list")):
+        for target in (reverse("portal:home"), reverse("portal:invoices"), reverse("portal:change_notices")):
             assert f'href="{target}"' in nav, (url, target)
         assert nav.count('aria-current="page"') == 1, url

@@ -53,7 +53,7 @@ def test_accepted_change_notice_sends_one_confirmation(company, caseworker, cust
     services.invoices_issue(basis=basis, by=caseworker)
     add_line(basis, caseworker, category="meter_work", description="Ekstra målerskap", unit_price="2500.00")
     notice = services.change_notice_send(basis=basis, by=caseworker)
-    url = reverse("portal_changes:detail", args=[notice.pk])
+    url = reverse("portal:change_notice", args=[notice.pk])
     for _ in range(2):
         resp = customer_client.post(url, {"decision": "accept", "pdf_sha256": notice.pdf_sha256})
         assert resp.status_code == 302
@@ -64,7 +64,7 @@ def test_accepted_change_notice_sends_one_confirmation(company, caseworker, cust
     assert f"endringsvarsel versjon 1 for {basis.number} er akseptert" in mail.body_text
     assert "Akseptert endring inkl. MVA: 3\u00a0125,00\u00a0kr" in mail.body_text
     assert "Nytt estimat inkl. MVA: 62\u00a0017,90\u00a0kr" in mail.body_text
-    assert reverse("portal_changes:pdf", args=[notice.pk]) in mail.body_text
+    assert reverse("portal:change_notice_pdf", args=[notice.pk]) in mail.body_text
 
 
 def test_card_payment_with_the_local_provider_sends_one_receipt(company, customer_client, customer_user, settings):

@@ -41,11 +41,9 @@ PUBLIC = {
 # Which role(s) each area demands. A new namespace must be added here (the test says so).
 AREA_ROLES = {
     "billing": ("caseworker",),
-    "lifecycle": ("caseworker",),
     "erp": ("caseworker",),
     "offers": ("caseworker",),
     "portal": ("customer",),
-    "portal_changes": ("customer",),
     "integrations": ("caseworker",),
 }
 NAME_ROLES = {
@@ -123,15 +121,16 @@ def sample_kwargs(route: Route, w, side: str = "ours") -> list[dict]:
     pk = {
         "billing:customer_pick": o.basis.customer_id, "billing:bulk_detail": w.bulk.pk,
         "offers:email_resend": w.email.pk if w.email else missing, "portal:offer_pdf": o.offer.pk,
-        "integrations:installer_case": o.case.pk, "lifecycle:change_notice_pdf": missing,
-        "lifecycle:refund_paid_out": missing, "portal:local_checkout": missing,
+        "integrations:installer_case": o.case.pk, "billing:change_notice_pdf": missing,
+        "billing:refund_paid_out": missing, "portal:local_checkout": missing, "portal:change_notice": missing,
+        "portal:change_notice_pdf": missing,
     }.get(route.name)
     if pk is None:
         if route.name.startswith("billing:shared_"):
             pk = w.shared.pk
         elif route.name.startswith(("portal:invoice", "portal:payment_")):
             pk = o.invoice.pk
-        elif route.namespace in ("erp", "portal_changes"):
+        elif route.namespace == "erp":
             pk = missing
         else:
             pk = o.basis.pk

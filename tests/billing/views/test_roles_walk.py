@@ -3,7 +3,7 @@
 import pytest
 from django.urls import get_resolver, reverse
 
-from billing import views
+from billing.views.worklist import worklist
 
 pytestmark = pytest.mark.django_db
 
@@ -36,4 +36,4 @@ def test_every_workspace_view_demands_the_caseworker_role(name, url, view, clien
 def test_the_walk_covers_the_workspace():
     assert {"worklist", "basis_detail", "basis_action", "line_add", "bulk_send_offers", "company_settings",
             "shared_refund_issue"} <= {u[0] for u in URLS}
-    assert views.worklist.required_roles == ("caseworker",)
+    assert worklist.required_roles == ("caseworker",)

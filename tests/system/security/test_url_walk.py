@@ -46,8 +46,8 @@ def test_every_api_operation_authenticates_by_bearer_token():
 
 def test_the_walk_covers_every_area():
     names = {r.name for r in ROUTES}
-    assert {"billing:worklist", "lifecycle:overdue", "erp:export_log", "offers:pdf", "portal:home",
-            "portal_changes:list", "integrations:installer_home", "api:cost_line_batch", "healthz"} <= names
+    assert {"billing:worklist", "billing:overdue", "erp:export_log", "offers:pdf", "portal:home",
+            "portal:change_notices", "integrations:installer_home", "api:cost_line_batch", "healthz"} <= names
     assert sum(r.access == "admin" for r in ROUTES) > 20
 
 

@@ -1,5 +1,5 @@
-"""The customer's change notices in the portal: read, accept or decline (the PDF: offers/views.py).
-Customers only, and only notices of their own bases (404 for anyone else's)."""
+"""The customer's change notices: read, accept or decline (the PDF: offers/views.py). Customers only,
+and only notices of their own bases (404 for anyone else's)."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,10 +18,6 @@ def _own_notice(request, pk) -> ChangeNotice:
                              basis__customer__user=request.user)
 
 
-def _ip(request):
-    return client_ip(request)
-
-
 @customer_required
 @require_GET
 def change_list(request):
@@ -38,7 +34,7 @@ def change_detail(request, pk):
         decision = {"accept": "accepted", "decline": "declined"}.get(request.POST.get("decision", ""), "")
         try:
             services.change_notice_answer(
-                notice=notice, by=request.user, decision=decision, channel="portal", ip_address=_ip(request),
+                notice=notice, by=request.user, decision=decision, channel="portal", ip_address=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 pdf_sha256=request.POST.get("pdf_sha256", ""), note=request.POST.get("reason", "")[:1000])
         except BillingError as exc:
@@ -47,7 +43,7 @@ def change_detail(request, pk):
         else:
             messages.success(request, _("Takk! Du har akseptert endringen.") if decision == "accepted"
                              else _("Du har avslått endringen. Den blir ikke fakturert."))
-            return redirect("portal_changes:detail", pk=notice.pk)
+            return redirect("portal:change_notice", pk=notice.pk)
         notice.refresh_from_db()
     newest = notice.basis.change_notices.order_by("-version").first()
     # Past its deadline the notice is expired, also in the hours before the nightly job marks it so.

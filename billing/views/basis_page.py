@@ -1,0 +1,141 @@
+"""What the basis page shows, shared by the views that render it whole or in part (bases.py, lines.py,
+actions.py): the lines with what may be done to each, totals, the actions on offer and why others are
+refused, invoices, payments and the timeline."""
+
+from django.http import Http404
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.utils.translation import gettext as _
+
+from .. import selectors, services
+from ..forms import BasisForm, LineForm
+from ..models import CostCategory, CostLine, Invoice, InvoiceBasis, Payment, VatCode
+from ..status import Status
+
+EMAILS_TEMPLATE = "documents/_basis_emails.html"
+
+
+def get_basis(pk) -> InvoiceBasis:
+    try:
+        return selectors.basis_detail(pk)
+    except InvoiceBasis.DoesNotExist:
+        raise Http404 from None
+
+
+def basis_context(request, basis, **extra) -> dict:
+    lines = list(basis.lines.all())
+    categories = list(CostCategory.objects.select_related("default_vat"))
+    vat_codes = list(VatCode.objects.all())
+    invoices = list(basis.invoices.all())
+    context = {
+        "basis": basis, "lines": lines, "totals": services.basis_totals(basis, lines),
+        "line_rows": _line_rows(basis, lines, categories, vat_codes, edit_line=extra.pop("edit_line", None),
+                                edit_form=extra.pop("edit_form", None)),
+        "add_form": extra.pop("add_form", None) or LineForm(categories=categories, vat_codes=vat_codes,
+                                                            prefix="new", initial={"unit": "stk"}),
+        "lines_editable": _lines_editable(basis),
+        "invoices": invoices, "actions": basis_actions(basis, invoices),
+        "events": list(basis.events.all()), "related_cases": list(basis.related_cases.all()),
+        "offers": list(basis.offers.all()), "participations": list(basis.shared_participations.all()),
+        "emails_template": _emails_template(),
+        "billing": _billing_summary(invoices), "overpayments": selectors.overpayment_attention(basis),
+        "refunds": [p for i in invoices for p in i.payments.all() if p.direction == Payment.Direction.REFUND],
+    }
+    _mark_credited(context["line_rows"], invoices)
+    context.update(extra)
+    return context
+
+
+def _line_rows(basis, lines, categories, vat_codes, *, edit_line=None, edit_form=None):
+    rows = []
+    for line in lines:
+        row = {"line": line, "locked": line.invoice_id is not None,
+               "accepted_offer": services.is_accepted_offer_line(line, basis),
+               "external": line.source != CostLine.Source.MANUAL, "form": None}
+        row["editable"] = (not row["locked"] and not row["accepted_offer"] and not row["external"]
+                           and _lines_editable(basis))
+        if edit_line is not None and line.pk == edit_line.pk:
+            row["form"] = edit_form or LineForm(initial=LineForm.initial_for(line), categories=categories,
+                                                vat_codes=vat_codes, prefix=f"l{line.pk}",
+                                                form_id=f"line-form-{line.pk}")
+        rows.append(row)
+    return rows
+
+
+def _lines_editable(basis) -> bool:
+    return basis.status not in (Status.CANCELLED, Status.PAID)
+
+
+def basis_actions(basis, invoices) -> dict:
+    """What the case worker may do now. Each action is offered only when the guard its service runs
+    (`services.*_refusals`) finds nothing against it; `refusals` holds the reasons for the others."""
+    issued = [i for i in invoices if i.number is not None and i.kind != Invoice.Kind.CREDIT_NOTE]
+    payable = [i for i in issued if i.outstanding > 0]
+    creditable = [i for i in issued if not services.invoice_credit_refusals(i, credited=i.credited, basis=basis)]
+    offer = services.current_offer(basis)
+    refusals = {
+        "send_offer": services.offer_send_refusals(basis),
+        "accept": services.offer_accept_refusals(basis, offer),
+        "invoice": services.invoices_issue_refusals(basis),
+        "credit": [] if creditable else (issued and services.buyer_refusals(basis.customer)
+                                         or [services.Refusal(_("Ingen utstedte fakturaer å kreditere."))]),
+        "payment": [] if payable else [services.Refusal(_("Ingen fakturaer med utestående beløp."))],
+        "cancel": services.status_refusals(basis, "cancel"),
+    }
+    return {
+        **{action: not reasons for action, reasons in refusals.items()},
+        "refusals": {action: [str(r) for r in reasons if str(r)] for action, reasons in refusals.items()},
+        # What stops a sendable status from sending: shown beside the buttons.
+        "offer_blockers": [str(r) for r in refusals["send_offer"] if r.code == "offer_not_ready"],
+        # A buyer without postal address or org.nr. stops invoices and credit notes: said once, beside them.
+        "buyer_blockers": list(dict.fromkeys(str(r) for action in ("invoice", "credit") for r in refusals[action]
+                                             if r.code.startswith("buyer_"))),
+        "offer_outdated": offer if basis.status == Status.OFFER_SENT and services.offer_outdated(offer, basis)
+        else None,
+        "settled_at": basis.settled_at,
+        "payable": payable, "creditable": creditable,
+    }
+
+
+def _billing_summary(invoices) -> dict | None:
+    """Invoiced, credited, paid, refunded and what is still owed (selectors.amount_owed per invoice)."""
+    issued = [i for i in invoices if i.number is not None]
+    if not issued:
+        return None
+    charges = [i for i in issued if i.kind != Invoice.Kind.CREDIT_NOTE]
+    payments = [p for i in charges for p in i.payments.all() if p.status == Payment.Status.CONFIRMED]
+    refunds = [p for p in payments if p.direction == Payment.Direction.REFUND]
+    return {
+        "invoiced": sum((i.gross_total for i in charges), services.ZERO),
+        "credited": sum((i.gross_total for i in issued if i.kind == Invoice.Kind.CREDIT_NOTE), services.ZERO),
+        "paid": sum((p.amount for p in payments if p.direction == Payment.Direction.PAYMENT), services.ZERO),
+        "refunded": sum((p.amount for p in refunds), services.ZERO),
+        "owed": sum((selectors.amount_owed(i) for i in charges), services.ZERO),
+    }
+
+
+def _mark_credited(rows, invoices) -> None:
+    """A cost line credited by an issued credit note is marked with that note's number."""
+    credited: dict[int, list[int]] = {}
+    for cn in invoices:
+        if cn.kind == Invoice.Kind.CREDIT_NOTE and cn.number is not None:
+            for ln in cn.lines.all():
+                if ln.cost_line_id:
+                    credited.setdefault(ln.cost_line_id, []).append(cn.number)
+    for row in rows:
+        row["credited_by"] = credited.get(row["line"].pk, [])
+
+
+def _emails_template():
+    try:
+        get_template(EMAILS_TEMPLATE)
+    except TemplateDoesNotExist:
+        return None
+    return EMAILS_TEMPLATE
+
+
+def basis_form_initial(basis) -> dict:
+    return {"title": basis.title, "customer": basis.customer_id, "site_street": basis.site_street,
+            "site_postal_code": basis.site_postal_code, "site_city": basis.site_city,
+            "metering_point_id": basis.metering_point_id, "order_date": basis.order_date,
+            "prepayment_required": basis.prepayment_required, **BasisForm.customer_initial(basis.customer)}

@@ -1,0 +1,142 @@
+"""The customer's bases: the home page, a basis with its offer (web version) and invoices, and the
+answer to the offer (accept or decline)."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from billing import selectors as billing_selectors
+from billing import services
+from billing.errors import BillingError
+from billing.models import CompanyProfile, Invoice
+from billing.status import Status, next_step
+from kundefaktura.accounts.roles import customer_required
+from kundefaktura.clientip import client_ip
+
+from .. import selectors
+from ..forms import AcceptForm, DeclineForm
+
+
+def _user_agent(request):
+    return request.META.get("HTTP_USER_AGENT", "")[:500]
+
+
+@customer_required
+def home(request):
+    bases = list(selectors.customer_bases(request.user))
+    rows = []
+    for basis in bases:
+        unpaid = [inv for inv in basis.invoices.all() if billing_selectors.amount_owed(inv) > 0]
+        rows.append({"basis": basis, "next_step": next_step(basis.status), "unpaid": unpaid,
+                     "can_answer": basis.status == Status.OFFER_SENT})
+    return render(request, "portal/home.html", {"rows": rows})
+
+
+def _offer_context(request, basis, accept_form=None, decline_form=None):
+    offer = services.current_offer(basis)
+    answer = offer.acceptances.first() if offer else None
+    today = services.today()
+    expired = bool(offer and not answer and (basis.status == Status.EXPIRED
+                                             or (basis.status == Status.OFFER_SENT and offer.valid_until < today)))
+    can_answer = bool(offer and not answer and basis.status == Status.OFFER_SENT and not expired)
+    # Changed after it was sent: the customer waits for the new version instead of accepting this one.
+    revising = can_answer and services.offer_outdated(offer, basis)
+    invoices = [{"invoice": inv, **billing_selectors.invoice_dues(inv)}
+                for inv in basis.invoices.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE)
+                .prefetch_related("reminders").order_by("issue_date", "number")]
+    version = offer.version if offer else None
+    return {
+        "basis": basis, "offer": offer, "answer": answer, "expired": expired, "can_answer": can_answer,
+        "revising": revising,
+        "next_step": next_step(basis.status), "invoices": invoices,
+        "prepayment_invoices": [row for row in invoices if row["invoice"].kind == Invoice.Kind.PREPAYMENT],
+        "lines": (offer.snapshot or {}).get("lines", []) if offer else [],
+        "base_deduction": (offer.snapshot or {}).get("base_deduction") if offer else None,
+        "company": CompanyProfile.objects.filter(pk=1).first(),  # the terms shown next to the checkbox
+        "accept_form": accept_form or AcceptForm(initial={"offer_version": version}),
+        "decline_form": decline_form or DeclineForm(initial={"offer_version": version}),
+    }
+
+
+@customer_required
+def basis_detail(request, pk):
+    """The basis with its offer (web version), the answer, and its invoices."""
+    basis = selectors.basis_for_user(request.user, pk)
+    return render(request, "portal/offer.html", _offer_context(request, basis))
+
+
+def _shown_offer(basis, version):
+    offer = basis.offers.filter(kind="offer", version=version).first()
+    if offer is None:
+        raise Http404
+    return offer
+
+
+def _answer_problem(basis, offer) -> str | None:
+    """A clear message when the offer shown can no longer be answered (None when it can)."""
+    newest = services.current_offer(basis)
+    if newest and newest.pk != offer.pk:
+        return _("Tilbudet du så på (versjon %(old)d) er erstattet av en nyere versjon (versjon %(new)d). "
+                 "Les den nye versjonen nedenfor før du svarer.") % {"old": offer.version, "new": newest.version}
+    if not offer.acceptances.exists() and (basis.status == Status.EXPIRED or offer.valid_until < services.today()):
+        return _("Tilbudet utløp %(d)s og kan ikke lenger aksepteres. Kontakt nettselskapet for et nytt tilbud.") \
+            % {"d": offer.valid_until.strftime("%d.%m.%Y")}
+    return None
+
+
+@require_POST
+@customer_required
+def offer_accept(request, pk):
+    basis = selectors.basis_for_user(request.user, pk)
+    form = AcceptForm(request.POST)
+    if not form.is_valid():
+        ctx = _offer_context(request, basis, accept_form=form)
+        return render(request, "portal/offer.html", {**ctx, "form": form}, status=422)  # form: error summary
+    offer = _shown_offer(basis, form.cleaned_data["offer_version"])
+    problem = _answer_problem(basis, offer)
+    if problem:
+        messages.error(request, problem)
+        return redirect("portal:basis", pk=basis.pk)
+    offer.refresh_from_db(fields=["pdf_sha256"])
+    try:
+        services.offer_accept(basis=basis, by=request.user, offer=offer, ip_address=client_ip(request),
+                              user_agent=_user_agent(request), pdf_sha256=offer.pdf_sha256)
+    except BillingError as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:basis", pk=basis.pk)
+    return redirect("portal:accepted", pk=basis.pk)
+
+
+@customer_required
+def offer_accepted(request, pk):
+    """The same success page for every (double) acceptance of the offer."""
+    basis = selectors.basis_for_user(request.user, pk)
+    ctx = _offer_context(request, basis)
+    if not ctx["answer"] or ctx["answer"].decision != "accepted":
+        return redirect("portal:basis", pk=basis.pk)
+    return render(request, "portal/accepted.html", ctx)
+
+
+@require_POST
+@customer_required
+def offer_decline(request, pk):
+    basis = selectors.basis_for_user(request.user, pk)
+    form = DeclineForm(request.POST)
+    if not form.is_valid():
+        ctx = _offer_context(request, basis, decline_form=form)
+        return render(request, "portal/offer.html", {**ctx, "form": form}, status=422)  # form: error summary
+    offer = _shown_offer(basis, form.cleaned_data["offer_version"])
+    problem = _answer_problem(basis, offer)
+    if problem:
+        messages.error(request, problem)
+        return redirect("portal:basis", pk=basis.pk)
+    try:
+        services.offer_decline(basis=basis, by=request.user, offer=offer, reason=form.cleaned_data["reason"],
+                               ip_address=client_ip(request), user_agent=_user_agent(request))
+    except BillingError as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:basis", pk=basis.pk)
+    messages.success(request, _("Du har avslått tilbudet. Nettselskapet er varslet."))
+    return redirect("portal:basis", pk=basis.pk)
