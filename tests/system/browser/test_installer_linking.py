@@ -22,7 +22,7 @@ def checker(browser, live_server, artifacts_dir):
 def test_case_worker_links_installer_and_case_from_the_basis_page(role_groups, company, caseworker, installer_user,
                                                                    checker, settings, live_server):
     from integrations.models import Installer, RelatedCase
-    from tests.factories import add_line, make_basis
+    from tests.support.factories import add_line, make_basis
 
     settings.SITE_URL = live_server.url
     elektro = Installer.objects.create(name="Elektro Vest AS", orgnr="919876506", email="post@elektrovest.example")
@@ -124,7 +124,7 @@ def test_case_worker_links_installer_and_case_from_the_basis_page(role_groups, c
 def test_the_related_cases_page_passes_axe(role_groups, company, caseworker, checker):
     from integrations import services
     from integrations.models import Installer
-    from tests.factories import make_basis
+    from tests.support.factories import make_basis
 
     basis = make_basis(by=caseworker, title="Ny tilknytning, Lia 4")
     installer = Installer.objects.create(name="Elektro Vest AS", orgnr="919876506")

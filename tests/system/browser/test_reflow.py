@@ -131,12 +131,12 @@ LONG = "Entreprenør, graving og legging av jordkabel TFXP 4x240 Al i eksisteren
 
 
 def test_caseworker_pages_reflow(role_groups, world, reflow, caseworker):  # noqa: F811
-    from billing import lifecycle, services
+    from billing import services
     from billing.access import company_admin_grant
     from integrations import services as integrations
     from integrations.erp.services import export_run
     from integrations.models import Installer
-    from tests.factories import accepted_basis, add_line, make_basis
+    from tests.support.factories import accepted_basis, add_line, make_basis
 
     company_admin_grant(user=caseworker)
     w = world
@@ -150,7 +150,7 @@ def test_caseworker_pages_reflow(role_groups, world, reflow, caseworker):  # noq
     integrations.related_case_link(basis=draft, by=caseworker, source="nettmelding", external_id="NM-2026-10411",
                                    title="Forhåndsmelding: ny tilknytning", installer=inst)
     add_line(w.ours.basis, caseworker, category="meter_work", description="Ekstra målerskap", unit_price="2500.00")
-    lifecycle.change_notice_send(basis=w.ours.basis, by=caseworker)
+    services.change_notice_send(basis=w.ours.basis, by=caseworker)
     services.payment_register(invoice=w.ours.invoice, by=caseworker, amount=w.ours.invoice.gross_total,
                               method="bank_transfer", provider="manual", provider_reference="BANK-1")
     batch = export_run(by=caseworker)
@@ -197,8 +197,8 @@ def test_caseworker_pages_reflow(role_groups, world, reflow, caseworker):  # noq
 
 
 def test_customer_pages_reflow(role_groups, world, reflow, caseworker):  # noqa: F811
-    from billing import lifecycle, services
-    from tests.factories import add_line, make_basis
+    from billing import services
+    from tests.support.factories import add_line, make_basis
 
     w = world
     open_offer = make_basis(customer=w.ours.basis.customer, title="Garasje med lader, Lia 6")
@@ -207,7 +207,7 @@ def test_customer_pages_reflow(role_groups, world, reflow, caseworker):  # noqa:
     add_line(open_offer, caseworker, category="resealing", description="Replombering av måler", unit_price="1200.00")
     services.offer_send(basis=open_offer, by=caseworker)
     add_line(w.ours.basis, caseworker, category="meter_work", description="Ekstra målerskap", unit_price="2500.00")
-    notice = lifecycle.change_notice_send(basis=w.ours.basis, by=caseworker)
+    notice = services.change_notice_send(basis=w.ours.basis, by=caseworker)
     context, page = reflow.context("kari")
     try:
         reflow.check(page, "portal-home", "/portal/")
