@@ -13,7 +13,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_PASSWORD, console_error_recorder
+from tests.conftest import console_error_recorder
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -67,11 +68,7 @@ class Checker:
         page = context.new_page()
         console_error_recorder(page, self.problems)
         if username:
-            page.goto(f"{self.base}/login/")
-            page.get_by_label("Brukernavn").fill(username)
-            page.get_by_label("Passord").fill(TEST_PASSWORD)
-            page.get_by_role("button", name="Logg inn").click()
-            page.wait_for_url(lambda url: "/login/" not in url)
+            log_in(page, self.base, username)
         return context, page
 
     def check(self, page, name: str, url: str | None = None, *, status: int = 200):

@@ -3,7 +3,7 @@ single violation — no blocked script, style, image, font or connection."""
 
 import pytest
 
-from tests.conftest import TEST_PASSWORD
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -28,11 +28,7 @@ def _visit_all(page, base, login_as, urls):
     page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status} {r.url}"))
     page.add_init_script(RECORD_VIOLATIONS)
     if login_as:
-        page.goto(f"{base}/login/")
-        page.get_by_label("Brukernavn").fill(login_as)
-        page.get_by_label("Passord").fill(TEST_PASSWORD)
-        page.get_by_role("button", name="Logg inn").click()
-        page.wait_for_url(lambda url: "/login/" not in url)
+        log_in(page, base, login_as)
     for url in urls:
         response = page.goto(base + url)
         assert response.status == 200, f"{url}: {response.status}"

@@ -4,7 +4,7 @@ the customer fields and the ERP customer number filled in."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_PASSWORD
+from tests.support.browser import fill_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -12,9 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 def test_picking_an_erp_hit_fills_the_customer(live_server, page, caseworker, company, settings):
     settings.ERP_ADAPTER = "demo"
     page.goto(f"{live_server.url}/arbeid/grunnlag/ny/")
-    page.get_by_label("Brukernavn").fill(caseworker.username)
-    page.get_by_label("Passord").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    fill_login(page, caseworker.username)
     expect(page.get_by_role("heading", name="Nytt fakturagrunnlag")).to_be_visible()
 
     page.get_by_label("Hent kunde fra ERP").fill("fjellheim")

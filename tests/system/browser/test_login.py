@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_PASSWORD
+from tests.support.browser import fill_login
 
 pytestmark = pytest.mark.browser
 
@@ -17,9 +17,7 @@ def test_caseworker_logs_in_through_the_form_and_sees_the_worklist(live_server, 
     expect(page).to_have_url(re.compile(r"/login/\?next=/arbeid/$"))
     expect(page.get_by_role("heading", name="Logg inn")).to_be_visible()
 
-    page.get_by_label("Brukernavn").fill(caseworker.username)
-    page.get_by_label("Passord").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    fill_login(page, caseworker.username)
 
     expect(page).to_have_url(f"{live_server.url}/arbeid/")
     expect(page.get_by_role("heading", name="Arbeidsliste", level=1)).to_be_visible()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import TEST_PASSWORD, console_error_recorder
+from tests.conftest import console_error_recorder
+from tests.support.browser import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -92,11 +93,7 @@ class Reflow:
         page = context.new_page()
         console_error_recorder(page, self.problems)
         if username:
-            page.goto(f"{self.base}/login/")
-            page.get_by_label("Brukernavn").fill(username)
-            page.get_by_label("Passord").fill(TEST_PASSWORD)
-            page.get_by_role("button", name="Logg inn").click()
-            page.wait_for_url(lambda url: "/login/" not in url)
+            log_in(page, self.base, username)
         return context, page
 
     def check(self, page, name: str, url: str | None, keys: tuple[str, ...] = (), *, ready: str | None = None):

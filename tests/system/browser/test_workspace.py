@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.models import InvoiceBasis
-from tests.conftest import TEST_PASSWORD
+from tests.support.browser import fill_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 NBSP = "\u00a0"
@@ -16,9 +16,7 @@ NBSP = "\u00a0"
 def test_caseworker_builds_a_basis_inline_and_sends_the_offer(live_server, page, caseworker, company,
                                                               artifacts_dir):
     page.goto(f"{live_server.url}/arbeid/grunnlag/ny/")
-    page.get_by_label("Brukernavn").fill(caseworker.username)
-    page.get_by_label("Passord").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    fill_login(page, caseworker.username)
     expect(page.get_by_role("heading", name="Nytt fakturagrunnlag")).to_be_visible()
 
     page.get_by_label("Tittel").fill("Ny tilknytning, Lia 4")
@@ -79,9 +77,7 @@ def test_caseworker_selects_all_and_sends_offers_in_bulk(live_server, page, case
     for i in range(3):
         add_line(make_basis(by=caseworker, title=f"Bulk {i}"), caseworker)
     page.goto(f"{live_server.url}/arbeid/")
-    page.get_by_label("Brukernavn").fill(caseworker.username)
-    page.get_by_label("Passord").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    fill_login(page, caseworker.username)
     # The select-all handler is bound by a deferred script: under load a click can come before it.
     page.wait_for_load_state("load")
     page.get_by_label("Velg alle på siden").check()

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from billing.models import Customer
 from integrations.erp.adapters import _normalise
-from tests.conftest import TEST_PASSWORD
+from tests.support.browser import fill_login
 
 
 def test_address_fields_are_read_flat_nested_or_under_other_names():
@@ -28,9 +28,7 @@ def test_picking_an_erp_hit_fills_the_postal_address_and_the_customer_is_created
         role_groups, live_server, page, caseworker, company, settings):
     settings.ERP_ADAPTER = "demo"
     page.goto(f"{live_server.url}/arbeid/grunnlag/ny/")
-    page.get_by_label("Brukernavn").fill(caseworker.username)
-    page.get_by_label("Passord").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    fill_login(page, caseworker.username)
     expect(page.get_by_role("heading", name="Nytt fakturagrunnlag")).to_be_visible()
 
     page.get_by_label("Hent kunde fra ERP").fill("Bergen Boligbygg")
