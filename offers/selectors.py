@@ -30,6 +30,3 @@ def document_for_user(user, kind: str, pk: int, *, role: str | None = None):
         raise Http404
     return doc
 
-
-def basis_emails(basis):
-    return basis.emails.all()
