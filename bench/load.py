@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/load.py                 # PostgreSQL database kf_load (created if missing)
     .venv/bin/python bench/load.py --reseed        # drop and re-create the database, seed again
-    .venv/bin/python bench/load.py --tune          # also measure the work list under other gunicorn settings
-    .venv/bin/python bench/load.py --profile       # cProfile of one work-list and one basis-page request
+    .venv/bin/python bench/load.py --bases 200000  # another size (its own database, kf_load_200000)
+    .venv/bin/python bench/load.py --scale 20000,200000  # work-list search + basis page p95 at each size
+    .venv/bin/python bench/load.py --tune          # also the uncached work list under other gunicorn settings
+    .venv/bin/python bench/load.py --profile       # cProfile + SQL of one request of each page
     BENCH_DATABASE_URL=postgres://…/other …        # another scratch database (dropped by --reseed!)
 
 Prerequisite: Debian's `wrk` (`apt-get install wrk`; `make bench` installs it). The bench installs
@@ -22,7 +24,8 @@ What it does:
    SECURE_SSL_REDIRECT=false is passed so plain http works on loopback) on a free loopback port.
 3. Logs in as the case worker and the customer by POSTing the login form (CSRF token from the GET),
    and hands the session cookie to wrk (a second process; bench/load.lua).
-4. Runs, each for --duration seconds after a short warm-up: the work list (20 users, eight views of it
+4. Runs, each for --duration seconds after a short warm-up: first the floor (GET /login/ without a
+   cookie) and /healthz, then each page judged as a ratio to the floor (TARGETS); the work list (20 users, eight views of it
    in turn: paging, sorting, status chips, filters, a search — WORKLIST_PATHS),
    basis pages /arbeid/grunnlag/<id>/ (20 users, 200 different bases), the portal offer page
    /portal/grunnlag/<id>/ (20 users), and POST /api/v1/invoice-bases/{id}/cost-lines/batch with 1000
