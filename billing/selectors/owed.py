@@ -63,11 +63,12 @@ def amount_owed(invoice) -> Decimal:
     return invoice_dues(invoice)["owed"]
 
 
-def invoice_dues(invoice) -> dict:
+def invoice_dues(invoice, outstanding: Decimal | None = None) -> dict:
     """One invoice as the customer sees it: balance (`outstanding`), the reminders and the fees they
     charged (`fees`), the part of those still unpaid, and the total to pay now (`owed`, = amount_owed).
-    Reads `invoice.reminders.all()`, so a list that prefetches "reminders" costs no query per invoice."""
-    outstanding = invoice_outstanding(invoice)
+    Reads `invoice.reminders.all()`, so a list that prefetches "reminders" costs no query per invoice;
+    `outstanding` may be passed when it is known (the SQL annotation of `invoices_with_outstanding`)."""
+    outstanding = invoice_outstanding(invoice) if outstanding is None else outstanding
     reminders = sorted(invoice.reminders.all(), key=lambda r: r.step)
     fees = sum((r.fee for r in reminders), ZERO)
     unpaid = _fees_unpaid(fees, outstanding)

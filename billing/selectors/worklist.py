@@ -179,11 +179,12 @@ def basis_detail(pk: int) -> InvoiceBasis:
     invoices = invoices_with_outstanding(
         Invoice.objects.select_related("credited_invoice")
         .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
-                          "lines")
+                          "lines", "reminders")
     ).order_by("created_at", "id")
     return (InvoiceBasis.objects.select_related("customer", "created_by")
             .prefetch_related(
-                Prefetch("lines", queryset=CostLine.objects.select_related("category", "vat_code", "invoice")),
+                Prefetch("lines", queryset=CostLine.objects.select_related("category", "vat_code", "invoice",
+                                                                           "change_notice")),
                 Prefetch("invoices", queryset=invoices),
                 Prefetch("events", queryset=AuditEvent.objects.select_related("actor_user").order_by("-at", "-id")),
                 Prefetch("related_cases", queryset=_related_model(InvoiceBasis, "related_cases").objects
