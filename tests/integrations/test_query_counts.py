@@ -12,7 +12,7 @@ from tests.support.factories import add_line, make_basis
 
 pytestmark = pytest.mark.django_db
 
-CASE_MAX_QUERIES = 8
+CASE_MAX_QUERIES = 7
 
 
 def _case(installer, n_lines, *, accept=False):

@@ -13,8 +13,8 @@ from tests.support.factories import add_line, customer_basis, example1_lines, ma
 
 pytestmark = pytest.mark.django_db
 
-OFFER_MAX_QUERIES = 10
-INVOICE_MAX_QUERIES = 8
+OFFER_MAX_QUERIES = 9
+INVOICE_MAX_QUERIES = 7
 
 
 def _count(client, url):
