@@ -4,10 +4,12 @@ from django.db.models import Prefetch
 from django.http import Http404
 
 from billing.models import CheckoutAttempt, Invoice, InvoiceBasis, Payment
+from billing.selectors import invoices_with_outstanding
 
 
 def customer_bases(user):
-    invoices = Invoice.objects.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE)
+    invoices = (invoices_with_outstanding(Invoice.objects.filter(number__isnull=False)
+                                          .exclude(kind=Invoice.Kind.CREDIT_NOTE)).prefetch_related("reminders"))
     return (InvoiceBasis.objects.filter(customer__user=user)
             .select_related("customer").prefetch_related(Prefetch("invoices", queryset=invoices))
             .order_by("-created_at", "-id"))

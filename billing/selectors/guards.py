@@ -42,13 +42,25 @@ def vat_registration_error(profile: CompanyProfile, vat_codes) -> str | None:
         "codes": ", ".join(taxable)}
 
 
-def offer_guard_errors(basis, valid_until: dt.date | None = None) -> list[str]:
-    """What in the basis' content stops an offer from being sent (empty when it may be sent)."""
+# "Not passed": the guard looks it up itself (None is a real value for some arguments).
+UNSET = object()
+
+
+def _profile(profile=UNSET) -> CompanyProfile | None:
+    return CompanyProfile.objects.filter(pk=1).first() if profile is UNSET else profile
+
+
+def offer_guard_errors(basis, valid_until: dt.date | None = None, *, lines=None, profile=UNSET) -> list[str]:
+    """What in the basis' content stops an offer from being sent (empty when it may be sent). `lines`
+    (every line of the basis, with VAT codes) and `profile` may be passed when the caller has them."""
     errors = []
-    codes = set(basis.lines.filter(phase=CostLine.Phase.ESTIMATE).values_list("vat_code__code", flat=True))
+    if lines is None:
+        codes = set(basis.lines.filter(phase=CostLine.Phase.ESTIMATE).values_list("vat_code__code", flat=True))
+    else:
+        codes = {ln.vat_code.code for ln in lines if ln.phase == CostLine.Phase.ESTIMATE}
     if not codes:
         errors.append(_("Tilbudet må ha minst én kostnadslinje."))
-    profile = CompanyProfile.objects.filter(pk=1).first()
+    profile = _profile(profile)
     if profile and (vat_error := vat_registration_error(profile, codes)):
         errors.append(vat_error)
     if not basis.customer_id:
@@ -60,17 +72,19 @@ def offer_guard_errors(basis, valid_until: dt.date | None = None) -> list[str]:
     return errors
 
 
-def offer_send_refusals(basis, valid_until: dt.date | None = None) -> list[Refusal]:
-    """Why the offer cannot be sent now (empty: it may be sent)."""
+def offer_send_refusals(basis, valid_until: dt.date | None = None, **known) -> list[Refusal]:
+    """Why the offer cannot be sent now (empty: it may be sent). `known`: see `offer_guard_errors`."""
     status = status_refusals(basis, "send_offer")
     if status:
         return status
-    return [Refusal(e, code="offer_not_ready", error=InvalidInput) for e in offer_guard_errors(basis, valid_until)]
+    return [Refusal(e, code="offer_not_ready", error=InvalidInput)
+            for e in offer_guard_errors(basis, valid_until, **known)]
 
 
-def offer_accept_refusals(basis, offer: Offer | None = None) -> list[Refusal]:
-    """Why `offer` (default: the newest) cannot be accepted now (empty: it may be)."""
-    newest = current_offer(basis)
+def offer_accept_refusals(basis, offer: Offer | None = None, *, newest=UNSET, lines=None) -> list[Refusal]:
+    """Why `offer` (default: the newest) cannot be accepted now (empty: it may be). The newest offer
+    (`newest`, may be None) and every line of the basis (`lines`) may be passed when the caller has them."""
+    newest = current_offer(basis) if newest is UNSET else newest
     offer = offer or newest
     if offer is None:
         return [Refusal(_("Det finnes ikke noe tilbud å akseptere."), code="no_offer")]
@@ -88,7 +102,7 @@ def offer_accept_refusals(basis, offer: Offer | None = None) -> list[Refusal]:
     if offer.valid_until < today():
         return [Refusal(_("Tilbudet utløp %s og kan ikke lenger aksepteres.")
                         % offer.valid_until.strftime("%d.%m.%Y"), code="expired")]
-    if offer_outdated(offer, basis):
+    if offer_outdated(offer, basis, lines):
         return [Refusal(_("Tilbudet (versjon %d) er endret etter at det ble sendt og kan ikke aksepteres. "
                           "Nettselskapet sender en ny versjon.") % offer.version, code="offer_outdated",
                         error=ConflictError)]
@@ -126,10 +140,13 @@ def _offer_row(line: CostLine, entry: dict, categories: dict, vat_codes: dict) -
             "vat_code": entry["vat_code"], "vat_rate": vat.rate, "customer_caused": entry["customer_caused"]}
 
 
-def invoice_plan(basis, *, lock: bool = False) -> tuple[list[tuple[CostLine, dict]], Offer | None, list[Refusal]]:
+def invoice_plan(basis, *, lock: bool = False, lines=None, categories=None, vat_codes=None,
+                 profile=UNSET) -> tuple[list[tuple[CostLine, dict]], Offer | None, list[Refusal]]:
     """What `invoices_issue` would invoice now: (line, row) pairs, the accepted offer, and the reasons it
     is refused (empty when it may run). Offer lines are priced from the accepted offer's snapshot,
-    accepted change lines from the line itself (their notice's snapshot is checked when answered)."""
+    accepted change lines from the line itself (their notice's snapshot is checked when answered).
+    A page that only asks (no `lock`) may pass what it has loaded already: every line of the basis with
+    category, VAT code and change notice (`lines`), the categories, the VAT codes and the profile."""
     refusals = status_refusals(basis, "invoice") if basis.status not in AFTER_ACCEPTANCE else []
     if refusals:
         return [], None, refusals
@@ -137,17 +154,21 @@ def invoice_plan(basis, *, lock: bool = False) -> tuple[list[tuple[CostLine, dic
         return [], None, [Refusal(_("Sluttoppgjøret er utført %s: det kan ikke utstedes flere fakturaer på "
                                     "grunnlaget, bare kreditnotaer.") % timezone.localtime(basis.settled_at)
                                   .strftime("%d.%m.%Y"), code="settled")]
-    query = (CostLine.objects.filter(basis=basis, invoice__isnull=True, phase=CostLine.Phase.ESTIMATE)
-             .select_related("category", "vat_code", "change_notice").order_by("position", "id"))
-    if lock:
-        query = query.select_for_update(of=("self",))
+    if lines is not None and not lock:
+        query = sorted((ln for ln in lines if ln.invoice_id is None and ln.phase == CostLine.Phase.ESTIMATE),
+                       key=lambda ln: (ln.position, ln.pk))
+    else:
+        query = (CostLine.objects.filter(basis=basis, invoice__isnull=True, phase=CostLine.Phase.ESTIMATE)
+                 .select_related("category", "vat_code", "change_notice").order_by("position", "id"))
+        if lock:
+            query = query.select_for_update(of=("self",))
     pending = [ln for ln in query if change_line_accepted(ln)]
     if not pending:
         return [], None, [Refusal(_("Det er ingen nye kostnadslinjer å fakturere."), code="nothing_to_invoice")]
     offer = accepted_offer(basis)
     agreed = {entry["id"]: entry for entry in ((offer.snapshot or {}).get("lines", []) if offer else [])}
-    categories = {c.code: c for c in CostCategory.objects.all()}
-    vat_codes = {v.code: v for v in VatCode.objects.all()}
+    categories = {c.code: c for c in (CostCategory.objects.all() if categories is None else categories)}
+    vat_codes = {v.code: v for v in (VatCode.objects.all() if vat_codes is None else vat_codes)}
     plan, strays = [], []
     for ln in pending:
         if ln.is_change:
@@ -161,15 +182,15 @@ def invoice_plan(basis, *, lock: bool = False) -> tuple[list[tuple[CostLine, dic
                                   "Send dem som endring med endringsvarsel.") % ", ".join(f"«{d}»" for d in strays),
                                 code="not_in_offer", error=ConflictError))
     refusals.extend(buyer_refusals(basis.customer))
-    profile = CompanyProfile.objects.filter(pk=1).first()
+    profile = _profile(profile)
     if profile and (vat_error := vat_registration_error(profile, {row["vat_code"] for _ln, row in plan})):
         refusals.append(Refusal(vat_error, code="not_vat_registered", error=InvalidInput))
     return plan, offer, refusals
 
 
-def invoices_issue_refusals(basis) -> list[Refusal]:
-    """Why «Utsted faktura» is refused now (empty: it may be issued)."""
-    return invoice_plan(basis)[2]
+def invoices_issue_refusals(basis, **known) -> list[Refusal]:
+    """Why «Utsted faktura» is refused now (empty: it may be issued). `known`: see `invoice_plan`."""
+    return invoice_plan(basis, **known)[2]
 
 
 def invoice_credit_refusals(invoice, credited: Decimal | None = None, basis=None) -> list[Refusal]:

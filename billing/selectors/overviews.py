@@ -81,13 +81,24 @@ def overdue_invoices(*, on: dt.date | None = None) -> list[dict]:
     return rows
 
 
-def overpayment_attention(basis) -> list[dict]:
+def overpayment_attention(basis, events=None, invoices=None) -> list[dict]:
     """Overpayments the case worker must know about: one row per flagged payment, with the refunds
-    of its invoice (shown on the basis page until every refund of that invoice is confirmed)."""
+    of its invoice (shown on the basis page until every refund of that invoice is confirmed). The basis
+    page passes its loaded `events` and `invoices` (with payments): then no query is made."""
+    if events is None:
+        flagged = list(basis.events.filter(action="billing.payment.overpaid").order_by("at", "pk"))
+    else:
+        flagged = sorted((e for e in events if e.action == "billing.payment.overpaid"), key=lambda e: (e.at, e.pk))
+    loaded = {inv.pk: inv for inv in invoices or ()}
     rows = []
-    for event in basis.events.filter(action="billing.payment.overpaid").order_by("at", "pk"):
-        refunds = list(Payment.objects.filter(invoice_id=event.data.get("invoice"),
-                                              direction=Payment.Direction.REFUND).order_by("created_at", "pk"))
+    for event in flagged:
+        invoice = loaded.get(event.data.get("invoice"))
+        if invoice is not None:
+            refunds = sorted((p for p in invoice.payments.all() if p.direction == Payment.Direction.REFUND),
+                             key=lambda p: (p.created_at, p.pk))
+        else:
+            refunds = list(Payment.objects.filter(invoice_id=event.data.get("invoice"),
+                                                  direction=Payment.Direction.REFUND).order_by("created_at", "pk"))
         rows.append({"event": event, "number": event.data.get("number"),
                      "excess": Decimal(event.data.get("excess") or "0"), "refunds": refunds,
                      "open": any(r.status == Payment.Status.PENDING for r in refunds)})

@@ -22,23 +22,32 @@ MAX_REMINDERS = 2
 ACTIVE = (Payment.Status.PENDING, Payment.Status.CONFIRMED)
 
 
-def invoice_paid_amount(invoice) -> Decimal:
-    rows = invoice.payments.filter(status__in=[Payment.Status.CONFIRMED, Payment.Status.REFUNDED])
+def invoice_paid_amount(invoice, payments=None) -> Decimal:
+    """`payments`: every payment of the invoice, when the caller has loaded them."""
+    if payments is None:
+        rows = invoice.payments.filter(status__in=[Payment.Status.CONFIRMED, Payment.Status.REFUNDED])
+    else:
+        rows = [p for p in payments if p.status in (Payment.Status.CONFIRMED, Payment.Status.REFUNDED)]
     paid = sum((p.amount for p in rows if p.direction == Payment.Direction.PAYMENT), ZERO)
     refunded = sum((p.amount for p in rows if p.direction == Payment.Direction.REFUND
                     and p.status == Payment.Status.CONFIRMED), ZERO)
     return paid - refunded
 
 
-def invoice_credited_amount(invoice) -> Decimal:
-    return sum((cn.gross_total for cn in invoice.credit_notes.filter(number__isnull=False)), ZERO)
+def invoice_credited_amount(invoice, credit_notes=None) -> Decimal:
+    """`credit_notes`: the invoice's issued credit notes, when the caller has loaded them."""
+    if credit_notes is None:
+        credit_notes = invoice.credit_notes.filter(number__isnull=False)
+    return sum((cn.gross_total for cn in credit_notes if cn.number is not None), ZERO)
 
 
-def invoice_outstanding(invoice) -> Decimal:
-    """What the customer still owes on an invoice (negative: they paid too much → refund)."""
+def invoice_outstanding(invoice, *, payments=None, credit_notes=None) -> Decimal:
+    """What the customer still owes on an invoice (negative: they paid too much → refund). `payments`
+    (all of the invoice's) and `credit_notes` (its issued ones) may be passed when already loaded."""
     if invoice.kind == Invoice.Kind.CREDIT_NOTE or invoice.number is None:
         return ZERO
-    return invoice.gross_total - invoice_credited_amount(invoice) - invoice_paid_amount(invoice)
+    return (invoice.gross_total - invoice_credited_amount(invoice, credit_notes)
+            - invoice_paid_amount(invoice, payments))
 
 
 def reminder_fees(invoice) -> Decimal:
@@ -63,11 +72,12 @@ def amount_owed(invoice) -> Decimal:
     return invoice_dues(invoice)["owed"]
 
 
-def invoice_dues(invoice) -> dict:
+def invoice_dues(invoice, outstanding: Decimal | None = None) -> dict:
     """One invoice as the customer sees it: balance (`outstanding`), the reminders and the fees they
     charged (`fees`), the part of those still unpaid, and the total to pay now (`owed`, = amount_owed).
-    Reads `invoice.reminders.all()`, so a list that prefetches "reminders" costs no query per invoice."""
-    outstanding = invoice_outstanding(invoice)
+    Reads `invoice.reminders.all()`, so a list that prefetches "reminders" costs no query per invoice;
+    `outstanding` may be passed when it is known (the SQL annotation of `invoices_with_outstanding`)."""
+    outstanding = invoice_outstanding(invoice) if outstanding is None else outstanding
     reminders = sorted(invoice.reminders.all(), key=lambda r: r.step)
     fees = sum((r.fee for r in reminders), ZERO)
     unpaid = _fees_unpaid(fees, outstanding)

@@ -70,12 +70,18 @@ def offer_snapshot(basis, lines) -> dict:
             "base_deduction": str(base_deduction_amount(basis, lines))}
 
 
-def offer_outdated(offer: Offer | None, basis) -> bool:
+def offer_outdated(offer: Offer | None, basis, lines=None) -> bool:
     """The offer's content no longer matches the basis (marked when the lines changed while it was out,
-    or found different now): it may not be accepted; a new version must be sent."""
+    or found different now): it may not be accepted; a new version must be sent. `lines`: every line of
+    the basis with category and VAT code, when the caller has them (the basis page)."""
     if offer is None:
         return False
-    return bool(offer.outdated_at) or offer_snapshot(basis, offer_lines(basis)) != offer.snapshot
+    if offer.outdated_at:
+        return True
+    own = offer_lines(basis) if lines is None else sorted(
+        (ln for ln in lines if ln.phase == CostLine.Phase.ESTIMATE and not ln.is_change),
+        key=lambda ln: (ln.position, ln.pk))
+    return offer_snapshot(basis, own) != offer.snapshot
 
 
 def is_accepted_offer_line(line: CostLine, basis: InvoiceBasis) -> bool:

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from .. import selectors, services
 from ..forms import BasisForm, LineForm
-from ..models import CostCategory, CostLine, Invoice, InvoiceBasis, Payment, VatCode
+from ..models import CompanyProfile, CostCategory, CostLine, Invoice, InvoiceBasis, Payment, VatCode
 from ..status import Status
 
 EMAILS_TEMPLATE = "documents/_basis_emails.html"
@@ -27,6 +27,7 @@ def basis_context(request, basis, **extra) -> dict:
     categories = list(CostCategory.objects.select_related("default_vat"))
     vat_codes = list(VatCode.objects.all())
     invoices = list(basis.invoices.all())
+    events = list(basis.events.all())
     context = {
         "basis": basis, "lines": lines, "totals": services.basis_totals(basis, lines),
         "line_rows": _line_rows(basis, lines, categories, vat_codes, edit_line=extra.pop("edit_line", None),
@@ -34,11 +35,12 @@ def basis_context(request, basis, **extra) -> dict:
         "add_form": extra.pop("add_form", None) or LineForm(categories=categories, vat_codes=vat_codes,
                                                             prefix="new", initial={"unit": "stk"}),
         "lines_editable": _lines_editable(basis),
-        "invoices": invoices, "actions": basis_actions(basis, invoices),
-        "events": list(basis.events.all()), "related_cases": list(basis.related_cases.all()),
+        "invoices": invoices,
+        "actions": basis_actions(basis, invoices, lines=lines, categories=categories, vat_codes=vat_codes),
+        "events": events, "related_cases": list(basis.related_cases.all()),
         "offers": list(basis.offers.all()), "participations": list(basis.shared_participations.all()),
         "emails_template": _emails_template(),
-        "billing": _billing_summary(invoices), "overpayments": selectors.overpayment_attention(basis),
+        "billing": _billing_summary(invoices), "overpayments": selectors.overpayment_attention(basis, events, invoices),
         "refunds": [p for i in invoices for p in i.payments.all() if p.direction == Payment.Direction.REFUND],
     }
     _mark_credited(context["line_rows"], invoices)
@@ -66,17 +68,22 @@ def _lines_editable(basis) -> bool:
     return basis.status not in (Status.CANCELLED, Status.PAID)
 
 
-def basis_actions(basis, invoices) -> dict:
+def basis_actions(basis, invoices, *, lines=None, categories=None, vat_codes=None) -> dict:
     """What the case worker may do now. Each action is offered only when the guard its service runs
-    (`services.*_refusals`) finds nothing against it; `refusals` holds the reasons for the others."""
+    (`services.*_refusals`) finds nothing against it; `refusals` holds the reasons for the others.
+    The guards get what `selectors.basis_detail` loaded (offers, lines; the page also passes the
+    categories and VAT codes of its forms), so asking costs no query per guard."""
     issued = [i for i in invoices if i.number is not None and i.kind != Invoice.Kind.CREDIT_NOTE]
     payable = [i for i in issued if i.outstanding > 0]
     creditable = [i for i in issued if not services.invoice_credit_refusals(i, credited=i.credited, basis=basis)]
-    offer = services.current_offer(basis)
+    offer = max((o for o in basis.offers.all() if o.kind == "offer"), key=lambda o: o.version, default=None)
+    lines = list(basis.lines.all()) if lines is None else lines
+    profile = CompanyProfile.objects.filter(pk=1).first()
     refusals = {
-        "send_offer": services.offer_send_refusals(basis),
-        "accept": services.offer_accept_refusals(basis, offer),
-        "invoice": services.invoices_issue_refusals(basis),
+        "send_offer": services.offer_send_refusals(basis, lines=lines, profile=profile),
+        "accept": services.offer_accept_refusals(basis, offer, newest=offer, lines=lines),
+        "invoice": services.invoices_issue_refusals(basis, lines=lines, categories=categories,
+                                                    vat_codes=vat_codes, profile=profile),
         "credit": [] if creditable else (issued and services.buyer_refusals(basis.customer)
                                          or [services.Refusal(_("Ingen utstedte fakturaer å kreditere."))]),
         "payment": [] if payable else [services.Refusal(_("Ingen fakturaer med utestående beløp."))],
@@ -90,7 +97,7 @@ def basis_actions(basis, invoices) -> dict:
         # A buyer without postal address or org.nr. stops invoices and credit notes: said once, beside them.
         "buyer_blockers": list(dict.fromkeys(str(r) for action in ("invoice", "credit") for r in refusals[action]
                                              if r.code.startswith("buyer_"))),
-        "offer_outdated": offer if basis.status == Status.OFFER_SENT and services.offer_outdated(offer, basis)
+        "offer_outdated": offer if basis.status == Status.OFFER_SENT and services.offer_outdated(offer, basis, lines)
         else None,
         "settled_at": basis.settled_at,
         "payable": payable, "creditable": creditable,
@@ -110,7 +117,8 @@ def _billing_summary(invoices) -> dict | None:
         "credited": sum((i.gross_total for i in issued if i.kind == Invoice.Kind.CREDIT_NOTE), services.ZERO),
         "paid": sum((p.amount for p in payments if p.direction == Payment.Direction.PAYMENT), services.ZERO),
         "refunded": sum((p.amount for p in refunds), services.ZERO),
-        "owed": sum((selectors.amount_owed(i) for i in charges), services.ZERO),
+        # `outstanding` is the SQL annotation of selectors.basis_detail (= selectors.invoice_outstanding).
+        "owed": sum((selectors.invoice_dues(i, outstanding=i.outstanding)["owed"] for i in charges), services.ZERO),
     }
 
 

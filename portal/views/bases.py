@@ -28,7 +28,9 @@ def home(request):
     bases = list(selectors.customer_bases(request.user))
     rows = []
     for basis in bases:
-        unpaid = [inv for inv in basis.invoices.all() if billing_selectors.amount_owed(inv) > 0]
+        # `outstanding`: annotated by selectors.customer_bases (= billing_selectors.invoice_outstanding).
+        unpaid = [inv for inv in basis.invoices.all()
+                  if billing_selectors.invoice_dues(inv, outstanding=inv.outstanding)["owed"] > 0]
         rows.append({"basis": basis, "next_step": next_step(basis.status), "unpaid": unpaid,
                      "can_answer": basis.status == Status.OFFER_SENT})
     return render(request, "portal/home.html", {"rows": rows})
@@ -43,8 +45,10 @@ def _offer_context(request, basis, accept_form=None, decline_form=None):
     can_answer = bool(offer and not answer and basis.status == Status.OFFER_SENT and not expired)
     # Changed after it was sent: the customer waits for the new version instead of accepting this one.
     revising = can_answer and services.offer_outdated(offer, basis)
-    invoices = [{"invoice": inv, **billing_selectors.invoice_dues(inv)}
-                for inv in basis.invoices.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE)
+    # `outstanding` is the SQL annotation (= billing_selectors.invoice_outstanding): no query per invoice.
+    invoices = [{"invoice": inv, **billing_selectors.invoice_dues(inv, outstanding=inv.outstanding)}
+                for inv in billing_selectors.invoices_with_outstanding(
+                    basis.invoices.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE))
                 .prefetch_related("reminders").order_by("issue_date", "number")]
     version = offer.version if offer else None
     return {

@@ -31,29 +31,37 @@ log = logging.getLogger(__name__)
 @customer_required
 def invoice_list(request):
     """Every issued document with its reminder fees and what is left to pay including them."""
-    rows = [{"invoice": inv, **billing_selectors.invoice_dues(inv)}
-            for inv in selectors.customer_invoices(request.user).prefetch_related("reminders")]
+    # `outstanding`: the SQL annotation (= billing_selectors.invoice_outstanding; a credit note owes nothing).
+    rows = [{"invoice": inv, **billing_selectors.invoice_dues(
+                inv, outstanding=None if inv.kind == Invoice.Kind.CREDIT_NOTE else inv.outstanding)}
+            for inv in billing_selectors.invoices_with_outstanding(selectors.customer_invoices(request.user))
+            .prefetch_related("reminders")]
     return render(request, "portal/invoices.html", {"rows": rows})
 
 
 def _invoice_context(invoice):
-    dues = billing_selectors.invoice_dues(invoice)
+    # Every payment and issued credit note of the invoice, read once; the figures below filter them.
+    payments = list(invoice.payments.all())
+    credit_notes = list(invoice.credit_notes.filter(number__isnull=False).order_by("issue_date", "number"))
+    dues = billing_selectors.invoice_dues(invoice, outstanding=billing_selectors.invoice_outstanding(
+        invoice, payments=payments, credit_notes=credit_notes))
+    # A checkout the customer abandoned expires at Stripe after 60 minutes; older attempts are not
+    # "being processed" any more.
+    since = timezone.now() - timedelta(minutes=65)
     return {
         "invoice": invoice, **dues,
         # Paid means nothing left: the invoice's balance and any reminder fees.
         "is_paid": invoice.kind != Invoice.Kind.CREDIT_NOTE and dues["owed"] <= 0
         and invoice.status == Invoice.Status.PAID,
-        # A checkout the customer abandoned expires at Stripe after 60 minutes; older attempts are not
-        # "being processed" any more.
-        "pending": invoice.payments.filter(status=Payment.Status.PENDING, direction=Payment.Direction.PAYMENT,
-                                           created_at__gte=timezone.now() - timedelta(minutes=65)).exists(),
-        "payments": invoice.payments.filter(status__in=[Payment.Status.CONFIRMED, Payment.Status.REFUNDED]),
-        "credit_notes": list(invoice.credit_notes.filter(number__isnull=False).order_by("issue_date", "number")),
-        "paid_total": sum((p.amount for p in invoice.payments.filter(direction=Payment.Direction.PAYMENT,
-                                                                     status=Payment.Status.CONFIRMED)), Decimal(0)),
-        "refunds": list(invoice.payments.filter(direction=Payment.Direction.REFUND,
-                                                status__in=[Payment.Status.PENDING, Payment.Status.CONFIRMED])
-                        .order_by("created_at", "id")),
+        "pending": any(p.status == Payment.Status.PENDING and p.direction == Payment.Direction.PAYMENT
+                       and p.created_at >= since for p in payments),
+        "payments": [p for p in payments if p.status in (Payment.Status.CONFIRMED, Payment.Status.REFUNDED)],
+        "credit_notes": credit_notes,
+        "paid_total": sum((p.amount for p in payments if p.direction == Payment.Direction.PAYMENT
+                           and p.status == Payment.Status.CONFIRMED), Decimal(0)),
+        "refunds": sorted((p for p in payments if p.direction == Payment.Direction.REFUND
+                           and p.status in (Payment.Status.PENDING, Payment.Status.CONFIRMED)),
+                          key=lambda p: (p.created_at, p.pk)),
         "bank_account": (invoice.seller or {}).get("bank_account_display") or (invoice.seller or {}).get("bank_account"),
         "bank_account_digits": (invoice.seller or {}).get("bank_account", ""),
     }
