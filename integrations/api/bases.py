@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ninja import Status
+
 from .. import selectors, services
 from ..models import ApiClient
 from .base import ApiError, api, need
@@ -25,11 +27,11 @@ def invoice_basis_create(request, payload: BasisIn):
         site=payload.site.model_dump() if payload.site else None, metering_point_id=payload.metering_point_id,
         order_date=payload.order_date, prepayment_required=payload.prepayment_required)
     basis.refresh_from_db()
-    return (201 if created else 200), selectors.basis_json(basis)
+    return Status(201 if created else 200, selectors.basis_json(basis))
 
 
 @api.get("/invoice-bases/{basis_id}", response={200: BasisOut, **ERRORS}, tags=["invoice-bases"],
          summary="Hent fakturagrunnlag med linjer, summer, fakturaer, saker og hendelser")
 def invoice_basis_detail(request, basis_id: PathId):
     need(request, ApiClient.SCOPE_READ)
-    return 200, selectors.basis_json(basis_or_404(basis_id))
+    return Status(200, selectors.basis_json(basis_or_404(basis_id)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from ninja import Status
 
 from billing import services as billing
 from billing.errors import BillingError, InvalidInput
@@ -54,7 +55,7 @@ def cost_line_add(request, basis_id: PathId, payload: CostLineIn):
 
     line, created = once_more_on_race(add)
     line = CostLine.objects.select_related("category", "vat_code").get(pk=line.pk)
-    return (201 if created else 200), selectors.line_json(line)
+    return Status(201 if created else 200, selectors.line_json(line))
 
 
 def _batch_error(exc: BillingError, index: int, data) -> ApiError:
@@ -92,4 +93,4 @@ def cost_line_batch(request, basis_id: PathId, payload: CostLineBatchIn):
     by_id = {ln.pk: ln for ln in CostLine.objects.select_related("category", "vat_code").filter(pk__in=ids)}
     created_count = sum(1 for _ln, c in results if c)
     body = {"created": created_count, "lines": [selectors.line_json(by_id[i]) for i in ids]}
-    return (201 if created_count else 200), body
+    return Status(201 if created_count else 200, body)

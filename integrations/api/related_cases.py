@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ninja import Status
+
 from billing import textinput
 
 from .. import selectors, services
@@ -21,7 +23,7 @@ def related_case_create(request, basis_id: PathId, payload: RelatedCaseIn):
         basis=basis, by=client, source=payload.source, external_id=payload.external_id, title=payload.title,
         installer=payload.installer.model_dump() if payload.installer else None))
     case = RelatedCase.objects.select_related("basis", "installer").get(pk=case.pk)
-    return (201 if created else 200), selectors.related_case_json(case)
+    return Status(201 if created else 200, selectors.related_case_json(case))
 
 
 @api.get("/related-cases/{source}/{external_id}", response={200: RelatedCaseOut, **ERRORS}, tags=["related-cases"],
@@ -34,4 +36,4 @@ def related_case_detail(request, source: str, external_id: str):
             .filter(source=source, external_id=external_id).first())
     if case is None:
         raise ApiError(404, "not_found", f"Fant ikke saken {source}/{external_id}.")
-    return 200, selectors.related_case_json(case)
+    return Status(200, selectors.related_case_json(case))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from ninja import Status
 
 from billing import services as billing
 from billing.errors import BillingError, InvalidInput
@@ -36,7 +37,7 @@ def shared_cost_create(request, payload: SharedCostIn):
     with transaction.atomic():
         existing = SharedCost.objects.filter(reference=payload.reference).first()
         if existing is not None:
-            return 200, _allocation_json(existing)
+            return Status(200, _allocation_json(existing))
         lines = []
         for index, ln in enumerate(payload.lines):
             try:
@@ -52,14 +53,14 @@ def shared_cost_create(request, payload: SharedCostIn):
             expected_count=payload.expected_count, energised_on=payload.energised_on,
             reference=payload.reference, lines=lines)
         body = _allocation_json(shared)
-    return (201 if created else 200), body
+    return Status(201 if created else 200, body)
 
 
 @api.get("/shared-costs/{shared_id}", response={200: SharedCostOut, **ERRORS}, tags=["shared-costs"],
          summary="Hent felles anlegg med deltakernes andeler")
 def shared_cost_detail(request, shared_id: PathId):
     need(request, ApiClient.SCOPE_READ)
-    return 200, _allocation_json(_shared_or_404(shared_id))
+    return Status(200, _allocation_json(_shared_or_404(shared_id)))
 
 
 @api.post("/shared-costs/{shared_id}/participants", response={200: SharedCostOut, 201: SharedCostOut, **ERRORS},
@@ -77,4 +78,4 @@ def shared_cost_participant_add(request, shared_id: PathId, payload: Participant
             connected_on=payload.connected_on)
         services.link_client(client, basis)
         body = _allocation_json(shared)
-    return (201 if created else 200), body
+    return Status(201 if created else 200, body)
