@@ -14,6 +14,7 @@ from billing.models import CompanyProfile, Invoice
 from billing.status import Status, next_step
 from kundefaktura.accounts.roles import customer_required
 from kundefaktura.clientip import client_ip
+from offers.documents import document_pdf_ensure
 
 from .. import selectors
 from ..forms import AcceptForm, DeclineForm
@@ -103,6 +104,7 @@ def offer_accept(request, pk):
     if problem:
         messages.error(request, problem)
         return redirect("portal:basis", pk=basis.pk)
+    document_pdf_ensure("offer", offer.pk)  # the acceptance is bound to the stored PDF's hash
     offer.refresh_from_db(fields=["pdf_sha256"])
     try:
         services.offer_accept(basis=basis, by=request.user, offer=offer, ip_address=client_ip(request),

@@ -11,6 +11,7 @@ from billing.errors import BillingError
 from billing.models import ChangeNotice
 from kundefaktura.accounts.roles import customer_required
 from kundefaktura.clientip import client_ip
+from offers.documents import document_pdf_ensure
 
 
 def _own_notice(request, pk) -> ChangeNotice:
@@ -32,6 +33,9 @@ def change_detail(request, pk):
     status = 200
     if request.method == "POST":
         decision = {"accept": "accepted", "decline": "declined"}.get(request.POST.get("decision", ""), "")
+        if notice.status == ChangeNotice.Status.SENT:
+            # The answer is bound to the stored PDF's hash: store it now if the worker has not yet.
+            document_pdf_ensure("change_notice", notice.pk)
         try:
             services.change_notice_answer(
                 notice=notice, by=request.user, decision=decision, channel="portal", ip_address=client_ip(request),

@@ -138,3 +138,18 @@ def test_portal_change_notice_is_404_for_other_customers(invoiced_case, casework
     assert installer_client.get(reverse("portal:change_notice", args=[notice.pk])).status_code == 403
     notice.refresh_from_db()
     assert notice.status == ChangeNotice.Status.SENT
+
+
+def test_an_answer_before_the_worker_rendered_the_pdf_is_bound_to_the_stored_pdf(invoiced_case, caseworker,
+                                                                                 customer_client):
+    """The PDF is rendered after commit by a worker; a customer who answers first still answers a stored
+    document: the portal stores it before the answer is recorded."""
+    _change(invoiced_case, caseworker)
+    notice = services.change_notice_send(basis=invoiced_case, by=caseworker)  # no worker has run yet
+    assert not notice.pdf_sha256
+    resp = customer_client.post(reverse("portal:change_notice", args=[notice.pk]), {"decision": "accept"})
+    assert resp.status_code == 302
+    notice.refresh_from_db()
+    assert notice.status == ChangeNotice.Status.ACCEPTED
+    assert len(notice.pdf_sha256) == 64 and notice.answer_pdf_sha256 == notice.pdf_sha256
+    assert "Ekstra målerskap" in pdf_text(notice.pdf.read())

@@ -139,3 +139,16 @@ def test_two_tabs_accepting_at_the_same_moment_give_one_acceptance(role_groups, 
     assert {r["Location"] for r in results} == {reverse("portal:accepted", args=[basis.pk])}
     assert Acceptance.objects.filter(basis=basis).count() == 1
     assert Invoice.objects.filter(basis=basis, kind="prepayment").count() == 2  # issued once, not twice
+
+
+def test_acceptance_before_the_worker_rendered_the_pdf_is_bound_to_the_stored_pdf(company, customer_client,
+                                                                                  customer_user):
+    basis = customer_basis(customer_user)  # sent; the after-commit render has not run
+    offer = services.current_offer(basis)
+    assert not offer.pdf_sha256
+    response = customer_client.post(reverse("portal:accept", args=[basis.pk]),
+                                    {"offer_version": offer.version, "terms_read": "on"})
+    assert response.status_code == 302
+    offer.refresh_from_db()
+    acceptance = Acceptance.objects.get(basis=basis)
+    assert len(offer.pdf_sha256) == 64 and acceptance.pdf_sha256 == offer.pdf_sha256
