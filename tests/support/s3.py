@@ -48,6 +48,16 @@ class S3Server:
                 "addressing_style": "path", "access_key": CREDENTIALS["AWS_ACCESS_KEY_ID"],
                 "secret_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
 
+    def mirror(self, source: str, target: str) -> int:
+        """Copy every object of `source` into `target` (what `aws s3 sync` or `mc mirror` does for a
+        backup); the number of objects copied."""
+        client, n = self.client(), 0
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=source):
+            for obj in page.get("Contents", []):
+                client.copy_object(Bucket=target, Key=obj["Key"], CopySource={"Bucket": source, "Key": obj["Key"]})
+                n += 1
+        return n
+
     def keys(self, bucket: str) -> dict[str, bytes]:
         """Every object of the bucket: {key: bytes}."""
         client = self.client()

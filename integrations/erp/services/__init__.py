@@ -48,7 +48,7 @@ from .export import (
     export_undelivered_batches,
     exportable_invoices,
 )
-from .media import stored_open, stored_read, stored_save
+from .media import stored_files, stored_open, stored_read, stored_save
 
 __all__ = [
     "AMOUNT_LIMIT",
@@ -88,6 +88,7 @@ __all__ = [
     "export_unbuilt_batches",
     "export_undelivered_batches",
     "exportable_invoices",
+    "stored_files",
     "stored_open",
     "stored_read",
     "stored_save",
