@@ -61,6 +61,8 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BASE_DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/kf_load")
+# Sessions in Redis (SESSION_REDIS_URL), as docker-compose.yml runs them.
+SESSION_REDIS_URL = os.environ.get("BENCH_SESSION_REDIS_URL", "redis://127.0.0.1:6379/0")
 HOST = "127.0.0.1"
 LUA = ROOT / "bench" / "load.lua"
 VENV_BIN = Path(sys.executable).parent
@@ -155,6 +157,7 @@ def server_env(port: int, database_url: str) -> dict:
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_HSTS_SECONDS": "0",
         "DB_CONN_MAX_AGE": "600",
+        "SESSION_REDIS_URL": SESSION_REDIS_URL,
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "kundefaktura.settings",
     })
