@@ -314,6 +314,9 @@ FORM_RENDERER = "kundefaktura.formrender.FastRenderer"
 # one Redis GET instead of an SQL query on every signed-in request. The same random server-side session
 # key in the same cookie; logout and password change end the session as before. A Redis restart
 # without persistence signs everyone out. Unset: sessions in the database.
+# The Celery queue tasks are published to and workers consume by default ("celery"): another name lets
+# several installations or a benchmark share one Redis database.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 SESSION_REDIS_URL = env.str("SESSION_REDIS_URL", default="")
 if SESSION_REDIS_URL:
     CACHES["sessions"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
