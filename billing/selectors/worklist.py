@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from billing.models import (
     AuditEvent,
+    CostCategory,
     CostLine,
     Invoice,
     InvoiceBasis,
@@ -24,6 +25,7 @@ from billing.models import (
     SharedCost,
     SharedCostParticipant,
     TenYearRefund,
+    VatCode,
 )
 from billing.status import Status
 
@@ -222,15 +224,20 @@ def _mark_outstanding(invoices) -> None:
 
 def basis_detail(pk: int) -> InvoiceBasis:
     """The basis with everything its page shows, prefetched (a fixed number of queries). Its invoices
-    carry `outstanding` and `credited` (as from `invoices_with_outstanding`)."""
+    carry `outstanding` and `credited` (as from `invoices_with_outstanding`); `page_categories` and
+    `page_vat_codes` hold the cost categories and VAT codes (for the page's forms and guards).
+
+    The lines are read without joining their category, VAT code and invoice: those are taken from the
+    category and VAT code lists and the basis' own invoices, which the page loads anyway (a line's
+    invoice is always one of its basis' invoices), so each is one shared object and the lines' query
+    stays narrow."""
     invoices = (Invoice.objects.select_related("credited_invoice")
                 .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
                                   "lines", "reminders")
                 .order_by("created_at", "id"))
     basis = (InvoiceBasis.objects.select_related("customer", "created_by")
             .prefetch_related(
-                Prefetch("lines", queryset=CostLine.objects.select_related("category", "vat_code", "invoice",
-                                                                           "change_notice")),
+                Prefetch("lines", queryset=CostLine.objects.select_related("change_notice")),
                 Prefetch("invoices", queryset=invoices),
                 Prefetch("events", queryset=AuditEvent.objects.select_related("actor_user").order_by("-at", "-id")),
                 Prefetch("related_cases", queryset=_related_model(InvoiceBasis, "related_cases").objects
@@ -239,7 +246,19 @@ def basis_detail(pk: int) -> InvoiceBasis:
                 Prefetch("shared_participations",
                          queryset=SharedCostParticipant.objects.select_related("shared_cost")),
             ).get(pk=pk))
-    _mark_outstanding(list(basis.invoices.all()))
+    invoices = list(basis.invoices.all())
+    _mark_outstanding(invoices)
+    basis.page_categories = list(CostCategory.objects.select_related("default_vat"))
+    basis.page_vat_codes = list(VatCode.objects.all())
+    categories = {c.pk: c for c in basis.page_categories}
+    vat_codes = {v.pk: v for v in basis.page_vat_codes}
+    by_id = {i.pk: i for i in invoices}
+    for line in basis.lines.all():
+        for relation, objects, key in ((CostLine.category.field, categories, line.category_id),
+                                       (CostLine.vat_code.field, vat_codes, line.vat_code_id),
+                                       (CostLine.invoice.field, by_id, line.invoice_id)):
+            if key in objects:  # otherwise Django reads it when asked, as without this
+                relation.set_cached_value(line, objects[key])
     return basis
 
 
