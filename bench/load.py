@@ -792,7 +792,9 @@ def cpu_costs(ctx, rounds: int) -> dict:
     """CPU milliseconds of this process (Django + the database driver, not PostgreSQL) and wall
     milliseconds per request of each page, one request at a time, page cache off except for the cached
     work list: the median over `rounds` passes through the page's paths. A guide that stays steady on a
-    shared machine, where wrk's throughput does not."""
+    shared machine, where wrk's throughput does not. Also the Python function calls of one request
+    (cProfile), which do not depend on the machine's load at all."""
+    import cProfile
     import statistics
 
     from django.test.utils import override_settings
@@ -812,10 +814,16 @@ def cpu_costs(ctx, rounds: int) -> dict:
                 wall.append(time.perf_counter() - w0)
                 if resp.status_code != 200:
                     raise BenchError(f"GET {path} answered {resp.status_code} in-process")
+            # Python function calls of one request: the same whatever else the machine is doing.
+            prof = cProfile.Profile()
+            prof.enable()
+            clients[who].get(paths[0])
+            prof.disable()
+        calls = sum(entry.callcount for entry in prof.getstats())
         out[page] = {"cpu_ms": round(statistics.median(cpu) * 1000, 1),
-                     "wall_ms": round(statistics.median(wall) * 1000, 1)}
+                     "wall_ms": round(statistics.median(wall) * 1000, 1), "python_calls": calls}
         print(f"{page:<20} CPU {out[page]['cpu_ms']:6.1f} ms   wall {out[page]['wall_ms']:6.1f} ms   "
-              f"(median of {rounds})", flush=True)
+              f"(median of {rounds})   {calls:7d} Python calls", flush=True)
     return out
 
 
