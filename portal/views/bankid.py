@@ -34,8 +34,8 @@ FLOW_KEY = "portal_bankid_flow"  # session: what the running BankID flow is for
 
 
 def configured_only(view):
-    """Outermost on every view here: without a configured provider the URL does not exist (404), before
-    any login or method check."""
+    """Without a configured provider every URL here is 404: right after the role check on the customer's
+    pages, before anything else on the public ones."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
@@ -73,18 +73,18 @@ def bankid_login(request):
 bankid_login.public = True
 
 
+@customer_required
 @configured_only
 @never_cache
 @require_POST
-@customer_required
 def bankid_connect(request):
     return _start(request, {"purpose": "connect", "user": request.user.pk}, fresh=True)
 
 
+@customer_required
 @configured_only
 @never_cache
 @require_POST
-@customer_required
 def bankid_confirm(request):
     """Step-up before an answer that needs a recent BankID: always a new authentication at the provider."""
     return _start(request, {"purpose": "confirm", "user": request.user.pk,
@@ -177,9 +177,9 @@ def bankid_callback(request):
 bankid_callback.public = True
 
 
+@customer_required
 @configured_only
 @never_cache
-@customer_required
 def bankid_settings(request):
     """The customer's BankID page: connected or not, connect, disconnect."""
     if request.method == "POST":

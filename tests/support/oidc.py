@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import io
 import threading
+import warnings
 from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import oidc_provider_mock
+import authlib.deprecate  # noqa: F401  (it turns its own warnings to "always" when imported)
 import pytest
 import requests
 import werkzeug.serving
 
+with warnings.catch_warnings():  # the mock still imports Authlib's deprecated jose and httpx modules
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import oidc_provider_mock
+
 ACR = "urn:grn:authn:no:bankid:substantial"
+
 
 class TokenEndpoint:
     """WSGI wrapper of the provider: records token requests/answers; `substitute` replaces the next answer."""
