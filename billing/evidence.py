@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-PASSWORD = "password"
+PASSWORD = "password"  # the name of a login method, not a secret  # nosec B105
 LINK = "link"
 BANKID = "bankid"
 STAFF = "staff"

@@ -26,10 +26,19 @@ from portal.models import BankIDLink
 from portal.sessions import login_evidence
 from tests.support.factories import add_line, customer_basis, example1_lines, make_basis, make_customer
 from tests.support.oidc import ACR, configure, path_of, query_of
+from tests.support.urlwalk import scan_html
 
 pytestmark = pytest.mark.django_db
 
 SUB = "c0ffee00-bank-id00-0000-000000000001"
+
+
+def _clean_html(response) -> str:
+    """The page has no inline script or style and every POST form carries the CSRF token."""
+    html = response.content.decode()
+    scan = scan_html(html)
+    assert scan.problems == [] and scan.styles == [], (scan.problems, scan.styles)
+    return html
 
 
 def _start(client, url, data=None):
@@ -71,10 +80,10 @@ def test_connect_then_log_in_with_bankid(settings, oidc_provider, customer_clien
     link = BankIDLink.objects.get(user=customer_user)
     assert (link.issuer, link.sub, link.acr, link.linked_via) == (oidc_provider.issuer, SUB, ACR, "session")
     assert AuditEvent.objects.filter(action="portal.bankid.connected", actor_user=customer_user).exists()
-    assert "Kontoen din er koblet til BankID" in customer_client.get(reverse("portal:bankid")).content.decode()
+    assert "Kontoen din er koblet til BankID" in _clean_html(customer_client.get(reverse("portal:bankid")))
 
     browser = Client()
-    assert "Logg inn med BankID" in browser.get(reverse("login")).content.decode()
+    assert "Logg inn med BankID" in _clean_html(browser.get(reverse("login")))
     authorize_url = _start(browser, reverse("portal:bankid_login"))
     callback = oidc_provider.authenticate(authorize_url, SUB)
     response = browser.get(path_of(callback))
@@ -93,7 +102,7 @@ def test_unknown_person_gets_an_explanation_and_no_account(settings, oidc_provid
     configure(settings, oidc_provider)
     browser = Client()
     response = _finish(browser, oidc_provider, _start(browser, reverse("portal:bankid_login")), "stranger-1")
-    page = response.content.decode()
+    page = _clean_html(response)
     assert response.status_code == 403
     assert "ikke koblet til noen kundekonto" in page and "Koble til BankID" in page
     assert "_auth_user_id" not in browser.session
@@ -162,7 +171,7 @@ def test_offer_email_link_connects_once_and_disconnect_is_audited(settings, oidc
     uid, token = urlsafe_base64_encode(force_bytes(customer_user.pk)), default_token_generator.make_token(customer_user)
     set_password = reverse("portal:set_password", args=[uid, token])
     browser = Client()
-    assert "Koble til BankID og logg inn" in browser.get(set_password).content.decode()
+    assert "Koble til BankID og logg inn" in _clean_html(browser.get(set_password))
     response = _finish(browser, oidc_provider,
                        _start(browser, reverse("portal:bankid_connect_by_link", args=[uid, token])), "sub-by-link")
     assert response.status_code == 302 and int(browser.session["_auth_user_id"]) == customer_user.pk
@@ -185,7 +194,7 @@ def test_offer_above_the_amount_needs_a_recent_bankid(settings, oidc_provider, c
     basis = customer_basis(customer_user)  # 58 892,90 kr
     offer = services.current_offer(basis)
     page_url = reverse("portal:basis", args=[basis.pk])
-    page = customer_client.get(page_url).content.decode()
+    page = _clean_html(customer_client.get(page_url))
     assert "Bekreft med BankID" in page and "Aksepter tilbudet</button>" not in page
     accept = {"offer_version": offer.version, "terms_read": "on"}
     response = customer_client.post(reverse("portal:accept", args=[basis.pk]), accept, follow=True)
