@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -104,8 +104,13 @@ def bankid_connect(*, user, identity, via: str, ip: str | None = None) -> BankID
     if BankIDLink.objects.filter(issuer=identity.issuer, sub=identity.sub).exists():
         raise BankIDLinkError(_("Denne BankID-en er allerede koblet til en annen kundekonto. Kontakt "
                                 "nettselskapet hvis det er feil."))
-    link = BankIDLink.objects.create(user=user, issuer=identity.issuer, sub=identity.sub, acr=identity.acr[:200],
-                                     linked_via=via, linked_ip=ip)
+    try:
+        with transaction.atomic():  # another account linking the same sub at this moment: the unique key decides
+            link = BankIDLink.objects.create(user=user, issuer=identity.issuer, sub=identity.sub,
+                                             acr=identity.acr[:200], linked_via=via, linked_ip=ip)
+    except IntegrityError as exc:
+        raise BankIDLinkError(_("Denne BankID-en er allerede koblet til en annen kundekonto. Kontakt "
+                                "nettselskapet hvis det er feil.")) from exc
     audit(action="portal.bankid.connected", by=user,
           data={"issuer": identity.issuer, "sub": identity.sub, "acr": identity.acr, "via": via, "ip": ip or ""})
     return link

@@ -164,6 +164,7 @@ def bankid_callback(request):
                 services.bankid_connect(user=user, identity=identity, via=BankIDLink.Via.SESSION, ip=ip)
             except services.BankIDLinkError as exc:
                 return _failed(request, status=409, reason=str(exc))
+        request.session.cycle_key()  # the session now carries BankID evidence: give it a new id
         remember_login(request.session, _evidence(identity))
         if purpose == "connect":
             messages.success(request, _("BankID er koblet til kontoen din."))

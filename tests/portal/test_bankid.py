@@ -275,3 +275,20 @@ def test_without_a_provider_nothing_is_offered_or_reachable(settings, customer_c
             assert response.status_code == 404 or response["Location"].startswith(reverse("login")), url
     offer = services.current_offer(basis)
     services.offer_accept(basis=basis, by=customer_user, offer=offer, evidence=LoginEvidence(method=PASSWORD))
+
+
+def test_a_bankid_belongs_to_one_account_and_step_up_needs_the_linked_one(settings, oidc_provider, customer_client,
+                                                                          customer_user, other_customer_user):
+    configure(settings, oidc_provider)
+    BankIDLink.objects.create(user=customer_user, issuer=oidc_provider.issuer, sub=SUB, linked_via="session")
+    ola = Client()
+    ola.force_login(other_customer_user, backend="django.contrib.auth.backends.ModelBackend")
+    response = _connect(ola, oidc_provider, SUB)  # Kari's BankID on Ola's account
+    assert response.status_code == 409 and "allerede koblet til en annen kundekonto" in response.content.decode()
+    assert not BankIDLink.objects.filter(user=other_customer_user).exists()
+    # Kari confirms with somebody else's BankID: refused, the session gets no BankID evidence.
+    response = _finish(customer_client, oidc_provider,
+                       _start(customer_client, reverse("portal:bankid_confirm"), {"next": reverse("portal:home")}),
+                       "someone-else")
+    assert response.status_code == 403 and "en annen BankID" in response.content.decode()
+    assert login_evidence(customer_client.session).method == PASSWORD
