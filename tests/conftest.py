@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.support.celery_worker",
     "tests.support.mail",
     "tests.support.s3",
+    "tests.support.oidc",
     "tests.support.stripe_fake",
 ]
 

@@ -44,8 +44,18 @@ class Offer(models.Model):
         return f"{self.basis.number} v{self.version}"
 
 
+class LoginMethod(models.TextChoices):
+    """How the person who answered had logged in: the strength of the answer's evidence."""
+    PASSWORD = "password", _("Passord")
+    LINK = "link", _("Lenke i e-post")
+    BANKID = "bankid", _("BankID")
+    STAFF = "staff", _("Registrert av saksbehandler")
+
+
 class Acceptance(models.Model):
     """Evidence of the customer's acceptance (or of a case worker registering one on their behalf)."""
+
+    LoginMethod = LoginMethod
 
     class Channel(models.TextChoices):
         PORTAL = "portal", _("Kundeportal")
@@ -65,6 +75,11 @@ class Acceptance(models.Model):
     offer_version = models.PositiveIntegerField()
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     note = models.TextField(blank=True)
+    # How the answer was authenticated; for BankID the ID token's assurance level, time and subject.
+    login_method = models.CharField(max_length=10, choices=LoginMethod.choices, blank=True, default="")
+    auth_acr = models.CharField(max_length=200, blank=True)
+    auth_time = models.DateTimeField(null=True, blank=True)
+    auth_sub = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-at"]
@@ -106,6 +121,10 @@ class ChangeNotice(models.Model):
     user_agent = models.CharField(max_length=500, blank=True)
     answer_pdf_sha256 = models.CharField(max_length=64, blank=True)
     answer_note = models.TextField(_("merknad"), blank=True)
+    answer_login_method = models.CharField(max_length=10, choices=LoginMethod.choices, blank=True, default="")
+    answer_auth_acr = models.CharField(max_length=200, blank=True)
+    answer_auth_time = models.DateTimeField(null=True, blank=True)
+    answer_auth_sub = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["basis", "-version"]
