@@ -353,6 +353,7 @@ if SESSION_REDIS_URL:
                           "LOCATION": SESSION_REDIS_URL, "KEY_PREFIX": "kf-session", "TIMEOUT": None}
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"
     SESSION_CACHE_ALIAS = "sessions"
+
 # --- BankID login (OpenID Connect) ---------------------------------------------------------------
 # Customers may log in with BankID through an OpenID Connect provider (BankID's own, Signicat,
 # Criipto, ID-porten …) when all three are set; otherwise nothing of it is offered or reachable.
