@@ -3,7 +3,10 @@
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from kundefaktura.languages import language_choices
 
 from . import norwegian, textinput
 from .clock import today
@@ -140,7 +143,7 @@ def validate_orgnr_input(value):
 # The customer fields of the basis form: they create a new customer, or edit the picked one.
 CUSTOMER_FORM_FIELDS = {"new_customer_name": "name", "new_customer_email": "email", "new_customer_phone": "phone",
                         "new_customer_street": "street", "new_customer_postal_code": "postal_code",
-                        "new_customer_city": "city"}
+                        "new_customer_city": "city", "new_customer_language": "language"}
 
 
 class BasisForm(InputRulesMixin, forms.Form):
@@ -159,6 +162,8 @@ class BasisForm(InputRulesMixin, forms.Form):
                                                validators=[validate_postcode],
                                                widget=forms.TextInput(attrs={"inputmode": "numeric"}))
     new_customer_city = forms.CharField(label=_("Poststed"), max_length=100, required=False)
+    new_customer_language = forms.ChoiceField(
+        label=_("Språk"), required=False, choices=language_choices)
     # Filled by the ERP customer search (static/js/erp.js); ties the new customer to the ERP's record.
     new_customer_erp_number = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
     site_street = forms.CharField(label=_("Anleggsadresse"), max_length=200, required=False)
@@ -170,6 +175,9 @@ class BasisForm(InputRulesMixin, forms.Form):
                                         help_text=_("18 siffer"))
     order_date = forms.DateField(label=_("Bestillingsdato"), required=False, widget=DateInput())
     prepayment_required = forms.BooleanField(label=_("Forskudd påkrevd"), required=False)
+
+    def clean_new_customer_language(self):
+        return self.cleaned_data.get("new_customer_language") or settings.LANGUAGE_CODE
 
     def clean_metering_point_id(self):
         value = "".join((self.cleaned_data.get("metering_point_id") or "").split())

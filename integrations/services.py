@@ -114,13 +114,16 @@ def _customer_for(data: dict, by) -> Customer:
     if existing is None and orgnr:
         existing = Customer.objects.filter(orgnr=orgnr).order_by("id").first()
     if existing is not None:
+        if data.get("language"):
+            existing = billing.customer_language_set(customer=existing, language=data["language"], by=by)
         return existing
     address = data.get("address") or {}
     try:
         return billing.customer_create(
             by=by, name=data["name"], email=data.get("email") or "", phone=data.get("phone") or "",
             orgnr=orgnr, erp_customer_number=erp, street=address.get("street") or "",
-            postal_code=address.get("postal_code") or "", city=address.get("city") or "")
+            postal_code=address.get("postal_code") or "", city=address.get("city") or "",
+            language=data.get("language") or settings.LANGUAGE_CODE)
     except InvalidInput as exc:
         exc.fields = {f"customer.{k}": v for k, v in exc.fields.items()}
         raise

@@ -3,7 +3,7 @@ from django.urls import path
 from kundefaktura.accounts.roles import CUSTOMER
 from offers.views import document_pdf_view
 
-from .views import accessibility, account, bases, changes, invoices, webhooks
+from .views import accessibility, account, bases, changes, invoices, language, webhooks
 
 app_name = "portal"
 
@@ -29,5 +29,6 @@ urlpatterns = [
     path("innlogging/lenke/<str:token>/", account.login_link_confirm, name="login_link_confirm"),
     path("passord/<uidb64>/<token>/", account.set_password, name="set_password"),
     path("passord/", account.password_change, name="password_change"),
+    path("sprak/", language.language_set, name="language"),
     path("tilgjengelighet/", accessibility.accessibility_statement, name="accessibility"),
 ]

@@ -7,7 +7,6 @@ from .bases import SOURCE_LABELS, CostLine, InvoiceBasis
 from .bulk import BulkJob, BulkJobItem
 from .catalog import VAT_LABELS, CostCategory, VatCode, vat_label
 from .common import (
-    DOCUMENT_LANGUAGES,
     MONEY,
     QTY,
     AllocationMethod,
@@ -25,7 +24,6 @@ __all__ = [
     "CheckoutAttempt",
     "WebhookEvent",
     "SOURCE_LABELS",
-    "DOCUMENT_LANGUAGES",
     "MONEY",
     "QTY",
     "VAT_LABELS",
