@@ -3,17 +3,14 @@
 Before login Django's LocaleMiddleware decides: the language cookie (set by the language switch), else
 the browser's Accept-Language, else bokmål. After login the user's own preference wins: a customer's
 `Customer.language` (what their documents and e-mails are written in), a case worker's or installer's
-`User.language` (empty: follow the browser). The preference is read once per session and kept there,
-so a page costs no extra query; the language switch updates both.
+`User.language` (empty: follow the browser). The session's user is loaded with their customer row
+(kundefaktura/accounts/backends.py), so reading the preference costs no query.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.utils import translation
-
-SESSION_KEY = "kf_language"
-
 
 def language_choices() -> list[tuple[str, str]]:
     """Every complete language (settings.LANGUAGES): a customer may choose any of them."""
@@ -48,21 +45,6 @@ def choices_for(user) -> list[tuple[str, str]]:
     return language_choices()
 
 
-def remember(request, code: str | None) -> None:
-    """Keep the logged-in user's preference in the session (None: the browser's choice)."""
-    if request.user.is_authenticated:
-        request.session[SESSION_KEY] = [request.user.pk, code or ""]
-
-
-def _session_preference(request) -> str | None:
-    stored = request.session.get(SESSION_KEY)
-    if isinstance(stored, list) and len(stored) == 2 and stored[0] == request.user.pk:
-        return supported(stored[1])
-    code = user_preference(request.user)
-    remember(request, code)
-    return code
-
-
 class UserLanguageMiddleware:
     """After authentication: a logged-in user with a preference gets it, whatever the browser says.
     Runs after Django's LocaleMiddleware, which handles everyone else (and sets Content-Language)."""
@@ -73,7 +55,7 @@ class UserLanguageMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            code = _session_preference(request)
+            code = user_preference(user)
             if code:
                 translation.activate(code)
                 request.LANGUAGE_CODE = code
@@ -82,10 +64,8 @@ class UserLanguageMiddleware:
 
 def language_switch(request) -> dict:
     """Context processor: the languages the header's switch offers this visitor (customers and visitors
-    before login: all; case workers and installers: the staff languages). No query: the role check
-    uses the permissions Django caches on the user."""
-    from kundefaktura.accounts.roles import CUSTOMER, user_has_role
-
+    before login: all; case workers and installers: the staff languages). No query: the customer row
+    comes with the user."""
     user = getattr(request, "user", None)
-    everything = user is None or not user.is_authenticated or user_has_role(user, CUSTOMER)
+    everything = user is None or not user.is_authenticated or getattr(user, "customer", None) is not None
     return {"switch_languages": language_choices() if everything else staff_language_choices()}

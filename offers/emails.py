@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
 from .documents import change_notice_figures, portal_url, reminder_figures
@@ -35,12 +36,18 @@ def _site_url(name: str, *args) -> str:
     return settings.SITE_URL + reverse(name, args=args)
 
 
+def _later(text_of):
+    """Text worded when the e-mail is rendered, in the e-mail's language (`email_queue` renders under
+    the customer's language; the function that queues runs in whatever language the request had)."""
+    return lazy(text_of, str)()
+
+
 def _oslo_time(value):
     """A moment in Norwegian time, as the e-mail's language writes it: «04.12.2026 kl. 14:05»,
-    «04.12.2026 at 14:05». A callable: the template calls it in the e-mail's language."""
+    «04.12.2026 at 14:05», worded when the e-mail is rendered (in its language)."""
     local = timezone.localtime(value, ZoneInfo("Europe/Oslo"))
-    return lambda: _("%(date)s kl. %(time)s") % {"date": local.strftime("%d.%m.%Y"),
-                                                  "time": local.strftime("%H:%M")}
+    return _later(lambda: _("%(date)s kl. %(time)s") % {"date": local.strftime("%d.%m.%Y"),
+                                                         "time": local.strftime("%H:%M")})
 
 
 def _from(text: str, company) -> str:
@@ -159,7 +166,7 @@ def offer_email_queue(*, offer_id: int) -> OutboundEmail | None:
                  "set_password_url": set_password_link(user) if user and is_customer_account(user) else "",
                  "has_password": bool(user and user.has_usable_password()),
                  "link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
-                 "link_validity": lambda: duration_text(settings.PASSWORD_RESET_TIMEOUT),
+                 "link_validity": _later(lambda: duration_text(settings.PASSWORD_RESET_TIMEOUT)),
                  "portal_url": portal_url()},
         attachments=[{"document": "offer", "pk": offer.pk}] + offer_attachments(basis), dedupe_key=key)
 
@@ -199,7 +206,7 @@ def _answer_context(*, channel: str, user, customer) -> dict:
 
     portal = channel == Acceptance.Channel.PORTAL
     return {"by_portal": portal, "by_name": _person(user) or (customer.name if customer else ""),
-            "channel_label": lambda: str(dict(Acceptance.Channel.choices).get(channel, channel)).lower()}
+            "channel_label": _later(lambda: str(dict(Acceptance.Channel.choices).get(channel, channel)).lower())}
 
 
 def acceptance_email_queue(*, basis_id: int, offer_version) -> OutboundEmail | None:
@@ -298,7 +305,7 @@ def payment_receipt_queue(*, payment_id: int) -> OutboundEmail | None:
         kind=OutboundEmail.Kind.RECEIPT, to=to, subject=subject, template="payment_receipt",
         basis=invoice.basis, invoice=invoice,
         context={"buyer": invoice.buyer or {}, "payment": payment, "amount": payment.amount,
-                 "method": lambda: payment.get_method_display().lower(),
+                 "method": _later(lambda: payment.get_method_display().lower()),
                  "paid_at": _oslo_time(payment.confirmed_at or payment.created_at),
                  "owed": billing_selectors.amount_owed(invoice),
                  "invoice_url": _site_url("portal:invoice", invoice.pk)},

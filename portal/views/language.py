@@ -26,7 +26,6 @@ def language_set(request):
             services.customer_language_set(customer=customer, language=code, by=user)
         else:
             user_language_set(user=user, language=code)
-        languages.remember(request, code)
     translation.activate(code)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},

@@ -13,7 +13,7 @@ from tests.support.factories import add_line, customer_basis
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"stripe_webhook", "login_link", "login_link_confirm", "set_password", "accessibility"}
+PUBLIC = {"stripe_webhook", "login_link", "login_link_confirm", "set_password", "accessibility", "language"}
 NOT_OBJECT_SCOPED = {"home", "invoices", "change_notices", "password_change"}
 
 
