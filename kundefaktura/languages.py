@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import translation
 
+
 def language_choices() -> list[tuple[str, str]]:
     """Every complete language (settings.LANGUAGES): a customer may choose any of them."""
     return list(settings.LANGUAGES)
