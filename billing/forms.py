@@ -100,6 +100,17 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+class LanguageSelect(forms.Select):
+    """Each language named in itself ("Norsk nynorsk", "English"), marked with its `lang` so a screen
+    reader pronounces it right."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value:
+            option["attrs"]["lang"] = value
+        return option
+
+
 class WorklistFilterForm(InputRulesMixin, forms.Form):
     q = forms.CharField(label=_("Søk"), required=False, max_length=100,
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": _(
@@ -163,7 +174,7 @@ class BasisForm(InputRulesMixin, forms.Form):
                                                widget=forms.TextInput(attrs={"inputmode": "numeric"}))
     new_customer_city = forms.CharField(label=_("Poststed"), max_length=100, required=False)
     new_customer_language = forms.ChoiceField(
-        label=_("Språk"), required=False, choices=language_choices)
+        label=_("Språk"), required=False, choices=language_choices, widget=LanguageSelect)
     # Filled by the ERP customer search (static/js/erp.js); ties the new customer to the ERP's record.
     new_customer_erp_number = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
     site_street = forms.CharField(label=_("Anleggsadresse"), max_length=200, required=False)
@@ -245,7 +256,7 @@ class LineForm(InputRulesMixin, forms.Form):
                 f.widget.attrs.update({"form": form_id, "aria-label": str(f.label)})
         # Lists loaded once per page and reused by every row's form (no query per row).
         if categories is not None:
-            self.fields["category"].choices = [(c.code, c.label) for c in categories]
+            self.fields["category"].choices = [(c.code, c.display_label) for c in categories]
         if vat_codes is not None:
             self.fields["vat_code"].choices = [("", _("Standard"))] + [(v.code, str(v)) for v in vat_codes]
 

@@ -119,7 +119,7 @@ def offer_context(offer) -> dict:
                               "capacity": part.capacity if part else None,
                               "share": alloc["shares"].get(part.pk) if part else None,
                               "expected_count": shared.expected_count}
-        group = groups.setdefault(code, {"code": code, "label": cat.label if cat else code,
+        group = groups.setdefault(code, {"code": code, "label": cat.display_label if cat else code,
                                          "order": (cat.sort_order if cat else 999, code), "lines": []})
         group["lines"].append(line)
     deduction = _dec(snapshot.get("base_deduction"))
