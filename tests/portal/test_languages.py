@@ -116,3 +116,21 @@ def test_documents_and_emails_come_in_the_customers_language(customer_user, comp
     services.customer_language_set(customer=basis.customer, language="nn", by=customer_user)
     assert '<html lang="en">' in document_html("invoice", invoice)
     assert "Tilbodsnummer" in document_html("rough_estimate", InvoiceBasis.objects.get(pk=basis.pk))
+
+
+def test_text_written_into_a_customers_document_is_in_the_customers_language(customer_user, company, caseworker):
+    """A case worker working in English credits a nynorsk customer's invoice: the credit note's own
+    words (its note and line) are nynorsk, like the rest of the customer's document."""
+    from django.utils import translation
+
+    from billing import services
+
+    basis = customer_basis(customer_user, prepayment=True, language="nn")
+    services.offer_accept(basis=basis, by=customer_user)
+    invoice = basis.invoices.order_by("pk").first()
+    with translation.override("en"):
+        credit = services.invoice_credit(invoice=invoice, by=caseworker, reason="Feil adresse", amount="100.00")
+    assert credit.note.startswith("Krediterer faktura") and "Grunn: Feil adresse" in credit.note
+    assert credit.lines.get().description.startswith("Kreditering av faktura")
+    letter = document_html("invoice", credit)
+    assert '<html lang="nn">' in letter and "Kreditnotanummer" in letter
