@@ -21,7 +21,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing import norwegian
@@ -316,8 +316,12 @@ def subscriptions_for(basis) -> list[Subscription]:
 
 
 def notification_payload(event: AuditEvent, event_type: str, basis: InvoiceBasis) -> dict:
+    """The signed notification's body. Its `status_label` is bokmål (LANGUAGE_CODE) whoever made the
+    change: another system must not get a different word depending on a customer's language."""
     from billing.status import Status
 
+    with translation.override(settings.LANGUAGE_CODE):
+        status_label = str(Status(basis.status).label)
     cases = list(RelatedCase.objects.filter(basis_id=basis.pk).order_by("id"))
     return {
         "event": event_type,
@@ -326,7 +330,7 @@ def notification_payload(event: AuditEvent, event_type: str, basis: InvoiceBasis
         "occurred_at": event.at.isoformat(),
         "invoice_basis": {
             "id": basis.pk, "number": basis.number, "reference": basis.reference, "title": basis.title,
-            "status": basis.status, "status_label": str(Status(basis.status).label),
+            "status": basis.status, "status_label": status_label,
             "work_release": basis.work_release,
         },
         "from_status": event.from_status or None,

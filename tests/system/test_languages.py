@@ -98,12 +98,13 @@ def test_every_document_kind_and_customer_email_is_translated_text_or_data(
     reminder = services.reminder_send(invoice=invoice, on=invoice.due_date.replace(year=invoice.due_date.year + 1))
     samples = {"offer": world.ours.offer, "invoice": invoice, "change_notice": notice, "reminder": reminder,
                "rough_estimate": basis}
-    assert set(DOCUMENTS) <= set(samples) | {"receipt"}, "a new document kind: add a sample here"
+    for kind, decl in DOCUMENTS.items():  # a kind added later: its first row
+        if kind not in samples:
+            samples[kind] = decl.queryset().filter(**decl.published).order_by("pk").first()
+            assert samples[kind] is not None, f"no {kind} to render: create one above"
     data = pseudo.data_words()
     leaks = {}
     for kind, doc in samples.items():
-        if kind not in DOCUMENTS:
-            continue
         html = document_html(kind, doc)
         assert f'<html lang="{pseudo.CODE}"' in html, f"{kind}: lang is not the document's language"
         if found := pseudo.unmarked_words(pseudo.visible_text(html), data):
