@@ -82,6 +82,24 @@ def test_the_case_worker_sets_a_new_customers_language(caseworker_client, compan
     assert '<option value="nn" lang="nn">Norsk nynorsk</option>' in form
 
 
+def test_the_case_worker_changes_an_existing_customers_language_on_the_basis_page(caseworker_client, caseworker,
+                                                                                 company):
+    from tests.support.factories import accepted_basis, make_customer
+
+    customer = make_customer(name="Nils Nynorsk")
+    basis = accepted_basis(by=caseworker, customer=customer)
+    page_url = reverse("billing:basis_detail", args=[basis.pk])
+    assert '<option value="nb" selected lang="nb">' in page(caseworker_client.get(page_url))
+    response = caseworker_client.post(page_url, {
+        "title": basis.title, "customer": customer.pk, "new_customer_name": customer.name,
+        "new_customer_email": customer.email, "new_customer_street": customer.street,
+        "new_customer_postal_code": customer.postal_code, "new_customer_city": customer.city,
+        "new_customer_language": "nn"})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.language == "nn"
+
+
 def test_the_api_takes_and_shows_the_customers_language(api):
     from tests.support.api import basis_payload
 
