@@ -42,6 +42,7 @@ help:
 	@echo "make test       bootstrap + chromium, then pytest (PostgreSQL and Redis on 127.0.0.1)"
 	@echo "make bootstrap  Debian packages, .venv, pip install -e .[dev], compiled translations"
 	@echo "make fuzz       the money state machine with a few thousand examples (HYPOTHESIS_PROFILE=fuzz)"
+	@echo "make messages   update the translation catalogues (nb, nn, en) from the code, then compile"
 	@echo "make lint       ruff, and import-linter for the layer contracts (pyproject.toml)"
 	@echo "make audit      bandit on our code, pip-audit on the installed packages"
 	@echo "make bench      every bench/*.py"
@@ -80,13 +81,24 @@ $(STAMPS)/pip: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e ".[dev]"
 	@mkdir -p $(STAMPS) && touch $@
 
-# The msgids are Norwegian bokmål already; the .po file exists so English can follow.
-locale/nb/LC_MESSAGES/django.po: | $(STAMPS)/pip apt-packages
-	@mkdir -p locale/nb/LC_MESSAGES
-	$(DEV_ENV) $(PY) manage.py makemessages -l nb --ignore=.venv --ignore=var
+# The msgids are Norwegian bokmål (the source language); nn and en are translations of them.
+# LANGUAGES in kundefaktura/settings.py lists every catalogue; `make messages` brings each up to date
+# with the strings in the code and templates (new strings arrive untranslated: the translation test
+# names them until someone translates them).
+LANGS         := $(shell grep '^LANGUAGES = ' kundefaktura/settings.py | grep -o '"[a-z-]*", ' | tr -d '", ')
+MO_FILES      := $(foreach l,$(LANGS),locale/$(l)/LC_MESSAGES/django.mo)
+MAKEMESSAGES  := makemessages --ignore=.venv --ignore=var --ignore=node_modules --ignore=tests \
+                 --ignore=bench --no-obsolete --add-location=file
 
-$(STAMPS)/messages: locale/nb/LC_MESSAGES/django.po $(PO_FILES) $(STAMPS)/pip | apt-packages
-	$(DEV_ENV) $(PY) manage.py compilemessages -l nb --ignore=.venv --ignore=var -v 0
+.PHONY: messages
+messages: $(STAMPS)/pip | apt-packages
+	@for l in $(LANGS); do mkdir -p locale/$$l/LC_MESSAGES; done
+	$(DEV_ENV) $(PY) manage.py $(MAKEMESSAGES) $(foreach l,$(LANGS),-l $(l))
+	$(DEV_ENV) $(PY) manage.py compilemessages $(foreach l,$(LANGS),-l $(l)) --ignore=.venv --ignore=var -v 0
+	@mkdir -p $(STAMPS) && touch $(STAMPS)/messages
+
+$(STAMPS)/messages: $(PO_FILES) $(STAMPS)/pip | apt-packages
+	$(DEV_ENV) $(PY) manage.py compilemessages $(foreach l,$(LANGS),-l $(l)) --ignore=.venv --ignore=var -v 0
 	@mkdir -p $(STAMPS) && touch $@
 
 # The browser tests drive Debian's chromium at /usr/bin/chromium (Playwright cannot download one).

@@ -3,7 +3,10 @@
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from kundefaktura.languages import language_choices
 
 from . import norwegian, textinput
 from .clock import today
@@ -97,6 +100,17 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+class LanguageSelect(forms.Select):
+    """Each language named in itself ("Norsk nynorsk", "English"), marked with its `lang` so a screen
+    reader pronounces it right."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if value:
+            option["attrs"]["lang"] = value
+        return option
+
+
 class WorklistFilterForm(InputRulesMixin, forms.Form):
     q = forms.CharField(label=_("Søk"), required=False, max_length=100,
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": _(
@@ -140,7 +154,7 @@ def validate_orgnr_input(value):
 # The customer fields of the basis form: they create a new customer, or edit the picked one.
 CUSTOMER_FORM_FIELDS = {"new_customer_name": "name", "new_customer_email": "email", "new_customer_phone": "phone",
                         "new_customer_street": "street", "new_customer_postal_code": "postal_code",
-                        "new_customer_city": "city"}
+                        "new_customer_city": "city", "new_customer_language": "language"}
 
 
 class BasisForm(InputRulesMixin, forms.Form):
@@ -159,6 +173,8 @@ class BasisForm(InputRulesMixin, forms.Form):
                                                validators=[validate_postcode],
                                                widget=forms.TextInput(attrs={"inputmode": "numeric"}))
     new_customer_city = forms.CharField(label=_("Poststed"), max_length=100, required=False)
+    new_customer_language = forms.ChoiceField(
+        label=_("Språk"), required=False, choices=language_choices, widget=LanguageSelect)
     # Filled by the ERP customer search (static/js/erp.js); ties the new customer to the ERP's record.
     new_customer_erp_number = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
     site_street = forms.CharField(label=_("Anleggsadresse"), max_length=200, required=False)
@@ -170,6 +186,9 @@ class BasisForm(InputRulesMixin, forms.Form):
                                         help_text=_("18 siffer"))
     order_date = forms.DateField(label=_("Bestillingsdato"), required=False, widget=DateInput())
     prepayment_required = forms.BooleanField(label=_("Forskudd påkrevd"), required=False)
+
+    def clean_new_customer_language(self):
+        return self.cleaned_data.get("new_customer_language") or settings.LANGUAGE_CODE
 
     def clean_metering_point_id(self):
         value = "".join((self.cleaned_data.get("metering_point_id") or "").split())
@@ -237,7 +256,7 @@ class LineForm(InputRulesMixin, forms.Form):
                 f.widget.attrs.update({"form": form_id, "aria-label": str(f.label)})
         # Lists loaded once per page and reused by every row's form (no query per row).
         if categories is not None:
-            self.fields["category"].choices = [(c.code, c.label) for c in categories]
+            self.fields["category"].choices = [(c.code, c.display_label) for c in categories]
         if vat_codes is not None:
             self.fields["vat_code"].choices = [("", _("Standard"))] + [(v.code, str(v)) for v in vat_codes]
 

@@ -44,7 +44,9 @@ def has_foreign_digits(value) -> bool:
 def single_line_error(value: str) -> str | None:
     """The reason `value` is not acceptable as a single-line field, or None when it is."""
     if _CONTROL.search(value or ""):
-        return "kan ikke inneholde linjeskift eller andre kontrolltegn"
+        from django.utils.translation import gettext
+
+        return gettext("kan ikke inneholde linjeskift eller andre kontrolltegn")
     return None
 
 

@@ -43,7 +43,7 @@ def customer_json(c) -> dict | None:
     if c is None:
         return None
     return {"id": c.pk, "name": c.name, "email": c.email, "phone": c.phone, "orgnr": c.orgnr,
-            "erp_customer_number": c.erp_customer_number,
+            "erp_customer_number": c.erp_customer_number, "language": c.language,
             "address": {"street": c.street, "postal_code": c.postal_code, "city": c.city}}
 
 

@@ -21,7 +21,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from billing import norwegian
@@ -114,13 +114,16 @@ def _customer_for(data: dict, by) -> Customer:
     if existing is None and orgnr:
         existing = Customer.objects.filter(orgnr=orgnr).order_by("id").first()
     if existing is not None:
+        if data.get("language"):
+            existing = billing.customer_language_set(customer=existing, language=data["language"], by=by)
         return existing
     address = data.get("address") or {}
     try:
         return billing.customer_create(
             by=by, name=data["name"], email=data.get("email") or "", phone=data.get("phone") or "",
             orgnr=orgnr, erp_customer_number=erp, street=address.get("street") or "",
-            postal_code=address.get("postal_code") or "", city=address.get("city") or "")
+            postal_code=address.get("postal_code") or "", city=address.get("city") or "",
+            language=data.get("language") or settings.LANGUAGE_CODE)
     except InvalidInput as exc:
         exc.fields = {f"customer.{k}": v for k, v in exc.fields.items()}
         raise
@@ -313,8 +316,12 @@ def subscriptions_for(basis) -> list[Subscription]:
 
 
 def notification_payload(event: AuditEvent, event_type: str, basis: InvoiceBasis) -> dict:
+    """The signed notification's body. Its `status_label` is bokmål (LANGUAGE_CODE) whoever made the
+    change: another system must not get a different word depending on a customer's language."""
     from billing.status import Status
 
+    with translation.override(settings.LANGUAGE_CODE):
+        status_label = str(Status(basis.status).label)
     cases = list(RelatedCase.objects.filter(basis_id=basis.pk).order_by("id"))
     return {
         "event": event_type,
@@ -323,7 +330,7 @@ def notification_payload(event: AuditEvent, event_type: str, basis: InvoiceBasis
         "occurred_at": event.at.isoformat(),
         "invoice_basis": {
             "id": basis.pk, "number": basis.number, "reference": basis.reference, "title": basis.title,
-            "status": basis.status, "status_label": str(Status(basis.status).label),
+            "status": basis.status, "status_label": status_label,
             "work_release": basis.work_release,
         },
         "from_status": event.from_status or None,

@@ -27,7 +27,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from .renderers import get_renderer
 
@@ -118,7 +119,7 @@ def offer_context(offer) -> dict:
                               "capacity": part.capacity if part else None,
                               "share": alloc["shares"].get(part.pk) if part else None,
                               "expected_count": shared.expected_count}
-        group = groups.setdefault(code, {"code": code, "label": cat.label if cat else code,
+        group = groups.setdefault(code, {"code": code, "label": cat.display_label if cat else code,
                                          "order": (cat.sort_order if cat else 999, code), "lines": []})
         group["lines"].append(line)
     deduction = _dec(snapshot.get("base_deduction"))
@@ -141,7 +142,7 @@ def offer_context(offer) -> dict:
     return {
         **company_context(),
         "doc_kind": "offer",
-        "title": "Endringsvarsel" if offer.kind == "change" else "Tilbud",
+        "title": _("Endringsvarsel") if offer.kind == "change" else _("Tilbud"),
         "offer": offer, "basis": basis, "customer": customer,
         "offer_date": timezone.localdate(offer.sent_at) if offer.sent_at else timezone.localdate(),
         "groups": sorted(groups.values(), key=lambda g: g["order"]),
@@ -151,7 +152,6 @@ def offer_context(offer) -> dict:
         "has_contribution": CONTRIBUTION_CATEGORY in groups or "O" in {r[0] for r in rows_all},
         "has_shared": any("shared" in ln for g in groups.values() for ln in g["lines"]),
         "portal_url": portal_url(), "username": username,
-        "language": getattr(customer, "language", "") or settings.LANGUAGE_CODE,
     }
 
 
@@ -167,7 +167,7 @@ def rough_estimate_context(basis) -> dict:
     draft = Offer(basis=basis, version=basis.offer_version + 1, valid_until=timezone.localdate(),
                   net=totals.net, vat=totals.vat, gross=totals.gross,
                   snapshot=selectors.offer_snapshot(basis, lines))
-    return {**offer_context(draft), "rough": True, "title": "Grovt overslag", "offer_date": timezone.localdate()}
+    return {**offer_context(draft), "rough": True, "title": _("Grovt overslag"), "offer_date": timezone.localdate()}
 
 
 def offer_filename(offer) -> str:
@@ -242,7 +242,6 @@ def invoice_context(invoice) -> dict:
         "credited": credited,
         "settlement": _settlement_for(invoice, lines) if settles and invoice.pk else None,
         "is_credit_note": invoice.kind == "credit_note",
-        "language": buyer.get("language") or settings.LANGUAGE_CODE,
     }
 
 
@@ -383,8 +382,37 @@ def document(kind: str) -> Document:
 # --- HTML, stored PDF ---------------------------------------------------------------------------
 
 
+def document_language(doc) -> str:
+    """The language a document is written in: the one its snapshot recorded (an issued invoice keeps
+    the language it was issued in), else its customer's preference — found through the document's
+    basis or invoice, so every kind in `DOCUMENTS` gets it without declaring anything."""
+    own = getattr(doc, "language", None)
+    if isinstance(own, str) and own:
+        return _complete(own)
+    snapshot = getattr(doc, "buyer", None)
+    if isinstance(snapshot, dict) and snapshot.get("language"):
+        return _complete(snapshot["language"])
+    for path in ("customer", "basis.customer", "invoice.basis.customer", "offer.basis.customer"):
+        obj = doc
+        for name in path.split("."):
+            obj = getattr(obj, name, None)
+            if obj is None:
+                break
+        if obj is not None and getattr(obj, "language", None):
+            return _complete(obj.language)
+    return settings.LANGUAGE_CODE
+
+
+def _complete(code: str) -> str:
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 def document_context(kind: str, doc) -> dict:
-    return DOCUMENTS[kind].context(doc)
+    """The context of any kind, built in the document's language (titles and labels computed in Python
+    are translated too); the renderer renders the template in the same language."""
+    language = document_language(doc)
+    with translation.override(language):
+        return {**DOCUMENTS[kind].context(doc), "language": language}
 
 
 def document_html(kind: str, doc, *, preview: bool = False) -> str:

@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
 from .documents import change_notice_figures, portal_url, reminder_figures
 from .models import OutboundEmail
-from .outbox import email_queue
+from .outbox import email_language, email_queue
 from .services import portal_user_ensure
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,27 @@ def _site_url(name: str, *args) -> str:
     return settings.SITE_URL + reverse(name, args=args)
 
 
-def _oslo_time(value) -> str:
-    """A moment as Norwegians read it, in Norwegian time: «04.12.2026 kl. 14:05»."""
+def _later(text_of):
+    """Text worded when the e-mail is rendered, in the e-mail's language (`email_queue` renders under
+    the customer's language; the function that queues runs in whatever language the request had)."""
+    return lazy(text_of, str)()
+
+
+def _oslo_time(value):
+    """A moment in Norwegian time, as the e-mail's language writes it: «04.12.2026 kl. 14:05»,
+    «04.12.2026 at 14:05», worded when the e-mail is rendered (in its language)."""
     local = timezone.localtime(value, ZoneInfo("Europe/Oslo"))
-    return local.strftime("%d.%m.%Y kl. %H:%M")
+    return _later(lambda: _("%(date)s kl. %(time)s") % {"date": local.strftime("%d.%m.%Y"),
+                                                         "time": local.strftime("%H:%M")})
+
+
+def _from(text: str, company) -> str:
+    """"Tilbud FG-… fra Fjordnett AS" in the active language."""
+    return _("%(what)s fra %(company)s") % {"what": text, "company": company.name} if company else text
+
+
+def _dash(text: str, company) -> str:
+    return f"{text} – {company.name}" if company else text
 
 
 def _person(user) -> str:
@@ -80,8 +98,9 @@ def duration_text(seconds: int) -> str:
 
 def login_link_email_queue(*, user, to: str, url: str) -> OutboundEmail:
     """The one-time login link the customer asked for on the portal's login page."""
-    return email_queue(kind=OutboundEmail.Kind.LOGIN_LINK, to=to, subject=_("Innloggingslenke til kundeportalen"),
-                       template="portal_login_link", basis=None,
+    return email_queue(kind=OutboundEmail.Kind.LOGIN_LINK, to=to,
+                       subject=lambda: _("Innloggingslenke til kundeportalen"),
+                       template="portal_login_link", basis=None, language=email_language(user=user),
                        context={"user": user, "url": url, "minutes": settings.PORTAL_LOGIN_LINK_MAX_AGE // 60})
 
 
@@ -135,8 +154,11 @@ def offer_email_queue(*, offer_id: int) -> OutboundEmail | None:
     user = portal_user_ensure(customer)
     company = _company()
     change = offer.kind == "change"
-    subject = (f"Endringsvarsel {basis.number}" if change else f"Tilbud {basis.number}") + \
-        (f" fra {company.name}" if company else "")
+
+    def subject():
+        text = _("Endringsvarsel %(number)s") if change else _("Tilbud %(number)s")
+        return _from(text % {"number": basis.number}, company)
+
     return email_queue(
         kind=OutboundEmail.Kind.CHANGE_NOTICE if change else OutboundEmail.Kind.OFFER,
         to=customer.email, subject=subject, template="offer", basis=basis,
@@ -144,7 +166,8 @@ def offer_email_queue(*, offer_id: int) -> OutboundEmail | None:
                  "set_password_url": set_password_link(user) if user and is_customer_account(user) else "",
                  "has_password": bool(user and user.has_usable_password()),
                  "link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
-                 "link_validity": duration_text(settings.PASSWORD_RESET_TIMEOUT), "portal_url": portal_url()},
+                 "link_validity": _later(lambda: duration_text(settings.PASSWORD_RESET_TIMEOUT)),
+                 "portal_url": portal_url()},
         attachments=[{"document": "offer", "pk": offer.pk}] + offer_attachments(basis), dedupe_key=key)
 
 
@@ -164,7 +187,10 @@ def invoice_email_queue(*, invoice_id: int) -> OutboundEmail | None:
         return None
     credit = invoice.kind == Invoice.Kind.CREDIT_NOTE
     company = _company()
-    subject = f"{invoice.get_kind_display()} {invoice.display_number}" + (f" fra {company.name}" if company else "")
+
+    def subject():
+        return _from(f"{invoice.get_kind_display()} {invoice.display_number}", company)
+
     return email_queue(
         kind=OutboundEmail.Kind.CREDIT_NOTE if credit else OutboundEmail.Kind.INVOICE,
         to=to, subject=subject, template="invoice", basis=invoice.basis, invoice=invoice,
@@ -180,7 +206,7 @@ def _answer_context(*, channel: str, user, customer) -> dict:
 
     portal = channel == Acceptance.Channel.PORTAL
     return {"by_portal": portal, "by_name": _person(user) or (customer.name if customer else ""),
-            "channel_label": str(dict(Acceptance.Channel.choices).get(channel, channel)).lower()}
+            "channel_label": _later(lambda: str(dict(Acceptance.Channel.choices).get(channel, channel)).lower())}
 
 
 def acceptance_email_queue(*, basis_id: int, offer_version) -> OutboundEmail | None:
@@ -203,7 +229,10 @@ def acceptance_email_queue(*, basis_id: int, offer_version) -> OutboundEmail | N
         log.warning("offer %s accepted: the customer has no e-mail address; no confirmation queued", offer.pk)
         return None
     company = _company()
-    subject = f"Bekreftelse: tilbud {basis.number} er akseptert" + (f" – {company.name}" if company else "")
+
+    def subject():
+        return _dash(_("Bekreftelse: tilbud %(number)s er akseptert") % {"number": basis.number}, company)
+
     return email_queue(
         kind=OutboundEmail.Kind.ACCEPTANCE, to=to, subject=subject, template="acceptance_receipt", basis=basis,
         context={"customer": basis.customer, "offer": offer, "is_change": False, "number": basis.number,
@@ -231,8 +260,11 @@ def change_acceptance_email_queue(*, notice_id: int) -> OutboundEmail | None:
                     notice.pk)
         return None
     company = _company()
-    subject = f"Bekreftelse: endringsvarsel for {basis.number} er akseptert" + \
-        (f" – {company.name}" if company else "")
+
+    def subject():
+        return _dash(_("Bekreftelse: endringsvarsel for %(number)s er akseptert") % {"number": basis.number},
+                     company)
+
     return email_queue(
         kind=OutboundEmail.Kind.ACCEPTANCE, to=to, subject=subject, template="acceptance_receipt", basis=basis,
         context={"customer": basis.customer, "notice": notice, "is_change": True, "number": basis.number,
@@ -264,13 +296,16 @@ def payment_receipt_queue(*, payment_id: int) -> OutboundEmail | None:
         log.warning("payment %s: the buyer has no e-mail address; no receipt queued", payment.pk)
         return None
     company = _company()
-    subject = f"Kvittering for betaling av faktura {invoice.display_number}" + \
-        (f" – {company.name}" if company else "")
+
+    def subject():
+        return _dash(_("Kvittering for betaling av faktura %(number)s") % {"number": invoice.display_number},
+                     company)
+
     return email_queue(
         kind=OutboundEmail.Kind.RECEIPT, to=to, subject=subject, template="payment_receipt",
         basis=invoice.basis, invoice=invoice,
         context={"buyer": invoice.buyer or {}, "payment": payment, "amount": payment.amount,
-                 "method": payment.get_method_display().lower(),
+                 "method": _later(lambda: payment.get_method_display().lower()),
                  "paid_at": _oslo_time(payment.confirmed_at or payment.created_at),
                  "owed": billing_selectors.amount_owed(invoice),
                  "invoice_url": _site_url("portal:invoice", invoice.pk)},
@@ -290,7 +325,7 @@ def change_notice_email_queue(*, notice_id: int) -> OutboundEmail | None:
     return _queue_to(
         to=customer.email if customer else "", what=f"change notice {notice.pk}",
         kind=OutboundEmail.Kind.CHANGE_NOTICE, basis=basis,
-        subject=_("Endringsvarsel for %(t)s (%(n)s)") % {"t": basis.title, "n": basis.number},
+        subject=lambda: _("Endringsvarsel for %(t)s (%(n)s)") % {"t": basis.title, "n": basis.number},
         template="change_notice",
         context={"notice": notice, "change": figures["change"], "after": figures["after"], "customer": customer,
                  "portal_url": _site_url("portal:change_notice", notice.pk)},
@@ -306,7 +341,7 @@ def change_notice_expiry_email_queue(*, notice_id: int) -> OutboundEmail | None:
     return _queue_to(
         to=customer.email if customer else "", what=f"change notice {notice.pk}",
         kind=OutboundEmail.Kind.CHANGE_NOTICE, basis=basis,
-        subject=_("Endringsvarselet for %(t)s (%(n)s) er utløpt") % {"t": basis.title, "n": basis.number},
+        subject=lambda: _("Endringsvarselet for %(t)s (%(n)s) er utløpt") % {"t": basis.title, "n": basis.number},
         template="change_notice_expired",
         context={"notice": notice, "customer": customer,
                  "portal_url": _site_url("portal:change_notice", notice.pk)})
@@ -321,7 +356,7 @@ def offer_expiry_email_queue(*, basis_id: int) -> OutboundEmail | None:
     return _queue_to(
         to=customer.email if customer else "", what=f"expired offer of basis {basis.pk}",
         kind=OutboundEmail.Kind.OFFER, basis=basis,
-        subject=_("Tilbudet på %(t)s (%(n)s) er utløpt") % {"t": basis.title, "n": basis.number},
+        subject=lambda: _("Tilbudet på %(t)s (%(n)s) er utløpt") % {"t": basis.title, "n": basis.number},
         template="change_offer_expired",
         context={"customer": customer, "valid_until": basis.offer_valid_until,
                  "portal_url": _site_url("portal:home")})
@@ -339,7 +374,7 @@ def reminder_email_queue(*, reminder_id: int) -> OutboundEmail | None:
     return _queue_to(
         to=(invoice.buyer or {}).get("email") or (basis.customer.email if basis.customer else ""),
         what=f"reminder {reminder.pk}", kind=OutboundEmail.Kind.REMINDER, basis=basis, invoice=invoice,
-        subject=_("%(step)s. purring: faktura %(n)s") % {"step": reminder.step, "n": invoice.number},
+        subject=lambda: _("%(step)s. purring: faktura %(n)s") % {"step": reminder.step, "n": invoice.number},
         template=f"reminder_{reminder.step}",
         context={"reminder": reminder, "total": figures["total"], "outstanding": figures["outstanding"],
                  "earlier_fees": figures["earlier_fees"]},

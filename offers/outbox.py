@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from billing import textinput
 from kundefaktura.queue import enqueue, enqueue_on_commit
@@ -33,11 +33,26 @@ def _company():
     return CompanyProfile.objects.filter(pk=1).first()
 
 
+def email_language(*, basis=None, invoice=None, user=None) -> str:
+    """The language of an e-mail: the invoice's snapshot (the language it was issued in), else the
+    customer's preference (through the basis, or the portal user), else the active language."""
+    for doc in (invoice, basis):
+        if doc is not None:
+            return documents.document_language(doc)
+    customer = getattr(user, "customer", None) if user is not None else None
+    if customer is not None:
+        return documents.document_language(customer)
+    return translation.get_language() or settings.LANGUAGE_CODE
+
+
 def email_queue(*, kind, to, subject, template, context, basis=None, invoice=None,
-                attachments=(), dedupe_key: str = "") -> OutboundEmail:
+                attachments=(), dedupe_key: str = "", language: str | None = None) -> OutboundEmail:
     """Render `documents/email/<template>.txt` (+ `.html` if present) into an outbox row and queue
     its delivery when the caller's transaction commits.
 
+    The subject and body are written in `language` (default: `email_language` of the basis or
+    invoice), whatever language the request that caused the e-mail is in; `subject` may be a callable
+    so its words are translated in that language too.
     `attachments`: items as described on `OutboundEmail.attachments`. `dedupe_key`: when a row with
     this key exists already, it is returned and nothing new is queued (one e-mail per document).
     """
@@ -47,11 +62,13 @@ def email_queue(*, kind, to, subject, template, context, basis=None, invoice=Non
             return existing
     ctx = {"company": _company(), "site_url": settings.SITE_URL, "basis": basis, "invoice": invoice,
            **(context or {})}
-    body_text = render_to_string(f"documents/email/{template}.txt", ctx)
-    try:
-        body_html = render_to_string(f"documents/email/{template}.html", ctx)
-    except TemplateDoesNotExist:
-        body_html = ""
+    with translation.override(language or email_language(basis=basis, invoice=invoice)):
+        subject = str(subject() if callable(subject) else subject)
+        body_text = render_to_string(f"documents/email/{template}.txt", ctx)
+        try:
+            body_html = render_to_string(f"documents/email/{template}.html", ctx)
+        except TemplateDoesNotExist:
+            body_html = ""
     row = OutboundEmail.objects.create(
         kind=kind, to=to, subject=textinput.header_text(subject), body_text=body_text, body_html=body_html,
         attachments=list(attachments), basis=basis, invoice=invoice, dedupe_key=dedupe_key)

@@ -3,7 +3,7 @@ from django.urls import path
 from kundefaktura.accounts.roles import CUSTOMER
 from offers.views import document_pdf_view
 
-from .views import accessibility, account, bankid, bases, changes, invoices, webhooks
+from .views import accessibility, account, bankid, bases, changes, invoices, language, webhooks
 
 app_name = "portal"
 
@@ -35,5 +35,6 @@ urlpatterns = [
     path("bankid/bekreft/", bankid.bankid_confirm, name="bankid_confirm"),
     path("bankid/koble-til/<uidb64>/<token>/", bankid.bankid_connect_by_link, name="bankid_connect_by_link"),
     path("bankid/callback/", bankid.bankid_callback, name="bankid_callback"),
+    path("sprak/", language.language_set, name="language"),
     path("tilgjengelighet/", accessibility.accessibility_statement, name="accessibility"),
 ]

@@ -337,7 +337,8 @@ def _logged_in_client(user):
     from django.test import Client
 
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    # The backend a password login records (Django's stays listed for older sessions).
+    client.force_login(user, backend="kundefaktura.accounts.backends.ModelBackend")
     return client
 
 

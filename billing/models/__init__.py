@@ -5,9 +5,8 @@ registry find it."""
 from .audit import AuditEvent
 from .bases import SOURCE_LABELS, CostLine, InvoiceBasis
 from .bulk import BulkJob, BulkJobItem
-from .catalog import VAT_LABELS, CostCategory, VatCode, vat_label
+from .catalog import VAT_LABELS, CostCategory, VatCode, category_label, vat_label
 from .common import (
-    DOCUMENT_LANGUAGES,
     MONEY,
     QTY,
     AllocationMethod,
@@ -25,7 +24,6 @@ __all__ = [
     "CheckoutAttempt",
     "WebhookEvent",
     "SOURCE_LABELS",
-    "DOCUMENT_LANGUAGES",
     "MONEY",
     "QTY",
     "VAT_LABELS",
@@ -56,4 +54,5 @@ __all__ = [
     "validate_metering_point",
     "validate_orgnr",
     "vat_label",
+    "category_label",
 ]

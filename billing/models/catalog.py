@@ -1,6 +1,7 @@
 """What a cost line can be: VAT codes and cost categories."""
 
 from django.db import models
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 # The words a person reads for a VAT code (pages, select lists); EHF keeps the bare code.
@@ -22,6 +23,19 @@ def vat_label(code, rate=None) -> str:
     from decimal import Decimal
 
     return f"{code} ({format(Decimal(str(rate)).normalize(), 'f').replace('.', ',')} %)"
+
+
+# The cost categories the database is seeded with (billing/migrations/0002_seed_vat_and_categories.py):
+# their labels are in the catalogues, so a page or document shows them in its language. A label the
+# company wrote itself is shown as written.
+SEEDED_CATEGORY_LABELS = (gettext_noop("Anleggsbidrag"), gettext_noop("Trafoutlevering"),
+                          gettext_noop("Målerarbeid"), gettext_noop("Replombering"), gettext_noop("Sanering/riving"),
+                          gettext_noop("Flytting/omlegging av nett"), gettext_noop("Tjeneste"), gettext_noop("Gebyr"))
+
+
+def category_label(label: str) -> str:
+    """A cost category's label (a category row's or an invoice line's snapshot) in the active language."""
+    return gettext(label) if label else label
 
 
 class VatCode(models.Model):
@@ -56,4 +70,8 @@ class CostCategory(models.Model):
         verbose_name_plural = _("kostnadskategorier")
 
     def __str__(self):
-        return self.label
+        return self.display_label
+
+    @property
+    def display_label(self) -> str:
+        return category_label(self.label)

@@ -8,9 +8,6 @@ from billing import norwegian
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 QTY = {"max_digits": 14, "decimal_places": 3}
-# The language a customer's documents are written in (the snapshot keeps it). Separate from
-# settings.LANGUAGES, which lists only the languages the UI is complete in.
-DOCUMENT_LANGUAGES = [("nb", "Norsk bokmål"), ("en", "English")]
 
 
 def validate_orgnr(value):

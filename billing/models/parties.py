@@ -10,8 +10,9 @@ from django.utils.translation import gettext_lazy as _
 
 from billing import norwegian
 from kundefaktura.accounts.emails import email_normalize
+from kundefaktura.languages import language_choices
 
-from .common import DOCUMENT_LANGUAGES, MONEY, AllocationMethod, validate_kontonr, validate_orgnr
+from .common import MONEY, AllocationMethod, validate_kontonr, validate_orgnr
 
 
 class CompanyProfile(models.Model):
@@ -108,7 +109,9 @@ class Customer(models.Model):
     erp_customer_number = models.CharField(_("kundenummer i ERP"), max_length=40, blank=True, db_index=True)
     bank_account = models.CharField(_("kontonummer for tilbakebetaling"), max_length=11, blank=True,
                                     validators=[validate_kontonr])
-    language = models.CharField(_("språk"), max_length=5, choices=DOCUMENT_LANGUAGES, default="nb")
+    # The language of everything the customer reads: portal, documents, e-mails (an invoice's snapshot
+    # keeps the language it was issued in). Any complete language (settings.LANGUAGES).
+    language = models.CharField(_("språk"), max_length=8, choices=language_choices, default="nb")
     user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="customer", verbose_name=_("portalbruker"))
     created_at = models.DateTimeField(auto_now_add=True)

@@ -86,6 +86,7 @@ from .customers import (  # noqa: F401
     CUSTOMER_FIELDS,
     company_profile_save,
     customer_create,
+    customer_language_set,
     customer_update,
 )
 from .invoices import (  # noqa: F401
@@ -177,6 +178,7 @@ __all__ = [
     "work_release_refresh",
     "CUSTOMER_FIELDS",
     "customer_create",
+    "customer_language_set",
     "customer_update",
     "company_profile_save",
     "BASIS_FIELDS",

@@ -39,6 +39,22 @@ def customer_update(*, customer: Customer, by=None, **fields) -> Customer:
     return customer
 
 
+def customer_language_set(*, customer: Customer, language: str, by=None) -> Customer:
+    """The customer's preferred language (portal, documents, e-mails), chosen by the customer in the
+    portal or by a case worker. Idempotent: choosing the current language writes nothing."""
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.language == language:
+            return customer
+        old = customer.language
+        customer.language = language
+        validate(customer, exclude=["user"])
+        customer.save(update_fields=["language"])
+        audit(action="billing.customer.language_set", by=by, note=f"{old} → {language}",
+              data={"customer": customer.pk, "old": old, "new": language})
+    return customer
+
+
 def _audit_value(value):
     if value is None or isinstance(value, bool | int | str):
         return value

@@ -36,6 +36,7 @@ from billing.services.audit import actor, audit
 from billing.services.locking import lock_basis
 from billing.services.numbering import CREDIT_SERIES, INVOICE_SERIES, next_number
 from billing.services.payments import payment_state_refresh
+from billing.services.wording import customer_language
 from billing.services.work_release import work_release_refresh
 from billing.status import Status, claim, transition
 
@@ -89,11 +90,13 @@ def invoice_create(*, basis, by, kind, regime, rows, issue_date, credited=None, 
     return invoice
 
 
-def _deduction_row(amount: Decimal) -> dict:
+def _deduction_row(amount: Decimal, customer) -> dict:
     o = VatCode.objects.get(code="O")
     cat = CostCategory.objects.get(code=CONTRIBUTION_CATEGORY)
+    with customer_language(customer):
+        description = _("Bunnfradrag (bestilling før 2019)")
     return {"cost_line": None, "category_code": cat.code, "category_label": cat.label,
-            "description": _("Bunnfradrag (bestilling før 2019)"), "quantity": Decimal("1"), "unit": "stk",
+            "description": description, "quantity": Decimal("1"), "unit": "stk",
             "unit_price": -amount, "amount": -amount, "vat_code": o.code, "vat_rate": o.rate,
             "customer_caused": False}
 
@@ -125,7 +128,7 @@ def invoices_issue(*, basis, by, issue_date: dt.date | None = None) -> list[Invo
     for (kind, regime), pairs in sorted(groups.items()):
         rows = [row for _ln, row in pairs]
         if regime == "O" and deduction and kind != Invoice.Kind.CHANGE:
-            rows.append(_deduction_row(deduction))
+            rows.append(_deduction_row(deduction, basis.customer))
             deduction = ZERO
         invoice = invoice_create(basis=basis, by=by, kind=kind, regime=regime, rows=rows,
                                   issue_date=issue_date, profile=profile)
@@ -174,9 +177,11 @@ def invoice_credit(*, invoice, by, reason: str, amount=None, line_ids: list[int]
         code, rate = groups.pop()
         if amount <= 0:
             raise InvalidInput(_("Beløpet må være større enn null."), fields={"amount": ["min"]})
+        with customer_language(basis.customer):
+            description = _("Kreditering av faktura %(n)s: %(r)s") % {"n": invoice.number, "r": reason}
         rows = [{"cost_line": None, "category_code": originals[0].category_code,
                  "category_label": originals[0].category_label,
-                 "description": _("Kreditering av faktura %(n)s: %(r)s") % {"n": invoice.number, "r": reason},
+                 "description": description,
                  "quantity": Decimal("1"), "unit": "stk", "unit_price": amount, "amount": amount,
                  "vat_code": code, "vat_rate": rate, "customer_caused": False}]
     _check_credit_fits(invoice, rows, line_ids=line_ids)
@@ -184,8 +189,9 @@ def invoice_credit(*, invoice, by, reason: str, amount=None, line_ids: list[int]
     if credit_totals.gross > remaining:
         raise InvalidInput(_("Kreditnotaen (%(c)s) blir større enn det som gjenstår å kreditere (%(r)s).")
                            % {"c": credit_totals.gross, "r": remaining}, fields={"amount": ["max"]})
-    note = _("Krediterer faktura %(n)s datert %(d)s. Grunn: %(r)s") % {
-        "n": invoice.number, "d": invoice.issue_date.strftime("%d.%m.%Y"), "r": reason}
+    with customer_language(basis.customer):
+        note = _("Krediterer faktura %(n)s datert %(d)s. Grunn: %(r)s") % {
+            "n": invoice.number, "d": invoice.issue_date.strftime("%d.%m.%Y"), "r": reason}
     credit = invoice_create(basis=basis, by=by, kind=Invoice.Kind.CREDIT_NOTE, regime=invoice.vat_regime,
                              rows=rows, issue_date=today(), credited=invoice, note=note)
     if full:

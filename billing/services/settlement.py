@@ -20,6 +20,7 @@ from billing.services.audit import audit
 from billing.services.invoices import invoice_create
 from billing.services.locking import lock_basis
 from billing.services.payments import payment_state_refresh
+from billing.services.wording import customer_language
 from billing.status import Status, transition
 
 
@@ -40,19 +41,23 @@ def final_settle(*, basis, by) -> list[Invoice]:
         if s.difference == 0:
             continue
         vc = VatCode.objects.get(code=code)
-        text = _("Sluttoppgjør: etterberegnet %(r)s (tak %(c)s), tidligere fakturert %(i)s") % {
-            "r": nok(s.recalculated), "c": nok(s.cap), "i": nok(s.already_invoiced)}
+        with customer_language(basis.customer):
+            text = _("Sluttoppgjør: etterberegnet %(r)s (tak %(c)s), tidligere fakturert %(i)s") % {
+                "r": nok(s.recalculated), "c": nok(s.cap), "i": nok(s.already_invoiced)}
+            label = _("Sluttoppgjør")
         row = {"cost_line": None, "category_code": CONTRIBUTION_CATEGORY if code == "O" else "service",
-               "category_label": _("Sluttoppgjør"), "description": text, "quantity": Decimal("1"), "unit": "stk",
+               "category_label": label, "description": text, "quantity": Decimal("1"), "unit": "stk",
                "unit_price": abs(s.difference), "amount": abs(s.difference), "vat_code": code, "vat_rate": vc.rate,
                "customer_caused": False}
         if s.difference > 0:
             to_invoice[regime_of(code)].append(row)
         else:
             documents.extend(_settlement_credit(basis, by, code, -s.difference, row))
+    with customer_language(basis.customer):
+        final_note = _("Sluttfaktura etter kontrollforskriften § 16-11.")
     for regime, rows in sorted(to_invoice.items()):
         documents.append(invoice_create(basis=basis, by=by, kind=Invoice.Kind.FINAL, regime=regime, rows=rows,
-                                         issue_date=today(), note=_("Sluttfaktura etter kontrollforskriften § 16-11.")))
+                                         issue_date=today(), note=final_note))
     basis.settled_at = timezone.now()
     if basis.status != Status.INVOICED and any(d.kind == Invoice.Kind.FINAL for d in documents):
         old, new = transition(basis, "invoice")
@@ -83,10 +88,11 @@ def _settlement_credit(basis, by, code, amount, row) -> list[Invoice]:
         if take <= 0:
             continue
         credit_row = dict(row, unit_price=take, amount=take)
+        with customer_language(basis.customer):
+            note = _("Sluttoppgjør: tilbakebetaling av for mye innbetalt "
+                     "(kontrollforskriften § 16-11). Krediterer faktura %s.") % inv.number
         credit = invoice_create(basis=basis, by=by, kind=Invoice.Kind.CREDIT_NOTE, regime=inv.vat_regime,
-                                 rows=[credit_row], issue_date=today(), credited=inv,
-                                 note=_("Sluttoppgjør: tilbakebetaling av for mye innbetalt "
-                                        "(kontrollforskriften § 16-11). Krediterer faktura %s.") % inv.number)
+                                 rows=[credit_row], issue_date=today(), credited=inv, note=note)
         credits.append(credit)
         amount -= take
         payment_state_refresh(inv, by=by)

@@ -32,6 +32,7 @@ from billing.services.locking import lock_basis
 from billing.services.numbering import CREDIT_SERIES
 from billing.services.offers import offer_outdate_if_changed
 from billing.services.validation import get_category, get_vat_code, validate
+from billing.services.wording import customer_language
 from billing.status import AFTER_ACCEPTANCE, Status
 
 
@@ -104,9 +105,10 @@ def _sync_shares(shared, *, by) -> list[TenYearRefund]:
             basis = p.basis
             if basis.status == Status.CANCELLED:
                 continue
-            description = _("Andel av %(d)s: %(c)s %(u)s av %(t)s %(u)s") % {
-                "d": shared.description, "c": f"{p.capacity.normalize():f}", "u": shared.capacity_unit,
-                "t": f"{shared.capacity.normalize():f}"}
+            with customer_language(basis.customer):
+                description = _("Andel av %(d)s: %(c)s %(u)s av %(t)s %(u)s") % {
+                    "d": shared.description, "c": f"{p.capacity.normalize():f}", "u": shared.capacity_unit,
+                    "t": f"{shared.capacity.normalize():f}"}
             if line:
                 line.amount = line.unit_price = share
                 line.description = description
@@ -161,15 +163,18 @@ def shared_cost_add_participant(*, shared_cost, basis, capacity, by,
             participant=p, triggered_by=participant,
             defaults={"shared_cost": shared, "paid": paid, "new_share": share, "amount": amount})
         if created:
+            with customer_language(p.basis.customer):
+                note = _("Tilbakebetaling etter tiårsregelen: %(d)s fikk en ny deltaker (%(b)s).") % {
+                    "d": shared.description, "b": basis.number}
+                refund_text = _("Tilbakebetaling, tiårsregelen: %s") % shared.description
             credit = Invoice.objects.create(
                 basis=p.basis, kind=Invoice.Kind.CREDIT_NOTE, series=CREDIT_SERIES, status=Invoice.Status.DRAFT,
                 vat_regime=regime_of(line.vat_code.code), credited_invoice=line.invoice,
-                note=_("Tilbakebetaling etter tiårsregelen: %(d)s fikk en ny deltaker (%(b)s).")
-                % {"d": shared.description, "b": basis.number}, created_by=actor(by)[0])
+                note=note, created_by=actor(by)[0])
             InvoiceLine.objects.create(
                 invoice=credit, position=1, cost_line=line, category_code=line.category.code,
                 category_label=line.category.label,
-                description=_("Tilbakebetaling, tiårsregelen: %s") % shared.description,
+                description=refund_text,
                 quantity=Decimal("1"), unit="stk", unit_price=amount, amount=amount, vat_code=line.vat_code.code,
                 vat_rate=line.vat_code.rate)
             refund.credit_note = credit

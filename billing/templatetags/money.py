@@ -17,6 +17,14 @@ register.filter("qty", qty)
 
 
 @register.filter
+def category(label) -> str:
+    """A cost category's label in the active language: "Anleggsbidrag" → "Connection charge (anleggsbidrag)"."""
+    from billing.models import category_label
+
+    return category_label(str(label or ""))
+
+
+@register.filter
 def vat_label(code, rate=None) -> str:
     """A VAT code (or VatCode) in words: "O" → "Utenfor mva – anleggsbidrag"."""
     from billing.models import vat_label as label

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from django.conf import settings
 from ninja import Field, Schema
 from pydantic import StrictBool
 
@@ -29,6 +30,10 @@ from .fields import (
 # --- input -----------------------------------------------------------------------------------------
 
 
+# The complete languages (settings.LANGUAGES) as the schema's enum.
+LanguageCode = Literal[tuple(code for code, _name in settings.LANGUAGES)]
+
+
 class AddressIn(In):
     street: Text(200) = ""
     postal_code: Postcode = ""
@@ -42,6 +47,9 @@ class CustomerIn(In):
     orgnr: Orgnr | None = None
     erp_customer_number: Text(40) | None = None
     address: AddressIn
+    # The customer's language for the portal, documents and e-mails (default bokmål). Given for an
+    # existing customer, it changes their preference.
+    language: LanguageCode | None = None
 
 
 class BasisIn(In):

@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from kundefaktura.languages import staff_language_choices
+
 from .emails import email_normalize
 from .roles import CASEWORKER, CUSTOMER, INSTALLER, ROLES, user_has_role
 
@@ -12,6 +14,10 @@ class User(AbstractUser):
 
     email = models.EmailField(_("e-post"), blank=True, db_index=True)
     phone = models.CharField(_("telefon"), max_length=40, blank=True)
+    # The language of this user's pages when they are not a customer (a customer's is on Customer);
+    # empty: follow the browser.
+    language = models.CharField(_("språk"), max_length=8, blank=True, default="",
+                                choices=staff_language_choices)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

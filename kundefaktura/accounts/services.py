@@ -28,3 +28,15 @@ def user_create(*, username: str, role: str, password: str | None = None, **fiel
     user.save()
     user_assign_role(user=user, role=role)
     return user
+
+
+@transaction.atomic
+def user_language_set(*, user, language: str) -> None:
+    """A case worker's or installer's page language ("" follows the browser). Idempotent."""
+    from .models import User
+
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.language != language:
+        locked.language = language
+        locked.save(update_fields=["language"])
+    user.language = language

@@ -28,6 +28,7 @@ PUBLIC = {
     "portal:stripe_webhook": "Stripe's signed webhook (signature checked, csrf_exempt by design)",
     "portal:login_link": "customers ask for a one-time login link (same answer for every address; throttled)",
     "portal:login_link_confirm": "one-time login link (hashed token, expires; axes guards the POST)",
+    "portal:language": "the language switch (a cookie; a logged-in user's own preference only)",
     "portal:accessibility": "the accessibility statement (tilgjengelighetserklæring); no data",
     "portal:set_password": "set-password link from the offer e-mail (Django's token generator)",
     "portal:bankid_login": "starts a BankID login (POST with CSRF; 404 unless OIDC is configured)",

@@ -61,9 +61,9 @@ class Checker:
         self.browser, self.base, self.artifacts = browser, base_url, artifacts_dir
         self.problems: list[str] = []
 
-    def context(self, username: str | None):
-        # An English-preferring browser: the pages must still be Norwegian with lang="nb".
-        context = self.browser.new_context(locale="en-GB", viewport={"width": WIDTHS[0], "height": 900},
+    def context(self, username: str | None, locale: str = "nb-NO"):
+        # A Norwegian browser (the checks below read the bokmål labels); `lang` must say bokmål.
+        context = self.browser.new_context(locale=locale, viewport={"width": WIDTHS[0], "height": 900},
                                            permissions=["clipboard-read", "clipboard-write"])
         page = context.new_page()
         console_error_recorder(page, self.problems)
@@ -71,13 +71,13 @@ class Checker:
             log_in(page, self.base, username)
         return context, page
 
-    def check(self, page, name: str, url: str | None = None, *, status: int = 200):
+    def check(self, page, name: str, url: str | None = None, *, status: int = 200, lang: str = "nb"):
         """Open `url` (or keep the current page) and check it at each width."""
         if url is not None:
             response = page.goto(self.base + url)
             assert response.status == status, f"{name}: {url} answered {response.status}"
         page.wait_for_function(HTMX_SETTLED)
-        assert page.evaluate("() => document.documentElement.lang") == "nb", f"{name}: lang is not nb"
+        assert page.evaluate("() => document.documentElement.lang") == lang, f"{name}: lang is not {lang}"
         for ref in page.evaluate(DANGLING_IDREFS):
             self.problems.append(f"{name}: dangling {ref}")
         for width in WIDTHS:
@@ -87,15 +87,15 @@ class Checker:
             page.screenshot(path=str(self.artifacts / f"a11y-{name}-{width}.png"), full_page=True)
         page.set_viewport_size({"width": WIDTHS[0], "height": 900})
 
-    def failed_submit(self, page, name: str):
+    def failed_submit(self, page, name: str, lang: str = "nb"):
         """After a failed full-page submit: the title says so and focus is on the error summary,
         whose links lead to fields that exist."""
-        expect(page).to_have_title(re.compile(r"^Feil: "))
+        expect(page).to_have_title(re.compile(r"^(Feil|Error): "))
         summary = page.locator("#error-summary")
         expect(summary).to_be_focused()
         for href in summary.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))"):
             assert page.locator(href).count() == 1, f"{name}: summary link {href} leads nowhere"
-        self.check(page, name)
+        self.check(page, name, lang=lang)
 
 
 @pytest.fixture
@@ -118,6 +118,17 @@ def test_public_pages(role_groups, company, checker):
         checker.check(page, "accessibility-statement", "/portal/tilgjengelighet/")
         expect(page.get_by_role("heading", level=1)).to_have_text("Tilgjengelighetserklæring")
         expect(page.locator("main")).to_contain_text(company.email)
+    finally:
+        context.close()
+    # An English-preferring browser gets the English page, lang="en", Django's own messages included.
+    context, page = checker.context(None, locale="en-GB")
+    try:
+        checker.check(page, "login-en", "/login/", lang="en")
+        page.get_by_role("button", name="Log in").click()
+        checker.failed_submit(page, "login-en-error", lang="en")
+        checker.check(page, "login-link-en", "/portal/innlogging/lenke/", lang="en")
+        page.get_by_role("button", name="Send link").click()
+        expect(page.locator("#id_email_error")).to_contain_text("This field is required")
     finally:
         context.close()
     assert not checker.problems, "\n".join(checker.problems)

@@ -54,7 +54,7 @@ def test_key_pages_of_every_role_run_without_csp_violations(role_groups, live_se
     }
     problems = []
     for username, urls in plan.items():
-        context = browser.new_context()
+        context = browser.new_context(locale="nb-NO")  # a Norwegian browser: the login form in bokmål
         try:
             problems += _visit_all(context.new_page(), live_server.url, username, urls)
         finally:
