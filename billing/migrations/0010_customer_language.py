@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0008_checkoutattempt_webhookevent'),
+        ('billing', '0009_acceptance_login_evidence'),
     ]
 
     operations = [
