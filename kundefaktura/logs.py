@@ -107,6 +107,8 @@ def _user_id(user):
     return wrapped.pk
 
 
+# Celery passes a task's arguments and return value as `data`: they may hold e-mail addresses.
+_CELERY_EXTRA = {"data"}
 _STANDARD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
 
 
@@ -125,7 +127,7 @@ class JsonFormatter(logging.Formatter):
             if value is not None:
                 out[key] = value
         for key, value in vars(record).items():
-            if key in _STANDARD or key in out or key.startswith("_"):
+            if key in _STANDARD or key in out or key.startswith("_") or key in _CELERY_EXTRA:
                 continue
             out[key] = scrub(value) if isinstance(value, str) else _jsonable(value)
         if record.exc_info:

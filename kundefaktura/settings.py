@@ -310,8 +310,11 @@ CELERY_TASK_ROUTES = ("kundefaktura.celery.route_task",)
 # this many seconds have passed since it was taken; longer than the slowest task (an ERP export of a
 # busy night, a large bank file), or the task would run twice while it still runs (harmless — every task
 # is idempotent — but wasted work).
-CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]}
+_visibility = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+# A worker looks for such tasks every restore interval (kombu's default: a scan every ~100 s).
+CELERY_BROKER_TRANSPORT_OPTIONS.update(visibility_timeout=_visibility,
+                                       unacked_restore_interval=max(1, min(10, _visibility // 5)),
+                                       unacked_restore_throttle=1 if _visibility < 600 else 10)
 # The worker keeps Django's logging (one format for web and worker, with the task's context).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -334,4 +337,7 @@ MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
 MIDDLEWARE.append("django_prometheus.middleware.PrometheusAfterMiddleware")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # production; SQLite stays plain
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+# How PDFs are made: "weasyprint" (the documents as the customer sees them) or "text" (a one-page text
+# PDF in milliseconds, for load tests and the topology test only — never in production).
+DOCUMENT_RENDERER = env.str("DOCUMENT_RENDERER", default="weasyprint")
 # --- end of Operations -------------------------------------------------------------------------------
