@@ -20,6 +20,8 @@ A customer is a dict with: number, name, orgnr, email, phone, street, postal_cod
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.core.files.storage import default_storage
 
 from . import csvcells
 
@@ -89,15 +92,29 @@ class ErpAdapter:
 
 
 class BatchFiles:
-    """The written files of a batch: the CSV and the zip of EHF documents (streamed, never loaded whole)."""
+    """The stored files of a batch, by their names in the project's storage: the CSV and the zip of EHF
+    documents (read through the storage API, streamed, never loaded whole)."""
 
-    def __init__(self, csv_path: Path, archive_path: Path):
-        self.csv_path = Path(csv_path)
-        self.archive_path = Path(archive_path)
+    def __init__(self, csv_name: str, archive_name: str, storage=None):
+        self.csv_name, self.archive_name = csv_name, archive_name
+        self.storage = storage or default_storage
+
+    def open_csv_bytes(self):
+        return self.storage.open(self.csv_name, "rb")
+
+    def open_csv(self):
+        """The CSV as text (UTF-8, the CSV module's newline handling)."""
+        return io.TextIOWrapper(self.open_csv_bytes(), encoding="utf-8", newline="")
+
+    @contextlib.contextmanager
+    def open_archive(self):
+        """The EHF zip, open (a ZipFile does not close a file it was handed: both are closed here)."""
+        with self.storage.open(self.archive_name, "rb") as fh, zipfile.ZipFile(fh) as zf:
+            yield zf
 
     def documents(self):
         """Yield (filename, xml bytes) one at a time."""
-        with zipfile.ZipFile(self.archive_path) as zf:
+        with self.open_archive() as zf:
             for info in zf.infolist():
                 yield info.filename, zf.read(info)
 
@@ -168,7 +185,7 @@ class HttpAdapter(ErpAdapter):
         import csv
 
         count = 0
-        with open(files.csv_path, encoding="utf-8", newline="") as fh, zipfile.ZipFile(files.archive_path) as zf:
+        with files.open_csv() as fh, files.open_archive() as zf:
             for cells in csv.DictReader(fh, delimiter=";"):
                 row = {k: csvcells.unescape(v) for k, v in cells.items()}  # the text as typed, not the CSV form
                 if row["document_type"] == "reminder_fee":  # after every document of the batch
@@ -203,9 +220,10 @@ class FileDropAdapter(ErpAdapter):
             if tmp.exists():
                 shutil.rmtree(tmp)
             (tmp / "ehf").mkdir(parents=True)
-            shutil.copyfile(files.csv_path, tmp / "export.csv")
+            with files.open_csv_bytes() as src, open(tmp / "export.csv", "wb") as dst:
+                shutil.copyfileobj(src, dst)
             count = 0
-            with zipfile.ZipFile(files.archive_path) as zf:
+            with files.open_archive() as zf:
                 for info in zf.infolist():
                     with zf.open(info) as src, open(tmp / "ehf" / Path(info.filename).name, "wb") as dst:
                         shutil.copyfileobj(src, dst)
