@@ -1,5 +1,6 @@
 """The production shape on one machine: two gunicorn processes, two Celery workers and beat on one
-PostgreSQL database, one Redis and one shared file store, with a worker killed (SIGKILL) mid-way.
+PostgreSQL database, one Redis and one S3 endpoint (moto's server on loopback), with a worker killed
+(SIGKILL) mid-way. No process has a file the others need: every stored file is in the bucket.
 
 200 bases go through bulk offer sending (HTTP, web process A), acceptance and invoicing (services in
 this process, as the portal and the case worker would) and the ERP export (HTTP, web process B). The
@@ -42,7 +43,7 @@ from billing.models import Invoice, InvoiceBasis, Offer
 from billing.status import Status
 from integrations.erp.models import ExportBatch
 from offers.models import OutboundEmail
-from tests.conftest import REPO_ROOT, free_port, redis_ping, require_service
+from tests.conftest import ARTIFACTS_DIR, REPO_ROOT, free_port, redis_ping, require_service
 from tests.support.celery_worker import reset_celery_connections, test_database_url
 from tests.support.factories import add_line, make_basis, make_customer
 
@@ -118,12 +119,12 @@ def _http_ok(url) -> bool:
 
 
 @pytest.fixture
-def topology(tmp_path, settings, redis_url, smtp_sink):
+def topology(tmp_path, settings, redis_url, smtp_sink, s3_server, s3_storage):
     """Web A and B (gunicorn), worker `render` (render queue only) and worker `main` (every queue),
     beat; this process publishes to the same queues."""
     require_service("Redis", lambda: redis_ping(redis_url))
     prefix = f"kf-topo-{uuid.uuid4().hex[:8]}-"
-    media = tmp_path / "media"
+    media = tmp_path / "media"  # stays empty: files go to the bucket
     media.mkdir()
     ports = {"web_a": free_port(), "web_b": free_port()}
     env = {**os.environ, "KF_TESTING": "1", "DATABASE_URL": test_database_url(), "CELERY_BROKER_URL": redis_url,
@@ -131,7 +132,7 @@ def topology(tmp_path, settings, redis_url, smtp_sink):
            "EMAIL_URL": f"smtp://127.0.0.1:{settings.EMAIL_PORT}", "MEDIA_ROOT": str(media),
            "DOCUMENT_RENDERER": "text", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_FORMAT": "json",
            "SITE_URL": f"http://127.0.0.1:{ports['web_a']}", "ERP_ADAPTER": "demo",
-           "ERP_DROP_DIR": str(tmp_path / "erp-drop"), "DB_CONN_MAX_AGE": "0"}
+           "ERP_DROP_DIR": str(tmp_path / "erp-drop"), "DB_CONN_MAX_AGE": "0", **s3_server.env(s3_storage)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = redis_url
     settings.CELERY_TASK_ALWAYS_EAGER = False
@@ -157,12 +158,16 @@ def topology(tmp_path, settings, redis_url, smtp_sink):
         for name in ("render", "main"):
             procs.wait_for(name, lambda n=name: " ready." in procs.log(n))
         procs.wait_for("beat", lambda: "beat: Starting" in procs.log("beat"))
-        yield {"procs": procs, "ports": ports, "media": media, "smtp": smtp_sink, "prefix": prefix}
+        yield {"procs": procs, "ports": ports, "media": media, "smtp": smtp_sink, "prefix": prefix,
+               "bucket": s3_storage, "s3": s3_server}
     finally:
         procs.stop_all()
         reset_celery_connections()
+        keep = ARTIFACTS_DIR / "topology"  # every process's log, for a failure in CI
+        keep.mkdir(parents=True, exist_ok=True)
         for name in procs.procs:
-            print(f"--- {name} (last lines)\n{procs.log(name)[-1500:]}")
+            (keep / f"{name}.log").write_text(procs.log(name))
+            print(f"--- {name} (last lines, whole log in {keep})\n{procs.log(name)[-1500:]}")
 
 
 def _session(port, cookies) -> requests.Session:
@@ -278,6 +283,16 @@ def test_two_web_two_workers_and_beat_with_a_worker_killed(topology, company, ca
         assert hashlib.sha256(response.content).hexdigest() == sha, (kind, pk)
     download_s = time.monotonic() - started - setup_s - flow_s
 
+    # One object per stored file (documents, the export's CSV and EHF archive), nothing on local disk.
+    # The killed worker may have uploaded its PDF before dying, before its transaction committed: that
+    # object is a stray no row names (the redelivered task stored the document under a new name).
+    keys = set(topology["s3"].keys(topology["bucket"]))
+    stored = {*names, batch.csv_file, batch.ehf_archive}
+    assert stored <= keys, sorted(stored - keys)[:5]
+    strays = keys - stored
+    assert len(strays) <= len(lost) and all(k.startswith("offers/") for k in strays), sorted(strays)
+    assert not any(topology["media"].rglob("*")), "a process wrote a file to local disk"
+
     # The export holds each invoice once.
     with default_storage.open(batch.csv_file, "rb") as fh:
         text = fh.read().decode("utf-8-sig")
@@ -291,4 +306,4 @@ def test_two_web_two_workers_and_beat_with_a_worker_killed(topology, company, ca
     lines = [json.loads(line) for line in procs.log("main").splitlines() if line.startswith("{")]
     assert any(line.get("task") == "offers.email_send" and line.get("task_id") for line in lines)
     print(f"topology: {BASES} bases, setup {setup_s:.1f} s, flow {flow_s:.1f} s, downloads {download_s:.1f} s, render worker killed after "
-          f"{killed_at} offers rendered holding {lost}, {len(emails)} e-mails, {len(docs)} documents")
+          f"{killed_at} offers rendered holding {lost}, {len(strays)} stray object(s), {len(emails)} e-mails, {len(docs)} documents")
