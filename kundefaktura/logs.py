@@ -32,6 +32,14 @@ def bind(**fields) -> contextvars.Token:
     return _context.set({k: v for k, v in merged.items() if v is not None})
 
 
+def bind_in_scope(**fields) -> None:
+    """Add fields for the rest of the current request or task; outside one (a shell, a management
+    command) nothing, so a value never sticks to unrelated later lines."""
+    ctx = _context.get()
+    if "request_id" in ctx or "task_id" in ctx:
+        bind(**fields)
+
+
 def reset(token: contextvars.Token) -> None:
     _context.set(token.old_value if token.old_value is not contextvars.Token.MISSING else {})
 

@@ -22,7 +22,7 @@ def audit(*, action, by=None, basis=None, shared_cost=None, from_status="", to_s
     """Write one audit event and tell listeners (inside the transaction, so outbox rows commit with it)."""
     user, label = actor(by)
     if basis is not None:
-        logs.bind(basis=basis.number, basis_id=basis.pk)  # later lines of this request or task carry it
+        logs.bind_in_scope(basis=basis.number, basis_id=basis.pk)  # the rest of this request or task
     event = AuditEvent.objects.create(
         basis=basis, shared_cost=shared_cost, action=action, from_status=from_status or "",
         to_status=to_status or "", actor_user=user, actor_label=label, note=note or "", data=data or {},
