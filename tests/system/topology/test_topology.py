@@ -166,6 +166,11 @@ def topology(tmp_path, settings, redis_url, smtp_sink, s3_server, s3_storage):
     finally:
         procs.stop_all()
         reset_celery_connections()
+        import redis
+
+        leftovers = redis.Redis.from_url(redis_url)  # this run's queues (beat's last sweeps) go with it
+        for key in leftovers.scan_iter(match=f"{prefix}*"):
+            leftovers.delete(key)
         keep = ARTIFACTS_DIR / "topology"  # every process's log, for a failure in CI
         keep.mkdir(parents=True, exist_ok=True)
         for name in procs.procs:
@@ -282,7 +287,7 @@ def test_two_web_two_workers_and_beat_with_a_worker_killed(topology, company, ca
         got = pool.submit(download, http_a, web_a, [d for n, d in enumerate(docs) if n % 2 == 0 or n % 10 == 1])
         got_b = pool.submit(download, http_b, web_b, [d for n, d in enumerate(docs) if n % 2 == 1 or n % 10 == 0])
         responses = got.result() + got_b.result()
-    assert len(responses) == len(docs) * 12 // 10
+    assert len(responses) == len(docs) + sum(1 for n in range(len(docs)) if n % 10 in (0, 1))
     for kind, pk, sha, response in responses:
         assert response.status_code == 200, (response.url, response.status_code)
         assert hashlib.sha256(response.content).hexdigest() == sha, (kind, pk)
