@@ -43,7 +43,13 @@ class WriteOnceS3Storage(WriteOnceMixin, S3Storage):
                 proxies=self.proxies,
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
+                # A store that does not answer fails a request (and /healthz) in seconds, not minutes.
+                connect_timeout=5, read_timeout=60, retries={"mode": "standard", "max_attempts": 3},
             )
+
+    def check_reachable(self) -> None:
+        """Raise unless the bucket exists and these credentials may use it (one HEAD request)."""
+        self.bucket.meta.client.head_bucket(Bucket=self.bucket_name)
 
     def _save(self, name, content):
         while True:

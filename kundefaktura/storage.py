@@ -17,6 +17,8 @@ Code reads files with `storage.open(name)`, never by path (`.path()` does not ex
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -43,6 +45,14 @@ class WriteOnceFileSystemStorage(WriteOnceMixin, FileSystemStorage):
         if allow_overwrite:
             raise ImproperlyConfigured("stored files are written once: allow_overwrite cannot be set")
         super().__init__(*args, allow_overwrite=False, **kwargs)
+
+    def check_reachable(self) -> None:
+        """Raise unless files can be stored: MEDIA_ROOT (or the folder it will be made in) is writable."""
+        folder = Path(self.location)
+        while not folder.exists():
+            folder = folder.parent
+        if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+            raise PermissionError(f"{folder} is not a writable folder")
 
 
 def stored_sha256(name: str, storage=None) -> str:

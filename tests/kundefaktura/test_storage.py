@@ -125,3 +125,24 @@ def test_documents_erp_exports_and_bank_files_live_in_the_object_store(
     # Nothing went to the local disk.
     media = settings.MEDIA_ROOT
     assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+
+
+def test_storage_url_selects_the_object_store_and_bad_urls_are_refused():
+    import json
+
+    from tests.support.settings_env import run_python
+
+    show = ("import json; from django.conf import settings; "
+            "print(json.dumps(settings.STORAGES['default']))")
+    url = "s3://kf-docs/prod/files?endpoint_url=http://minio:9000&region=eu-north-1"
+    chosen = run_python(show, KF_TESTING="1", STORAGE_URL=url)
+    assert chosen.returncode == 0, chosen.stderr
+    assert json.loads(chosen.stdout.splitlines()[-1]) == {
+        "BACKEND": "kundefaktura.s3storage.WriteOnceS3Storage",
+        "OPTIONS": {"bucket_name": "kf-docs", "location": "prod/files", "endpoint_url": "http://minio:9000",
+                    "region_name": "eu-north-1", "addressing_style": "path"}}
+    plain = run_python(show, KF_TESTING="1")
+    assert json.loads(plain.stdout.splitlines()[-1]) == {"BACKEND": "kundefaktura.storage.WriteOnceFileSystemStorage"}
+    for bad in ("ftp://kf-docs", "s3://kf-docs?endpoint=http://minio:9000"):
+        refused = run_python(show, KF_TESTING="1", STORAGE_URL=bad)
+        assert refused.returncode != 0 and "STORAGE_URL" in refused.stderr, bad
