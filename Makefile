@@ -46,7 +46,7 @@ help:
 	@echo "make lint       ruff, and import-linter for the layer contracts (pyproject.toml)"
 	@echo "make audit      bandit on our code, pip-audit on the installed packages"
 	@echo "make bench      every bench/*.py"
-	@echo "make worker     a Celery worker (needs CELERY_BROKER_URL)"
+	@echo "make worker     a Celery worker on every queue (needs CELERY_BROKER_URL)"
 	@echo "make beat       Celery beat (needs CELERY_BROKER_URL)"
 	@echo "make clean      generated files; make distclean also removes .venv and var/"
 
@@ -164,7 +164,8 @@ endef
 
 worker: bootstrap
 	$(require_broker)
-	$(DEV_ENV) $(VENV)/bin/celery -A kundefaktura worker --loglevel=INFO
+	$(DEV_ENV) $(VENV)/bin/celery -A kundefaktura worker --loglevel=INFO \
+	  -Q $${CELERY_QUEUE_PREFIX:-}default,$${CELERY_QUEUE_PREFIX:-}render,$${CELERY_QUEUE_PREFIX:-}email
 
 beat: bootstrap
 	$(require_broker)

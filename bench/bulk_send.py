@@ -43,7 +43,8 @@ RUNS = int(os.environ.get("BENCH_RUNS", "10"))
 WORKERS = 2
 TARGET_SHARE = 0.8  # of WORKERS × bare renders per second
 TIMEOUT_S = 1800
-QUEUE = f"kf-bench-bulk-{uuid.uuid4().hex[:8]}"
+PREFIX = f"kf-bench-bulk-{uuid.uuid4().hex[:8]}-"
+QUEUES = ",".join(PREFIX + q for q in ("default", "render", "email"))
 MEDIA = Path(tempfile.mkdtemp(prefix="kf-bench-bulk-"))
 LINES = [
     ("connection_contribution", "Materiell (kabel, kabelskap, sikringer)", "1", "stk", "18450.00"),
@@ -64,7 +65,7 @@ def env() -> dict:
     out = {k: v for k, v in os.environ.items() if k not in ("KF_TESTING", "DEBUG")}
     out.update({
         "DATABASE_URL": DB_URL, "DEBUG": "false", "SECRET_KEY": "bench-bulk-" + "k" * 50,
-        "CELERY_BROKER_URL": REDIS_URL, "CELERY_RESULT_BACKEND": REDIS_URL, "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
+        "CELERY_BROKER_URL": REDIS_URL, "CELERY_RESULT_BACKEND": REDIS_URL, "CELERY_QUEUE_PREFIX": PREFIX,
         "EMAIL_URL": "dummymail://", "MEDIA_ROOT": str(MEDIA), "DB_CONN_MAX_AGE": "600",
         "LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "kundefaktura.settings", "SITE_URL": "http://127.0.0.1",
     })
@@ -142,7 +143,7 @@ def start_workers(log_dir: Path) -> list[subprocess.Popen]:
         log = open(log_dir / f"worker{n}.log", "w")  # noqa: SIM115 - closed with the process
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "kundefaktura", "worker", "--pool=solo", "--concurrency=1",
-             "--loglevel=WARNING", "-Q", QUEUE, "--hostname", f"{QUEUE}-{n}@%h", "--without-gossip",
+             "--loglevel=WARNING", "-Q", QUEUES, "--hostname", f"{PREFIX}{n}@%h", "--without-gossip",
              "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
     return procs
@@ -219,7 +220,7 @@ def main() -> int:
     procs = start_workers(MEDIA)
     try:
         wait_ready(procs)
-        print(f"{WORKERS} Celery workers (solo pool) on {REDIS_URL}, queue {QUEUE}", flush=True)
+        print(f"{WORKERS} Celery workers (solo pool) on {REDIS_URL}, queues {QUEUES}", flush=True)
         load_before = Path("/proc/loadavg").read_text().split()[:3]
         cpu_before = cpu_seconds(procs)
         start = time.perf_counter()

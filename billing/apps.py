@@ -14,3 +14,9 @@ class BillingConfig(AppConfig):
         from . import receivers, services  # noqa: F401
 
         register(services.refunds_sweep)
+
+        from kundefaktura.metrics import register as register_figures
+
+        from .selectors.figures import offer_figures
+
+        register_figures(offer_figures)

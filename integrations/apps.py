@@ -14,3 +14,9 @@ class IntegrationsConfig(AppConfig):
 
         audit_recorded.connect(receivers.on_audit_recorded, dispatch_uid="integrations.notifications")
         register(services.sweep_notifications)
+
+        from kundefaktura.metrics import register as register_figures
+
+        from . import selectors
+
+        register_figures(selectors.notification_figures)

@@ -197,3 +197,11 @@ def installer_search(q: str, *, limit: int = 10) -> list:
 
 def basis_related_cases(basis: InvoiceBasis) -> list[RelatedCase]:
     return list(basis.related_cases.select_related("installer").order_by("id"))
+
+
+def notification_figures():
+    """Business figures for /metrics: outbound status notifications not yet delivered (one query)."""
+    from kundefaktura.metrics import Figure
+
+    pending = Notification.objects.filter(status=Notification.Status.PENDING).count()
+    return [Figure("notifications_pending", "Outbound status notifications not yet delivered", pending)]

@@ -12,6 +12,8 @@ from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.views import defaults
 
+from . import logs
+
 log = logging.getLogger("kundefaktura.errors")
 
 _ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -33,7 +35,11 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         rid = request_id(request)
-        response = self.get_response(request)
+        token = logs.bind(request_id=rid)
+        try:
+            response = self.get_response(request)
+        finally:
+            logs.reset(token)
         response.setdefault("X-Request-ID", rid)
         return response
 

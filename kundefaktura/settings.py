@@ -306,14 +306,7 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "kundefaktura.clientip.client_ip"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
-}
+# LOGGING: see the Operations block at the end (LOG_FORMAT, LOG_LEVEL).
 
 # --- Portal ----------------------------------------------------------------------------------
 # Login-link requests per e-mail address per hour (more are answered the same way but not sent).
@@ -344,7 +337,6 @@ EMAIL_RETRY_BASE_SECONDS = env.int("EMAIL_RETRY_BASE_SECONDS", default=60)
 EMAIL_RETRY_MAX_SECONDS = env.int("EMAIL_RETRY_MAX_SECONDS", default=6 * 3600)
 EMAIL_SEND_LEASE_SECONDS = 600  # a row stuck in "sending" this long is re-queued by the sweeper
 EMAIL_SWEEP_GRACE_SECONDS = 30  # a queued row never tried is picked up by the sweeper after this
-LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})
 
 # --- Performance --------------------------------------------------------------------------------
 # Widgets, labels and error lists written in Python rather than through Django's form templates: the
@@ -354,9 +346,6 @@ FORM_RENDERER = "kundefaktura.formrender.FastRenderer"
 # one Redis GET instead of an SQL query on every signed-in request. The same random server-side session
 # key in the same cookie; logout and password change end the session as before. A Redis restart
 # without persistence signs everyone out. Unset: sessions in the database.
-# The Celery queue tasks are published to and workers consume by default ("celery"): another name lets
-# several installations or a benchmark share one Redis database.
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 SESSION_REDIS_URL = env.str("SESSION_REDIS_URL", default="")
 if SESSION_REDIS_URL:
     CACHES["sessions"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -395,3 +384,47 @@ if OIDC_ISSUER and OIDC_CLIENT_ID and OIDC_CLIENT_SECRET:
     if _oidc_origin not in CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"]:
         CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(_oidc_origin)
 # --- end BankID login -----------------------------------------------------------------------------
+
+# --- Operations: task queues, structured logs, /metrics ----------------------------------------------
+# Three queues so a slow PDF render never delays an e-mail: `render`, `email`, `default` (the router in
+# kundefaktura/celery.py names which task goes where). CELERY_QUEUE_PREFIX lets several installations
+# share one Redis. Run one worker per queue in production (docs/operations.md); `make worker` consumes all.
+CELERY_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
+CELERY_QUEUE_NAMES = {role: f"{CELERY_QUEUE_PREFIX}{role}" for role in ("default", "render", "email")}
+CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_NAMES["default"]
+CELERY_TASK_ROUTES = ("kundefaktura.celery.route_task",)
+# Redis redelivers a task that was taken but never acknowledged (acks_late, the worker was killed) once
+# this many seconds have passed since it was taken; longer than the slowest task (an ERP export of a
+# busy night, a large bank file), or the task would run twice while it still runs (harmless — every task
+# is idempotent — but wasted work).
+_visibility = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+# A worker looks for such tasks every restore interval (kombu's default: a scan every ~100 s).
+CELERY_BROKER_TRANSPORT_OPTIONS.update(visibility_timeout=_visibility,
+                                       unacked_restore_interval=max(1, min(10, _visibility // 5)),
+                                       unacked_restore_throttle=1 if _visibility < 600 else 10)
+# The worker keeps Django's logging (one format for web and worker, with the task's context).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# LOG_FORMAT=json: one JSON object per line with request id, user id, basis, task (kundefaktura/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be 'plain' or 'json'.")
+from kundefaktura.logs import logging_config  # noqa: E402 - a pure module, no Django import
+
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "kundefaktura.logs.LogContextMiddleware")
+
+# /metrics: Prometheus text format, only with METRICS_TOKEN (sent as `Authorization: Bearer …`);
+# without it the URL answers 404. HTTP and database figures come from django-prometheus; with several
+# gunicorn processes set PROMETHEUS_MULTIPROC_DIR (kundefaktura/metrics.py, docs/operations.md).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+INSTALLED_APPS.append("django_prometheus")
+MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
+MIDDLEWARE.append("django_prometheus.middleware.PrometheusAfterMiddleware")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # production; SQLite stays plain
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
+# How PDFs are made: "weasyprint" (the documents as the customer sees them) or "text" (a one-page text
+# PDF in milliseconds, for load tests and the topology test only — never in production).
+DOCUMENT_RENDERER = env.str("DOCUMENT_RENDERER", default="weasyprint")
+# --- end of Operations -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from offers.views import document_pdf_view
 from .accounts import views as account_views
 from .accounts.roles import CASEWORKER
 from .health import healthz
+from .metrics import metrics_view
 
 handler400 = "kundefaktura.errorpages.bad_request"
 handler500 = "kundefaktura.errorpages.server_error"
@@ -30,6 +31,7 @@ urlpatterns = [
     path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("ingen-rolle/", public(TemplateView.as_view(template_name="registration/no_role.html")), name="no_role"),
     path("healthz", healthz, name="healthz"),
+    path("metrics", public(metrics_view), name="metrics"),  # METRICS_TOKEN as bearer, else 404
     path("admin/", admin.site.urls),
     # The case worker's workspace, with the change-notice PDF from the documents app.
     path("arbeid/", include((billing_urls.urlpatterns + [

@@ -12,3 +12,9 @@ class OffersConfig(AppConfig):
         from . import outbox, receivers  # noqa: F401 - connects the audit_recorded receivers
 
         register(outbox.outbox_sweep)
+
+        from kundefaktura.metrics import register as register_figures
+
+        from . import selectors
+
+        register_figures(selectors.outbox_figures)

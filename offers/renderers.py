@@ -120,9 +120,58 @@ def gc_paused():
                 gc.enable()
 
 
+class TextRenderer(Renderer):
+    """A one-page PDF holding the document's text without layout, in milliseconds instead of WeasyPrint's
+    tenths of a second. For load tests and the multi-process topology test (`DOCUMENT_RENDERER=text`);
+    never for customers: a stored PDF is evidence and must look like the document."""
+
+    def pdf_from_html(self, html: str) -> bytes:
+        return text_pdf(_html_text(html))
+
+
+def _html_text(html: str) -> list[str]:
+    import re
+    from html import unescape
+
+    html = re.sub(r"(?is)<(style|script|head)\b.*?</\1>", " ", html)
+    text = unescape(re.sub(r"(?s)<[^>]+>", "\n", html))
+    return [line for line in (" ".join(part.split()) for part in text.splitlines()) if line]
+
+
+def text_pdf(lines: list[str]) -> bytes:
+    """A minimal, valid one-page PDF (Helvetica, WinAnsi: æøå work) showing the first 70 lines."""
+
+    def esc(s: str) -> bytes:
+        raw = s[:110].encode("cp1252", "replace")
+        return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+    stream = b"BT /F1 9 Tf 11 TL 40 800 Td " + b"".join(b"(" + esc(s) + b") ' " for s in lines[:70]) + b"ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> "
+        b"/Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+RENDERERS = {"weasyprint": WeasyPrintRenderer, "text": TextRenderer}
+
+
 @lru_cache(maxsize=1)
 def get_renderer() -> Renderer:
-    return WeasyPrintRenderer()
+    """The renderer chosen by settings.DOCUMENT_RENDERER (WeasyPrint unless told otherwise)."""
+    return RENDERERS[getattr(settings, "DOCUMENT_RENDERER", "weasyprint")]()
 
 
 @lru_cache(maxsize=1)

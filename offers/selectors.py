@@ -30,3 +30,25 @@ def document_for_user(user, kind: str, pk: int, *, role: str | None = None):
         raise Http404
     return doc
 
+
+
+def outbox_figures():
+    """Business figures for /metrics (kundefaktura/metrics.py): the e-mail outbox, two queries."""
+    from django.db.models import Count, Min, Q
+    from django.utils import timezone
+
+    from kundefaktura.metrics import Figure
+
+    from .models import OutboundEmail
+
+    waiting = [OutboundEmail.Status.QUEUED, OutboundEmail.Status.SENDING]
+    row = OutboundEmail.objects.aggregate(
+        pending=Count("pk", filter=Q(status__in=waiting)),
+        failed=Count("pk", filter=Q(status=OutboundEmail.Status.FAILED)),
+        oldest=Min("created_at", filter=Q(status__in=waiting)))
+    age = (timezone.now() - row["oldest"]).total_seconds() if row["oldest"] else 0.0
+    return [
+        Figure("outbox_emails_pending", "E-mails queued or being sent", row["pending"]),
+        Figure("outbox_emails_failed", "E-mails that gave up after every attempt", row["failed"]),
+        Figure("outbox_oldest_pending_age_seconds", "Age of the oldest e-mail not yet sent", round(age, 1)),
+    ]

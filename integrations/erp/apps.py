@@ -6,3 +6,10 @@ class ErpConfig(AppConfig):
     label = "erp"
     verbose_name = "ERP og bank"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from kundefaktura.metrics import register
+
+        from . import selectors
+
+        register(selectors.erp_figures)

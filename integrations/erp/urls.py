@@ -8,6 +8,7 @@ urlpatterns = [
     path("kunder/sok/", views.customer_search, name="customer_search"),
     path("eksport/", views.export_log, name="export_log"),
     path("eksport/kjor/", views.export_start, name="export_start"),
+    path("eksport/fremdrift/", views.export_progress, name="export_progress"),
     path("eksport/<int:pk>/", views.export_detail, name="export_detail"),
     path("eksport/<int:pk>/lever-igjen/", views.export_redeliver, name="export_redeliver"),
     path("eksport/<int:pk>/csv/", views.export_download_csv, name="export_csv"),

@@ -5,11 +5,14 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from billing.errors import BillingError
 from kundefaktura.accounts.roles import caseworker_required
+from kundefaktura.progress import Progress, progress_response
 from kundefaktura.queue import enqueue_on_commit
 
 from . import adapters, ehf, services
@@ -33,11 +36,62 @@ def customer_search(request):
                                                        "too_short": 0 < len(q) < MIN_QUERY})
 
 
+def _export_progress(after: int | None) -> Progress | None:
+    """The progress of the export started after batch `after` (the first batch with a higher id), or,
+    without `after`, of the newest batch while it is unfinished. Steps, from the batch row: waiting for
+    a worker, files being written (claimed), written (pending), delivering, delivered or failed."""
+    if after is not None:
+        batch = ExportBatch.objects.filter(pk__gt=after).order_by("pk").first()
+    else:
+        batch = ExportBatch.objects.order_by("-pk").first()
+        if batch is None or batch.status in (ExportBatch.Status.DELIVERED, ExportBatch.Status.FAILED):
+            return None
+    S = ExportBatch.Status
+    steps = {None: 0, S.CLAIMED: 1, S.PENDING: 2, S.DELIVERING: 3, S.DELIVERED: 4, S.FAILED: 4}
+    status = batch.status if batch else None
+    texts = {
+        None: _("Venter på at eksporten starter"),
+        S.CLAIMED: _("Skriver filene"),
+        S.PENDING: _("Filene er skrevet, venter på levering"),
+        S.DELIVERING: _("Leverer til ERP-systemet"),
+        S.DELIVERED: _("Levert"),
+        S.FAILED: _("Levering feilet"),
+    }
+    outcome = ""
+    if status == S.DELIVERED:
+        outcome = ngettext("Bunt %(b)s med %(n)s dokument er levert.", "Bunt %(b)s med %(n)s dokumenter er levert.",
+                           batch.document_count) % {"b": batch.pk, "n": batch.document_count}
+    elif status == S.FAILED:
+        outcome = _("Bunt %(b)s: %(e)s Leveringen prøves igjen automatisk.") % {"b": batch.pk, "e": batch.last_error}
+    query = f"?etter={after}" if after is not None else ""
+    return Progress(dom_id="export-progress", label=_("Fremdrift"), done=steps[status], total=4,
+                    status=_("Steg %(n)s av 4: %(s)s") % {"n": steps[status], "s": texts[status]},
+                    finished=status in (S.DELIVERED, S.FAILED), outcome=outcome, failed=status == S.FAILED,
+                    poll_url=reverse("erp:export_progress") + query)
+
+
+def _after(request) -> int | None:
+    value = request.GET.get("etter", "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
 @caseworker_required
 def export_log(request):
     page = Paginator(ExportBatch.objects.select_related("created_by"), 25).get_page(request.GET.get("side"))
     template = "erp/_export_rows.html" if request.htmx else "erp/export_log.html"
-    return render(request, template, {"page": page, "batches": page.object_list})
+    return render(request, template, {"page": page, "batches": page.object_list,
+                                      "progress": _export_progress(_after(request))})
+
+
+@caseworker_required
+@require_GET
+def export_progress(request):
+    """htmx polls this while an export runs (the shared progress partial); a plain GET goes to the log."""
+    progress = _export_progress(_after(request))
+    if progress is None or not request.htmx:
+        return redirect(reverse("erp:export_log") + (f"?etter={_after(request)}" if _after(request) is not None
+                                                      else ""))
+    return progress_response(request, progress=progress, page_template="", context={}, reload_when_done=True)
 
 
 @caseworker_required
@@ -48,9 +102,10 @@ def export_start(request):
                                  "til ERP-systemet."))
         return redirect("erp:export_log")
     user_id = request.user.pk
+    after = ExportBatch.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     enqueue_on_commit("integrations.erp_export", trigger=ExportBatch.Trigger.MANUAL, user_id=user_id)
-    messages.success(request, _("Eksporten er startet. Nye dokumenter vises i loggen når bunten er skrevet."))
-    return redirect("erp:export_log")
+    messages.success(request, _("Eksporten er startet. Fremdriften vises her."))
+    return redirect(reverse("erp:export_log") + f"?etter={after}")
 
 
 @caseworker_required
@@ -155,17 +210,23 @@ def bank_import_detail(request, pk):
     """The import with its progress; htmx polls this view for the status partial while it runs."""
     bank_import = get_object_or_404(BankImport, pk=pk)
     running = bank_import.status in (BankImport.Status.QUEUED, BankImport.Status.RUNNING)
-    context = {"bank_import": bank_import, "running": running, "summary": _summary(bank_import),
-               "percent": (100 * bank_import.transaction_count // bank_import.credit_count
-                           if bank_import.credit_count else 100)}
-    if request.htmx:
-        response = render(request, "erp/_bank_import_status.html", context)
-        if not running:
-            response["HX-Refresh"] = "true"  # finished: reload once to show the booked and rejected credits
-        return response
+    failed = bank_import.status == BankImport.Status.FAILED
+    done, total = bank_import.transaction_count, bank_import.credit_count
+    progress = Progress(
+        dom_id="bank-import-status", label=_("Fremdrift"), done=done, total=total, finished=not running,
+        status=ngettext("%(d)s av %(t)s innbetaling behandlet", "%(d)s av %(t)s innbetalinger behandlet",
+                        total) % {"d": done, "t": total},
+        poll_url=reverse("erp:bank_import_detail", args=[bank_import.pk]),
+        outcome=bank_import.error if failed else _summary(bank_import), failed=failed,
+        detail_template="erp/_bank_import_status.html")
+    context = {"bank_import": bank_import}
+    if request.htmx:  # finished: reload once to show the booked and rejected credits
+        return progress_response(request, progress=progress, page_template="", context=context,
+                                 reload_when_done=True)
     page = Paginator(bank_import.transactions.select_related("invoice"), 200).get_page(request.GET.get("side"))
     context.update(transactions=page.object_list, page=page, rejected=bank_import.rejected.all()[:500])
-    return render(request, "erp/bank_import_detail.html", context)
+    return progress_response(request, progress=progress, page_template="erp/bank_import_detail.html",
+                             context=context)
 
 
 @caseworker_required

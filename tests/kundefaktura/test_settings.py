@@ -49,7 +49,8 @@ def test_defaults_run_on_a_bare_machine_with_sqlite_eager_celery_and_file_mail()
 def test_postgresql_url_and_redis_broker_switch_to_real_services():
     s = read_settings(DEBUG="true", DATABASE_URL="postgres://kf:hemmelig@db.example.no:5433/kundefaktura",
                       CELERY_BROKER_URL="redis://127.0.0.1:6379/3")
-    assert s["engine"] == "django.db.backends.postgresql"
+    # PostgreSQL through django-prometheus's wrapper of Django's own backend (query counts on /metrics).
+    assert s["engine"] == "django_prometheus.db.backends.postgresql"
     assert (s["name"], s["host"], s["port"], s["user"]) == ("kundefaktura", "db.example.no", "5433", "kf")
     assert s["broker"] == "redis://127.0.0.1:6379/3" and s["eager"] is False
 

@@ -34,13 +34,15 @@ def reset_celery_connections():
 
 @pytest.fixture
 def celery_on_redis(settings, redis_url):
-    """Point this process's Celery app at Redis on a queue of its own; restore afterwards."""
+    """Point this process's Celery app at Redis on a queue of its own (every task, whatever its usual
+    queue, goes there); restore afterwards."""
     require_service("Redis", lambda: redis_ping(redis_url))
     queue = f"kf-test-{uuid.uuid4().hex[:12]}"
     settings.CELERY_BROKER_URL = redis_url
     settings.CELERY_RESULT_BACKEND = redis_url
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    settings.CELERY_QUEUE_NAMES = dict.fromkeys(settings.CELERY_QUEUE_NAMES, queue)
     reset_celery_connections()
     assert celery_app.conf.broker_url == redis_url and not celery_app.conf.task_always_eager
     yield queue

@@ -24,6 +24,7 @@ PUBLIC = {
     "logout": "ends the session",
     "no_role": "static notice for a user without a role",
     "healthz": "database/broker reachability for the load balancer; no data",
+    "metrics": "Prometheus figures; 404 unless METRICS_TOKEN is set and sent as a bearer token",
     "offers:css": "the documents' stylesheet; no data",
     "portal:stripe_webhook": "Stripe's signed webhook (signature checked, csrf_exempt by design)",
     "portal:login_link": "customers ask for a one-time login link (same answer for every address; throttled)",

@@ -10,6 +10,7 @@ import time
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -36,7 +37,8 @@ def start_worker(redis_url: str, smtp_port: int, log_path):
     with open(log_path, "w") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "kundefaktura", "worker", "--pool=solo", "--concurrency=1",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-Q", ",".join(django_settings.CELERY_QUEUE_NAMES.values())],  # every queue, as `make worker`
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
