@@ -427,6 +427,11 @@ def document_filename(kind: str, doc) -> str:
     return DOCUMENTS[kind].filename(doc)
 
 
+def document_stored(kind: str, pk: int) -> bool:
+    """Whether the document's PDF is stored (its SHA-256 is recorded once the file is written)."""
+    return DOCUMENTS[kind].get_model().objects.filter(pk=pk).exclude(pdf_sha256="").exists()
+
+
 def document_pdf_ensure(kind: str, pk: int) -> str:
     """Render and store the PDF once. A stored PDF is evidence: when `pdf_sha256` is set nothing
     happens. Returns "exists", "rendered", "missing" or "draft" (drafts are never stored)."""
