@@ -305,3 +305,12 @@ EMAIL_RETRY_MAX_SECONDS = env.int("EMAIL_RETRY_MAX_SECONDS", default=6 * 3600)
 EMAIL_SEND_LEASE_SECONDS = 600  # a row stuck in "sending" this long is re-queued by the sweeper
 EMAIL_SWEEP_GRACE_SECONDS = 30  # a queued row never tried is picked up by the sweeper after this
 LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})
+
+# --- Receipts: the company's seal (PAdES) ---------------------------------------------------------
+# Receipts of customers' answers are sealed with the key and certificate of this PKCS#12 file; without
+# it they are issued unsealed and say so. With a TSA address the seal carries a trusted timestamp.
+RECEIPT_SEAL_P12 = env.str("RECEIPT_SEAL_P12", default="")
+RECEIPT_SEAL_P12_PASSWORD = env.str("RECEIPT_SEAL_P12_PASSWORD", default="")
+RECEIPT_TSA_URL = env.str("RECEIPT_TSA_URL", default="")
+RECEIPT_TSA_TIMEOUT = env.int("RECEIPT_TSA_TIMEOUT", default=10)
+# --- end of receipts ---------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Listeners on billing's audit events (sent inside the billing transaction): documents and e-mails
-follow the money core's changes. The e-mails are outbox rows that commit — or roll back — with the
+follow the money core's changes, and each answer of the customer gets its receipt. The e-mails are outbox rows that commit — or roll back — with the
 change; each document's PDF is rendered by the task `offers.document_render` once the change has
 committed (a lost task costs nothing: the e-mail delivery and the PDF view render a missing PDF)."""
 
@@ -23,6 +23,7 @@ RENDERED = {
     "billing.basis.final_settled": ("invoice", "documents"),
     "billing.change_notice.sent": ("change_notice", "change_notice"),
     "billing.invoice.reminder_sent": ("reminder", "reminder"),
+    "offers.receipt.issued": ("receipt", "receipt"),
 }
 
 
@@ -39,9 +40,19 @@ def render_on_commit(kind: str, pk: int) -> None:
     enqueue_on_commit(RENDER_TASK, kind, pk)
 
 
+def accepted_answer(basis_id: int, offer_version):
+    """The acceptance a `billing.basis.accepted` event recorded (its basis and offer version)."""
+    from billing.models import Acceptance
+
+    qs = Acceptance.objects.filter(basis_id=basis_id, decision="accepted")
+    if offer_version:
+        qs = qs.filter(offer_version=offer_version)
+    return qs.order_by("-at", "-pk").first()
+
+
 @receiver(audit_recorded, dispatch_uid="offers.on_audit")
 def on_audit(sender, event, **kwargs):
-    from . import emails
+    from . import emails, services
 
     for kind, pk in rendered_documents(event):
         render_on_commit(kind, pk)
@@ -56,13 +67,19 @@ def on_audit(sender, event, **kwargs):
         for pk in data.get("documents", []):
             emails.invoice_email_queue(invoice_id=pk)
     elif action == "billing.basis.accepted" and event.basis_id:
+        # The receipt first: the confirmation e-mail carries it.
+        answer = accepted_answer(event.basis_id, data.get("offer_version"))
+        if answer is not None:
+            services.receipt_issue(acceptance=answer, by=event.actor_user)
         emails.acceptance_email_queue(basis_id=event.basis_id, offer_version=data.get("offer_version"))
     elif action == "billing.basis.expired" and event.basis_id:
         emails.offer_expiry_email_queue(basis_id=event.basis_id)
     elif action == "billing.change_notice.sent" and data.get("change_notice"):
         emails.change_notice_email_queue(notice_id=data["change_notice"])
-    elif action == "billing.change_notice.accepted" and data.get("change_notice"):
-        emails.change_acceptance_email_queue(notice_id=data["change_notice"])
+    elif action in ("billing.change_notice.accepted", "billing.change_notice.declined") \
+            and data.get("change_notice"):
+        services.receipt_issue(change_notice=data["change_notice"], by=event.actor_user)
+        emails.change_answer_email_queue(notice_id=data["change_notice"])
     elif action == "billing.change_notice.expired" and data.get("change_notice"):
         emails.change_notice_expiry_email_queue(notice_id=data["change_notice"])
     elif action == "billing.invoice.reminder_sent" and data.get("reminder"):
