@@ -4,15 +4,17 @@
               delivery is accepted at once (nothing leaves the machine) — for `make run`.
 - "http":     a generic HTTP/JSON ERP at ERP_BASE_URL with a bearer token ERP_TOKEN:
                 GET  {base}/customers?q=<text>&limit=<n>   → {"results": [{customer}, ...]}
-                POST {base}/invoices  (one JSON document per invoice/credit note, with the EHF XML),
+                POST {base}/invoices  (one JSON document per invoice/credit note, with the EHF XML and
+                     `receipts`: [{filename, sha256, pdf_base64}] of the answers the invoice rests on),
                      header Idempotency-Key: kundefaktura-<series>-<number>; 2xx = accepted,
                      409 = already had it (also accepted). Anything else fails the delivery.
                 POST {base}/reminder-fees  (one JSON record per reminder fee: the CSV row's fields —
                      invoice number, KID, customer, fee, reminder_step, date — after the documents),
                      header Idempotency-Key: kundefaktura-reminder-<invoice number>-<step>; same answers.
-- "filedrop": writes the batch into ERP_DROP_DIR/kundefaktura-batch-<id>/ (export.csv and one
-              XML per document) through a temporary directory that is renamed when complete, so
-              the ERP never picks up half a batch. Customer search reads ERP_DROP_DIR/customers.json
+- "filedrop": writes the batch into ERP_DROP_DIR/kundefaktura-batch-<id>/ (export.csv, one
+              XML per document under ehf/, the receipts the invoices rest on under receipts/)
+              through a temporary directory that is renamed when complete, so the ERP never picks
+              up half a batch. Customer search reads ERP_DROP_DIR/customers.json
               when the ERP drops one there.
 
 A customer is a dict with: number, name, orgnr, email, phone, street, postal_code, city, kind.
@@ -20,6 +22,7 @@ A customer is a dict with: number, name, orgnr, email, phone, street, postal_cod
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -89,11 +92,24 @@ class ErpAdapter:
 
 
 class BatchFiles:
-    """The written files of a batch: the CSV and the zip of EHF documents (streamed, never loaded whole)."""
+    """The written files of a batch: the CSV, the zip of EHF documents and the zip of the receipts the
+    invoices rest on (streamed, never loaded whole)."""
 
-    def __init__(self, csv_path: Path, archive_path: Path):
+    def __init__(self, csv_path: Path, archive_path: Path, receipts_path: Path | None = None):
         self.csv_path = Path(csv_path)
         self.archive_path = Path(archive_path)
+        self.receipts_path = Path(receipts_path) if receipts_path else None
+
+    def has_receipts(self) -> bool:
+        return bool(self.receipts_path and self.receipts_path.exists())
+
+    def receipts(self):
+        """Yield (filename, PDF bytes) of each receipt in the batch, one at a time."""
+        if not self.has_receipts():
+            return
+        with zipfile.ZipFile(self.receipts_path) as zf:
+            for info in zf.infolist():
+                yield info.filename, zf.read(info)
 
     def documents(self):
         """Yield (filename, xml bytes) one at a time."""
@@ -176,9 +192,20 @@ class HttpAdapter(ErpAdapter):
                     continue
                 xml = zf.read(row["ehf_file"]).decode("utf-8")
                 self.push_document({**row, "series": "K" if row["document_type"] == "credit_note" else "F",
-                                    "batch": batch.pk, "ehf_xml": xml})
+                                    "batch": batch.pk, "ehf_xml": xml, "receipts": _receipts(files, row)})
                 count += 1
         return DeliveryResult(reference=f"http-{batch.pk}", delivered=count)
+
+
+def _receipts(files: BatchFiles, row: dict) -> list[dict]:
+    """The receipts a document row names, with their PDFs (base64) from the batch's receipts.zip."""
+    names = [n for n in (row.get("receipt_files") or "").split("|") if n]
+    if not names:
+        return []
+    hashes = (row.get("receipt_sha256") or "").split("|")
+    with zipfile.ZipFile(files.receipts_path) as zf:
+        return [{"filename": name, "sha256": sha, "pdf_base64": base64.b64encode(zf.read(name)).decode()}
+                for name, sha in zip(names, hashes, strict=True)]
 
 
 class FileDropAdapter(ErpAdapter):
@@ -210,6 +237,9 @@ class FileDropAdapter(ErpAdapter):
                     with zf.open(info) as src, open(tmp / "ehf" / Path(info.filename).name, "wb") as dst:
                         shutil.copyfileobj(src, dst)
                     count += 1
+            for name, content in files.receipts():
+                (tmp / "receipts").mkdir(exist_ok=True)
+                (tmp / "receipts" / Path(name).name).write_bytes(content)
             os.replace(tmp, final)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -4,6 +4,7 @@ breaks it), or issued unsealed and marked so; attached to the confirmation e-mai
 worker and the customer it belongs to, nobody else."""
 
 import hashlib
+import io
 import shutil
 import subprocess  # nosec B404 - runs the pyhanko CLI on a file the test wrote
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from pypdf import PdfReader
 
 from billing import services as billing
 from billing.models import ChangeNotice
@@ -118,9 +120,6 @@ def test_unsealed_receipt_says_so(company, caseworker, oncommit, caseworker_clie
     receipt = Receipt.objects.get(basis=basis)
     assert not receipt.sealed
     content = _stored(receipt)
-    from pypdf import PdfReader
-    import io
-
     assert "/Sig" not in str(PdfReader(io.BytesIO(content)).trailer["/Root"].get("/AcroForm", {})), "no signature"
     text = pdf_text(content)
     assert "Ikke forseglet" in text and "Kvittering for aksept" in text
@@ -196,7 +195,7 @@ def test_declined_change_notice_gets_a_receipt_and_a_confirmation_with_it(
 def test_acceptance_confirmation_waits_for_the_receipt_and_carries_it(
         company, customer_user, customer_client, django_capture_on_commit_callbacks, mailoutbox):
     basis = customer_basis(customer_user, name="Kari Kunde", email="kari@example.com")
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with django_capture_on_commit_callbacks(execute=False):
         _accept_in_portal(customer_client, basis)
     receipt = Receipt.objects.get(basis=basis)
     assert not receipt.pdf_sha256, "nothing rendered inside the answer's transaction"
