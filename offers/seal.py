@@ -14,8 +14,10 @@ Reader's signature panel (docs/documents-and-email.md).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 
@@ -63,6 +65,14 @@ def _timestamper():
     return HTTPTimeStamper(settings.RECEIPT_TSA_URL, timeout=settings.RECEIPT_TSA_TIMEOUT)
 
 
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def seal_pdf(content: bytes, *, reason: str, location: str = "") -> bytes:
     """`content` with the company's PAdES signature (B-B, or B-T with a timestamp) appended as an
     incremental update: the original bytes are kept unchanged in front of the signature."""
@@ -74,11 +84,17 @@ def seal_pdf(content: bytes, *, reason: str, location: str = "") -> bytes:
         field_name=FIELD_NAME, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason, location=location or None, use_pades_lta=False, embed_validation_info=False)
     out = io.BytesIO()
-    try:
+
+    def sign():
         writer = IncrementalPdfFileWriter(io.BytesIO(content))
         signers.PdfSigner(meta, signer=signer, timestamper=_timestamper()).sign_pdf(writer, output=out)
-    except SealError:
-        raise
+
+    try:
+        if _loop_running():  # pyHanko's synchronous API starts an event loop: not inside a running one
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(sign).result()
+        else:
+            sign()
     except Exception as exc:  # noqa: BLE001 — any failure (a TSA down, a broken key) means: not sealed
         log.warning("receipt seal failed: %s", exc)
         raise SealError(f"the receipt could not be sealed: {exc}") from exc

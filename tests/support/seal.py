@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -86,15 +87,21 @@ def _asn1(cert: x509.Certificate):
 
 
 def validate(content: bytes, ca_cert: x509.Certificate):
-    """pyHanko's status of the (one) signature in `content`, validated against `ca_cert` only."""
+    """pyHanko's status of the (one) signature in `content`, validated against `ca_cert` only. Run in a
+    thread of its own: pyHanko's synchronous API starts an event loop, and Playwright's sync API already
+    runs one in the test's thread."""
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
-    reader = PdfFileReader(io.BytesIO(content), strict=False)
-    [signature] = reader.embedded_signatures
-    context = ValidationContext(trust_roots=[_asn1(ca_cert)], allow_fetching=False)
-    return validate_pdf_signature(signature, context)
+    def run():
+        reader = PdfFileReader(io.BytesIO(content), strict=False)
+        [signature] = reader.embedded_signatures
+        context = ValidationContext(trust_roots=[_asn1(ca_cert)], allow_fetching=False)
+        return validate_pdf_signature(signature, context)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 class TimestampAuthority:
