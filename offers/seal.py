@@ -15,6 +15,7 @@ Reader's signature panel (docs/documents-and-email.md).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -52,9 +53,22 @@ def _signer():
     return signer
 
 
-def seal_certificate_subject() -> str:
-    """The subject of the seal's certificate in human form (for the operator's checks)."""
-    return _signer().signing_cert.subject.human_friendly
+def seal_check(app_configs=None, **kwargs):
+    """`manage.py check` (and every management command's start): a configured seal that cannot be
+    opened is an error, found before the first receipt waits for it."""
+    from django.core import checks
+
+    if not seal_configured():
+        return []
+    try:
+        signer = _signer()
+    except SealError as exc:
+        return [checks.Error(str(exc), hint="Check RECEIPT_SEAL_P12 and RECEIPT_SEAL_P12_PASSWORD.",
+                             id="offers.E001")]
+    not_after = signer.signing_cert["tbs_certificate"]["validity"]["not_after"].native
+    if not_after < dt.datetime.now(dt.UTC):
+        return [checks.Error(f"the seal certificate expired {not_after:%Y-%m-%d}", id="offers.E002")]
+    return []
 
 
 def _timestamper():

@@ -234,3 +234,12 @@ def test_who_may_download_a_receipt(company, caseworker, customer_user, make_use
     assert installer_client.get(portal_url).status_code == 403
     assert client.get(portal_url).status_code == 302, "anonymous: to the login page"
     assert customer_client.get(reverse("portal:basis", args=[mine.pk])).content.decode().count(portal_url) == 1
+
+
+def test_manage_check_reports_a_seal_that_cannot_be_opened(settings, seal):
+    from django.core import checks
+
+    assert [m for m in checks.run_checks() if m.id.startswith("offers.")] == []
+    settings.RECEIPT_SEAL_P12_PASSWORD = "feil"
+    [error] = [m for m in checks.run_checks() if m.id.startswith("offers.")]
+    assert error.id == "offers.E001" and "RECEIPT_SEAL_P12_PASSWORD" in error.hint
