@@ -35,6 +35,13 @@ class LockedError(BillingError):
     default_code = "locked"
 
 
+class StrongerLoginRequired(BillingError):
+    """The answer needs a recent BankID authentication (ACCEPTANCE_BANKID_ABOVE)."""
+
+    status_code = 403
+    default_code = "bankid_required"
+
+
 class InvalidInput(BillingError):
     status_code = 422
     default_code = "invalid"

@@ -306,6 +306,38 @@ EMAIL_SEND_LEASE_SECONDS = 600  # a row stuck in "sending" this long is re-queue
 EMAIL_SWEEP_GRACE_SECONDS = 30  # a queued row never tried is picked up by the sweeper after this
 LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})
 
+# --- BankID login (OpenID Connect) ---------------------------------------------------------------
+# Customers may log in with BankID through an OpenID Connect provider (BankID's own, Signicat,
+# Criipto, ID-porten …) when all three are set; otherwise nothing of it is offered or reachable.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").rstrip("/")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_SCOPE = env.str("OIDC_SCOPE", default="openid")
+# Space-separated acr values to ask for; when set, an ID token with another acr is refused.
+OIDC_ACR_VALUES = env.str("OIDC_ACR_VALUES", default="")
+OIDC_CLOCK_SKEW = env.int("OIDC_CLOCK_SKEW", default=60)  # seconds allowed on exp/iat
+OIDC_HTTP_TIMEOUT = env.float("OIDC_HTTP_TIMEOUT", default=10.0)
+# Accepting an offer (or a change notice) whose gross amount in kr is above this needs a BankID
+# authentication in the same session no older than ACCEPTANCE_BANKID_MAX_AGE seconds. Unset: never.
+ACCEPTANCE_BANKID_ABOVE = env.str("ACCEPTANCE_BANKID_ABOVE", default="").strip() or None
+if ACCEPTANCE_BANKID_ABOVE is not None:
+    from decimal import Decimal as _Decimal
+    from decimal import InvalidOperation as _InvalidOperation
+
+    try:
+        ACCEPTANCE_BANKID_ABOVE = _Decimal(ACCEPTANCE_BANKID_ABOVE.replace(" ", "").replace(",", "."))
+    except _InvalidOperation as exc:
+        raise ImproperlyConfigured("ACCEPTANCE_BANKID_ABOVE must be an amount in kr, e.g. 100000") from exc
+ACCEPTANCE_BANKID_MAX_AGE = env.int("ACCEPTANCE_BANKID_MAX_AGE", default=15 * 60)
+if OIDC_ISSUER and OIDC_CLIENT_ID and OIDC_CLIENT_SECRET:
+    from urllib.parse import urlsplit as _urlsplit
+
+    _oidc_origin = "{0.scheme}://{0.netloc}".format(_urlsplit(OIDC_ISSUER))
+    # The connect and log-in buttons are forms whose answer redirects to the provider.
+    if _oidc_origin not in CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"]:
+        CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(_oidc_origin)
+# --- end BankID login -----------------------------------------------------------------------------
+
 # --- Receipts: the company's seal (PAdES) ---------------------------------------------------------
 # Receipts of customers' answers are sealed with the key and certificate of this PKCS#12 file; without
 # it they are issued unsealed and say so. With a TSA address the seal carries a trusted timestamp.

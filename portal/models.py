@@ -33,3 +33,28 @@ class LoginLink(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.used_at is None and self.expires_at > timezone.now() and self.user.is_active
+
+
+class BankIDLink(models.Model):
+    """A customer account's verified BankID identity: the OpenID provider's `sub` for the person, made
+    once from a logged-in session or from the offer e-mail's one-time link. "Logg inn med BankID" logs
+    into the account whose link has the ID token's issuer and sub; nothing else (no name, no identity
+    number) is ever used to find an account, and the identity number is not stored."""
+
+    class Via(models.TextChoices):
+        SESSION = "session", _("Innlogget kunde koblet til")
+        LINK = "link", _("Lenke i tilbudse-posten")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bankid_link")
+    issuer = models.CharField(max_length=255)
+    sub = models.CharField(max_length=255)
+    acr = models.CharField(max_length=200, blank=True)
+    linked_at = models.DateTimeField(auto_now_add=True)
+    linked_via = models.CharField(max_length=10, choices=Via.choices)
+    linked_ip = models.GenericIPAddressField(null=True, blank=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "sub"], name="bankid_link_unique_sub")]
+        verbose_name = _("BankID-kobling")
+        verbose_name_plural = _("BankID-koblinger")

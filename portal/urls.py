@@ -3,7 +3,7 @@ from django.urls import path
 from kundefaktura.accounts.roles import CUSTOMER
 from offers.views import document_pdf_view
 
-from .views import accessibility, account, bases, changes, invoices, webhooks
+from .views import accessibility, account, bankid, bases, changes, invoices, webhooks
 
 app_name = "portal"
 
@@ -30,5 +30,11 @@ urlpatterns = [
     path("innlogging/lenke/<str:token>/", account.login_link_confirm, name="login_link_confirm"),
     path("passord/<uidb64>/<token>/", account.set_password, name="set_password"),
     path("passord/", account.password_change, name="password_change"),
+    path("bankid/", bankid.bankid_settings, name="bankid"),
+    path("bankid/logg-inn/", bankid.bankid_login, name="bankid_login"),
+    path("bankid/koble-til/", bankid.bankid_connect, name="bankid_connect"),
+    path("bankid/bekreft/", bankid.bankid_confirm, name="bankid_confirm"),
+    path("bankid/koble-til/<uidb64>/<token>/", bankid.bankid_connect_by_link, name="bankid_connect_by_link"),
+    path("bankid/callback/", bankid.bankid_callback, name="bankid_callback"),
     path("tilgjengelighet/", accessibility.accessibility_statement, name="accessibility"),
 ]

@@ -18,7 +18,15 @@ from django.utils.translation import gettext as _
 
 from billing import money
 from billing.clock import today
-from billing.errors import BillingError, ConflictError, InvalidInput, TransitionError, refuse
+from billing.errors import (
+    BillingError,
+    ConflictError,
+    InvalidInput,
+    StrongerLoginRequired,
+    TransitionError,
+    refuse,
+)
+from billing.evidence import STAFF_EVIDENCE, LoginEvidence, bankid_refusal
 from billing.models import ChangeNotice, CompanyProfile, CostLine
 from billing.selectors import (
     accepted_estimate,
@@ -79,9 +87,14 @@ def change_notice_send(*, basis, by, valid_until: dt.date | None = None) -> Chan
 
 @transaction.atomic
 def change_notice_answer(*, notice, by, decision: str, channel: str = "portal", ip_address: str | None = None,
-                         user_agent: str = "", pdf_sha256: str = "", note: str = "") -> ChangeNotice:
+                         user_agent: str = "", pdf_sha256: str = "", note: str = "",
+                         evidence: LoginEvidence | None = None) -> ChangeNotice:
     """The customer accepts or declines a change notice (bound to its version and PDF hash).
-    The same answer twice returns the notice unchanged; the other answer after one is refused."""
+    The same answer twice returns the notice unchanged; the other answer after one is refused.
+
+    Accepting in the portal a notice whose own gross (the added amount the customer commits to) is
+    above ACCEPTANCE_BANKID_ABOVE needs a recent BankID authentication, as an offer does; declining
+    commits the customer to nothing and never does."""
     if decision not in ("accepted", "declined"):
         raise InvalidInput(_("Ukjent svar."), fields={"decision": ["invalid"]})
     # Lock order basis → notice, as in change_notice_send and change_notice_expire.
@@ -115,6 +128,12 @@ def change_notice_answer(*, notice, by, decision: str, channel: str = "portal", 
     if channel != "portal" and not (note or "").strip():
         raise InvalidInput(_("Skriv et notat om hvordan kunden svarte (papir eller telefon)."),
                            fields={"note": ["required"]})
+    if channel != "portal":
+        evidence = STAFF_EVIDENCE
+    elif decision == "accepted":
+        problem = bankid_refusal(notice.gross, evidence)
+        if problem:
+            raise StrongerLoginRequired(problem)
     transition(notice, "accept" if decision == "accepted" else "decline")
     notice.answered_by = actor(by)[0]
     notice.answered_at = timezone.now()
@@ -123,10 +142,13 @@ def change_notice_answer(*, notice, by, decision: str, channel: str = "portal", 
     notice.user_agent = (user_agent or "")[:500]
     notice.answer_pdf_sha256 = pdf_sha256 or notice.pdf_sha256
     notice.answer_note = note or ""
+    for field, value in (evidence or LoginEvidence(method="")).as_fields(prefix="answer_").items():
+        setattr(notice, field, value)
     notice.save()
     audit(action=f"billing.change_notice.{decision}", by=by, basis=basis, note=note,
           data={"change_notice": notice.pk, "version": notice.version, "gross": str(notice.gross),
-                "channel": channel, "pdf_sha256": notice.answer_pdf_sha256, "ip": ip_address or ""})
+                "channel": channel, "pdf_sha256": notice.answer_pdf_sha256, "ip": ip_address or "",
+                "login_method": notice.answer_login_method, "acr": notice.answer_auth_acr})
     return notice
 
 

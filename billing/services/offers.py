@@ -11,7 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.clock import today
-from billing.errors import BillingError, InvalidInput, TransitionError, refuse
+from billing.errors import BillingError, InvalidInput, StrongerLoginRequired, TransitionError, refuse
+from billing.evidence import STAFF_EVIDENCE, LoginEvidence, bankid_refusal
 from billing.models import Acceptance, CompanyProfile, InvoiceBasis, Offer
 from billing.selectors import (
     basis_totals,
@@ -74,8 +75,12 @@ def offer_send(*, basis, by, valid_until: dt.date | None = None) -> Offer:
 @transaction.atomic
 def offer_accept(*, basis, by, offer: Offer | None = None, channel: str = Acceptance.Channel.PORTAL,
                  ip_address: str | None = None, user_agent: str = "", pdf_sha256: str = "",
-                 note: str = "") -> Acceptance:
-    """Accept the newest offer. Accepting the same offer twice gives the first acceptance back."""
+                 note: str = "", evidence: LoginEvidence | None = None) -> Acceptance:
+    """Accept the newest offer. Accepting the same offer twice gives the first acceptance back.
+
+    `evidence` is how the customer had logged in (billing/evidence.py); above ACCEPTANCE_BANKID_ABOVE a
+    portal acceptance needs a recent BankID authentication. A case worker registering a paper or phone
+    acceptance is recorded as such (the note says how the customer answered)."""
     basis = lock_basis(basis)
     newest = current_offer(basis)
     offer = offer or newest
@@ -88,15 +93,22 @@ def offer_accept(*, basis, by, offer: Offer | None = None, channel: str = Accept
     if channel != Acceptance.Channel.PORTAL and not note:
         raise InvalidInput(_("Skriv et notat om hvordan kunden aksepterte (papir eller telefon)."),
                            fields={"note": ["required"]})
+    if channel == Acceptance.Channel.PORTAL:
+        problem = bankid_refusal(offer.gross, evidence)
+        if problem:
+            raise StrongerLoginRequired(problem)
+    else:
+        evidence = STAFF_EVIDENCE
     old, new = transition(basis, "accept")
     basis.accepted_at = timezone.now()
     basis.save(update_fields=["status", "accepted_at", "updated_at"])
     acceptance = Acceptance.objects.create(
         basis=basis, offer=offer, decision="accepted", channel=channel, user=actor(by)[0],
         ip_address=ip_address, user_agent=(user_agent or "")[:500], offer_version=offer.version,
-        pdf_sha256=pdf_sha256 or offer.pdf_sha256, note=note)
+        pdf_sha256=pdf_sha256 or offer.pdf_sha256, note=note, **(evidence.as_fields() if evidence else {}))
     audit(action="billing.basis.accepted", by=by, basis=basis, from_status=old, to_status=new, note=note,
-          data={"offer_version": offer.version, "channel": channel, "pdf_sha256": acceptance.pdf_sha256})
+          data={"offer_version": offer.version, "channel": channel, "pdf_sha256": acceptance.pdf_sha256,
+                "login_method": acceptance.login_method, "acr": acceptance.auth_acr})
     if basis.prepayment_required:
         invoices_issue(basis=basis, by=by)
     work_release_refresh(basis, by=by)
@@ -105,7 +117,8 @@ def offer_accept(*, basis, by, offer: Offer | None = None, channel: str = Accept
 
 @transaction.atomic
 def offer_decline(*, basis, by, reason: str = "", offer: Offer | None = None,
-                  channel: str = Acceptance.Channel.PORTAL, ip_address=None, user_agent="") -> Acceptance:
+                  channel: str = Acceptance.Channel.PORTAL, ip_address=None, user_agent="",
+                  evidence: LoginEvidence | None = None) -> Acceptance:
     basis = lock_basis(basis)
     offer = offer or current_offer(basis)
     if offer is None:
@@ -115,12 +128,15 @@ def offer_decline(*, basis, by, reason: str = "", offer: Offer | None = None,
         if existing.decision == "declined":
             return existing
         raise TransitionError(_("Tilbudet er allerede akseptert."))
+    if channel != Acceptance.Channel.PORTAL:
+        evidence = STAFF_EVIDENCE
     old, new = transition(basis, "decline")
     basis.save(update_fields=["status", "updated_at"])
     answer = Acceptance.objects.create(basis=basis, offer=offer, decision="declined", channel=channel,
                                        user=actor(by)[0], ip_address=ip_address,
                                        user_agent=(user_agent or "")[:500], offer_version=offer.version,
-                                       pdf_sha256=offer.pdf_sha256, note=reason)
+                                       pdf_sha256=offer.pdf_sha256, note=reason,
+                                       **(evidence.as_fields() if evidence else {}))
     audit(action="billing.basis.declined", by=by, basis=basis, from_status=old, to_status=new, note=reason)
     return answer
 

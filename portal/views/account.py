@@ -26,6 +26,7 @@ from kundefaktura.queue import enqueue_on_commit
 
 from ..forms import LoginLinkRequestForm
 from ..models import LoginLink, token_hash
+from ..sessions import LINK, LoginEvidence, remember_login
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def login_link_confirm(request, token):
         _axes_failed(request, "portal:login-link")
         return render(request, "portal/link_invalid.html", {"kind": "login_link"}, status=410)
     login(request, link.user, backend=MODEL_BACKEND)
+    remember_login(request.session, LoginEvidence(method=LINK))
     request.session[LOGIN_LINK_AT] = timezone.now().timestamp()
     messages.success(request, _("Du er logget inn."))
     return redirect("portal:home")
@@ -111,7 +113,7 @@ def login_link_confirm(request, token):
 login_link_confirm.public = True
 
 
-def _user_from_uid(uidb64):
+def user_from_uid(uidb64):
     User = get_user_model()
     try:
         return User.objects.get(pk=force_str(urlsafe_base64_decode(uidb64)), is_active=True)
@@ -123,7 +125,7 @@ def _user_from_uid(uidb64):
 def set_password(request, uidb64, token):
     """The link from the offer e-mail: choose a password, get logged in, land on the portal.
     Only customer accounts can set a password this way."""
-    user = _user_from_uid(uidb64)
+    user = user_from_uid(uidb64)
     if user is None or not is_customer_account(user) or not default_token_generator.check_token(user, token):
         if not _axes_allowed(request, "portal:set-password"):
             return _locked_out(request)
@@ -134,6 +136,7 @@ def set_password(request, uidb64, token):
     if request.method == "POST" and form.is_valid():
         form.save()
         login(request, user, backend=MODEL_BACKEND)
+        remember_login(request.session, LoginEvidence(method=LINK))
         messages.success(request, _("Passordet er lagret, og du er logget inn."))
         return redirect("portal:home")
     return render(request, "portal/set_password.html", {"form": form, "user_obj": user})

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from billing import selectors as billing_selectors
 from billing import services
 from billing.errors import BillingError
+from billing.evidence import bankid_fresh, bankid_required
 from billing.models import CompanyProfile, Invoice
 from billing.status import Status, next_step
 from kundefaktura.accounts.roles import customer_required
@@ -18,6 +19,7 @@ from offers.documents import document_pdf_ensure
 
 from .. import selectors
 from ..forms import AcceptForm, DeclineForm
+from ..sessions import login_evidence
 
 
 def _user_agent(request):
@@ -52,7 +54,11 @@ def _offer_context(request, basis, accept_form=None, decline_form=None):
                     basis.invoices.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE))
                 .prefetch_related("reminders").order_by("issue_date", "number")]
     version = offer.version if offer else None
+    # Above ACCEPTANCE_BANKID_ABOVE the accept form needs a recent BankID (billing/evidence.py checks it).
+    bankid_needed = bool(can_answer and bankid_required(offer.gross))
     return {
+        "bankid_needed": bankid_needed,
+        "bankid_ok": bankid_needed and bankid_fresh(login_evidence(request.session)),
         "basis": basis, "offer": offer, "answer": answer, "expired": expired, "can_answer": can_answer,
         "revising": revising,
         "next_step": next_step(basis.status), "invoices": invoices,
@@ -108,7 +114,8 @@ def offer_accept(request, pk):
     offer.refresh_from_db(fields=["pdf_sha256"])
     try:
         services.offer_accept(basis=basis, by=request.user, offer=offer, ip_address=client_ip(request),
-                              user_agent=_user_agent(request), pdf_sha256=offer.pdf_sha256)
+                              user_agent=_user_agent(request), pdf_sha256=offer.pdf_sha256,
+                              evidence=login_evidence(request.session))
     except BillingError as exc:
         messages.error(request, exc.message)
         return redirect("portal:basis", pk=basis.pk)
@@ -140,7 +147,8 @@ def offer_decline(request, pk):
         return redirect("portal:basis", pk=basis.pk)
     try:
         services.offer_decline(basis=basis, by=request.user, offer=offer, reason=form.cleaned_data["reason"],
-                               ip_address=client_ip(request), user_agent=_user_agent(request))
+                               ip_address=client_ip(request), user_agent=_user_agent(request),
+                               evidence=login_evidence(request.session))
     except BillingError as exc:
         messages.error(request, exc.message)
         return redirect("portal:basis", pk=basis.pk)

@@ -8,10 +8,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from billing import selectors, services
 from billing.errors import BillingError
+from billing.evidence import bankid_fresh, bankid_required
 from billing.models import ChangeNotice
 from kundefaktura.accounts.roles import customer_required
 from kundefaktura.clientip import client_ip
 from offers.documents import document_pdf_ensure
+
+from ..sessions import login_evidence
 
 
 def _own_notice(request, pk) -> ChangeNotice:
@@ -40,7 +43,8 @@ def change_detail(request, pk):
             services.change_notice_answer(
                 notice=notice, by=request.user, decision=decision, channel="portal", ip_address=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                pdf_sha256=request.POST.get("pdf_sha256", ""), note=request.POST.get("reason", "")[:1000])
+                pdf_sha256=request.POST.get("pdf_sha256", ""), note=request.POST.get("reason", "")[:1000],
+                evidence=login_evidence(request.session))
         except BillingError as exc:
             messages.error(request, exc.message)
             status = exc.status_code
@@ -53,9 +57,12 @@ def change_detail(request, pk):
     # Past its deadline the notice is expired, also in the hours before the nightly job marks it so.
     expired = notice.status == ChangeNotice.Status.EXPIRED or (
         notice.status == ChangeNotice.Status.SENT and notice.valid_until < services.today())
+    can_answer = notice.status == ChangeNotice.Status.SENT and newest.pk == notice.pk and not expired
+    bankid_needed = can_answer and bankid_required(notice.gross)
     return render(request, "portal/changes/detail.html",
-                  {"notice": notice, "basis": notice.basis, "lines": (notice.snapshot or {}).get("lines", []),
+                  {"bankid_needed": bankid_needed,
+                   "bankid_ok": bankid_needed and bankid_fresh(login_evidence(request.session)),
+                   "notice": notice, "basis": notice.basis, "lines": (notice.snapshot or {}).get("lines", []),
                    "newest": newest, "is_newest": newest.pk == notice.pk, "expired": expired,
-                   "can_answer": notice.status == ChangeNotice.Status.SENT and newest.pk == notice.pk
-                   and not expired},
+                   "can_answer": can_answer},
                   status=status)

@@ -13,8 +13,11 @@ from tests.support.factories import add_line, customer_basis
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"stripe_webhook", "login_link", "login_link_confirm", "set_password", "accessibility"}
-NOT_OBJECT_SCOPED = {"home", "invoices", "change_notices", "password_change"}
+PUBLIC = {"stripe_webhook", "login_link", "login_link_confirm", "set_password", "accessibility",
+          "bankid_login", "bankid_callback", "bankid_connect_by_link"}
+# The BankID pages act on the logged-in customer's own account only (tests/portal/test_bankid.py).
+NOT_OBJECT_SCOPED = {"home", "invoices", "change_notices", "password_change", "bankid", "bankid_connect",
+                     "bankid_confirm"}
 
 
 @pytest.fixture
