@@ -21,7 +21,14 @@ from offers.models import OutboundEmail, Receipt
 from offers.seal import SealError
 from offers.services import receipt_issue
 from tests.support.documents import pdf_text
-from tests.support.factories import accepted_basis, add_line, customer_basis, make_customer
+from tests.support.factories import (
+    accepted_basis,
+    add_line,
+    customer_basis,
+    example1_lines,
+    make_basis,
+    make_customer,
+)
 from tests.support.seal import P12_PASSWORD, TimestampAuthority, make_pki, validate
 
 pytestmark = pytest.mark.django_db
@@ -243,3 +250,30 @@ def test_manage_check_reports_a_seal_that_cannot_be_opened(settings, seal):
     settings.RECEIPT_SEAL_P12_PASSWORD = "feil"
     [error] = [m for m in checks.run_checks() if m.id.startswith("offers.")]
     assert error.id == "offers.E001" and "RECEIPT_SEAL_P12_PASSWORD" in error.hint
+
+
+def test_receipt_names_the_login_and_the_bankid_evidence(company, customer_user, customer_client, oncommit):
+    import datetime as dt
+
+    from billing.evidence import BANKID, LoginEvidence
+
+    # A portal login with a password: the receipt says so.
+    basis = customer_basis(customer_user, name="Kari Kunde", email="kari@example.com")
+    with oncommit():
+        _accept_in_portal(customer_client, basis)
+    text = " ".join(pdf_text(_stored(Receipt.objects.get(basis=basis))).split())
+    assert "Innlogging Passord" in text and "BankID" not in text
+
+    # BankID: the assurance level, the time of authentication (Norwegian time, ISO) and the provider's sub.
+    other = make_basis(customer=basis.customer)
+    example1_lines(other)
+    billing.offer_send(basis=other, by=None)
+    at = dt.datetime(2026, 12, 4, 13, 5, 9, tzinfo=dt.UTC)
+    with oncommit():
+        billing.offer_accept(basis=other, by=customer_user, ip_address="198.51.100.4",
+                             evidence=LoginEvidence(method=BANKID, acr="urn:bankid:substantial", auth_time=at,
+                                                    sub="c0ffee-sub-42"))
+    text = " ".join(pdf_text(_stored(Receipt.objects.get(basis=other))).split())
+    for expected in ("Innlogging BankID", "urn:bankid:substantial", "2026-12-04T14:05:09+01:00", "c0ffee-sub-42",
+                     "198.51.100.4"):
+        assert expected in text, expected
