@@ -98,6 +98,16 @@ def export_download_zip(request, pk):
 
 
 @caseworker_required
+def export_download_receipts(request, pk):
+    """The receipts the batch's invoices rest on (their PDFs, as delivered to the ERP)."""
+    batch = get_object_or_404(ExportBatch, pk=pk)
+    if not batch.csv_file:
+        raise Http404
+    rel = str(services.receipts_archive(batch.csv_file))
+    return _file(rel, f"erp-eksport-{batch.pk}-kvitteringer.zip", "application/zip")
+
+
+@caseworker_required
 def export_download_xml(request, pk, name):
     batch = get_object_or_404(ExportBatch, pk=pk)
     if not batch.ehf_archive or "/" in name or not name.endswith(".xml"):

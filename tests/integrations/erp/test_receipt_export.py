@@ -36,12 +36,19 @@ def answered(company, caseworker, django_capture_on_commit_callbacks):
     return {"basis": basis, "first": first, "change": change, "notice": notice}
 
 
-def test_invoices_carry_the_receipts_they_rest_on(answered, settings, tmp_path):
+def test_invoices_carry_the_receipts_they_rest_on(answered, settings, tmp_path, caseworker_client, installer_client):
     acceptance = Receipt.objects.get(acceptance__basis=answered["basis"])
     change = Receipt.objects.get(change_notice=answered["notice"])
     assert not change.pdf_sha256, "not rendered yet: the export renders it"
     settings.ERP_ADAPTER, settings.ERP_DROP_DIR = "filedrop", tmp_path
     batch = erp.export_run()
+    from django.urls import reverse
+
+    page = caseworker_client.get(reverse("erp:export_detail", args=[batch.pk])).content.decode()
+    assert reverse("erp:export_receipts", args=[batch.pk]) in page
+    download = caseworker_client.get(reverse("erp:export_receipts", args=[batch.pk]))
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    assert installer_client.get(reverse("erp:export_receipts", args=[batch.pk])).status_code == 403
     change.refresh_from_db()
     assert change.pdf_sha256
     rows = {r["number"]: r for r in _rows(batch)}
