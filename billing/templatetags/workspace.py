@@ -40,6 +40,8 @@ EVENT_LABELS = {
     "billing.change_notice.declined": _("Endringsvarsel avslått"),
     "billing.change_notice.expired": _("Endringsvarsel utløpt"),
     "billing.company.updated": _("Selskapsinnstillinger endret"),
+    "portal.bankid.connected": _("Kunden koblet BankID til kontoen"),
+    "portal.bankid.disconnected": _("Kunden koblet BankID fra kontoen"),
     "billing.shared_cost.created": _("Felles anlegg opprettet"),
     "billing.shared_cost.line_added": _("Kostnadslinje lagt til felles anlegg"),
     "billing.shared_cost.participant_added": _("Deltaker lagt til felles anlegg"),
