@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,13 @@ def test_http_adapter_sends_the_receipts_with_the_invoice(answered, fake_erp):
     assert receipt["filename"] == f"kvittering-{answered['basis'].number}-tilbud-v1.pdf"
     assert receipt["sha256"] == acceptance.pdf_sha256
     assert hashlib.sha256(base64.b64decode(receipt["pdf_base64"])).hexdigest() == acceptance.pdf_sha256
+
+
+def test_an_altered_stored_receipt_stops_the_build(answered):
+    receipt = Receipt.objects.get(acceptance__basis=answered["basis"])
+    path = Path(receipt.pdf.path)
+    content = bytearray(path.read_bytes())
+    content[len(content) // 2] ^= 0x01  # one bit of the stored file
+    path.write_bytes(bytes(content))
+    with pytest.raises(RuntimeError, match="does not match its SHA-256"):
+        erp.export_run()
