@@ -17,7 +17,9 @@ PY            := $(VENV)/bin/python
 STAMPS        := var/.stamps
 APT_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
                  fonts-dejavu-extra gettext
-TEST_APT_PACKAGES := chromium poppler-utils
+# docker-compose validates docker-compose.yml (no engine needed); postgresql-client's pg_dump and
+# pg_restore run the backup test.
+TEST_APT_PACKAGES := chromium poppler-utils docker-compose postgresql-client
 # bench/load.py drives gunicorn with wrk (a second process on loopback); the bench installs nothing itself.
 BENCH_APT_PACKAGES := wrk
 HOST          ?= 127.0.0.1

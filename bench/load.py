@@ -6,6 +6,7 @@
     .venv/bin/python bench/load.py --scale 20000,200000  # work-list search + basis page p95 at each size
     .venv/bin/python bench/load.py --tune          # also the uncached work list under other gunicorn settings
     .venv/bin/python bench/load.py --profile       # cProfile + SQL of one request of each page
+    .venv/bin/python bench/load.py --cpu 60        # only CPU + wall ms per request of each page, in-process
     BENCH_DATABASE_URL=postgres://…/other …        # another scratch database (dropped by --reseed!)
 
 Prerequisite: Debian's `wrk` (`apt-get install wrk`; `make bench` installs it). The bench installs
@@ -60,6 +61,8 @@ from urllib.parse import urlencode, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BASE_DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://root@127.0.0.1:5432/kf_load")
+# Sessions in Redis (SESSION_REDIS_URL), as docker-compose.yml runs them.
+SESSION_REDIS_URL = os.environ.get("BENCH_SESSION_REDIS_URL", "redis://127.0.0.1:6379/0")
 HOST = "127.0.0.1"
 LUA = ROOT / "bench" / "load.lua"
 VENV_BIN = Path(sys.executable).parent
@@ -154,6 +157,7 @@ def server_env(port: int, database_url: str) -> dict:
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_HSTS_SECONDS": "0",
         "DB_CONN_MAX_AGE": "600",
+        "SESSION_REDIS_URL": SESSION_REDIS_URL,
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "kundefaktura.settings",
     })
@@ -784,6 +788,45 @@ def profile(ctx):
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
 
 
+def cpu_costs(ctx, rounds: int) -> dict:
+    """CPU milliseconds of this process (Django + the database driver, not PostgreSQL) and wall
+    milliseconds per request of each page, one request at a time, page cache off except for the cached
+    work list: the median over `rounds` passes through the page's paths. A guide that stays steady on a
+    shared machine, where wrk's throughput does not. Also the Python function calls of one request
+    (cProfile), which do not depend on the machine's load at all."""
+    import cProfile
+    import statistics
+
+    from django.test.utils import override_settings
+
+    clients = _clients()
+    out = {}
+    for page, (who, paths) in page_paths(ctx).items():
+        with override_settings(PAGE_CACHE_ENABLED=page == "worklist_cached"):
+            for path in paths[:8]:
+                clients[who].get(path)  # warm: templates, connection, caches
+            cpu, wall = [], []
+            for k in range(rounds):
+                path = paths[k % len(paths)]
+                c0, w0 = time.process_time(), time.perf_counter()
+                resp = clients[who].get(path)
+                cpu.append(time.process_time() - c0)
+                wall.append(time.perf_counter() - w0)
+                if resp.status_code != 200:
+                    raise BenchError(f"GET {path} answered {resp.status_code} in-process")
+            # Python function calls of one request: the same whatever else the machine is doing.
+            prof = cProfile.Profile()
+            prof.enable()
+            clients[who].get(paths[0])
+            prof.disable()
+        calls = sum(entry.callcount for entry in prof.getstats())
+        out[page] = {"cpu_ms": round(statistics.median(cpu) * 1000, 1),
+                     "wall_ms": round(statistics.median(wall) * 1000, 1), "python_calls": calls}
+        print(f"{page:<20} CPU {out[page]['cpu_ms']:6.1f} ms   wall {out[page]['wall_ms']:6.1f} ms   "
+              f"(median of {rounds})   {calls:7d} Python calls", flush=True)
+    return out
+
+
 # --- setup ------------------------------------------------------------------------------------------------------
 
 
@@ -854,6 +897,14 @@ def main_pages(args) -> int:
     ctx = prepare_run(run)
     if args.profile:
         profile(ctx)
+    if args.cpu:
+        from django.db import connections
+
+        figures = cpu_costs(ctx, args.cpu)
+        cleanup()
+        connections.close_all()
+        print(json.dumps({"cpu": figures, "loadavg": Path("/proc/loadavg").read_text().split()[:3]}))
+        return 0
     queries = query_counts(ctx)
     from django.db import connections
 
@@ -1044,6 +1095,8 @@ def main(argv=None):
     ap.add_argument("--tune", action="store_true",
                     help="also measure the uncached work list under other gunicorn settings")
     ap.add_argument("--profile", action="store_true", help="cProfile one request of each page")
+    ap.add_argument("--cpu", type=int, metavar="ROUNDS", default=0,
+                    help="only the in-process CPU and wall ms per request of each page (median of ROUNDS), no wrk")
     ap.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 

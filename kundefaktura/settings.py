@@ -152,8 +152,38 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")  # collectstatic target
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# --- Stored files (documents, ERP export batches, bank files, uploads) ---------------------------
+# Written once through Django's storage API (kundefaktura/storage.py). On the file system under
+# MEDIA_ROOT by default; in an S3-compatible object store (AWS, MinIO, Ceph) when STORAGE_URL is set,
+# e.g. s3://kundefaktura/prod?endpoint_url=http://minio:9000&region=eu-north-1, or, equivalently, the
+# AWS_STORAGE_BUCKET_NAME / AWS_S3_ENDPOINT_URL / AWS_S3_REGION_NAME variables. Credentials come from
+# boto3's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, an instance role).
+STORAGE_URL = env.str("STORAGE_URL", default="")
+_s3_bucket = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+if STORAGE_URL or _s3_bucket:
+    from urllib.parse import parse_qs, urlsplit
+
+    _url = urlsplit(STORAGE_URL) if STORAGE_URL else None
+    if _url is not None and (_url.scheme != "s3" or not _url.netloc):
+        raise ImproperlyConfigured("STORAGE_URL must look like s3://bucket[/prefix]?endpoint_url=…&region=…")
+    _query = {k: v[-1] for k, v in parse_qs(_url.query).items()} if _url else {}
+    _unknown = set(_query) - {"endpoint_url", "region", "addressing_style"}
+    if _unknown:
+        raise ImproperlyConfigured(f"STORAGE_URL: unknown option(s) {', '.join(sorted(_unknown))}")
+    _endpoint = _query.get("endpoint_url") or env.str("AWS_S3_ENDPOINT_URL", default="") or None
+    STORAGE_DEFAULT = {"BACKEND": "kundefaktura.s3storage.WriteOnceS3Storage", "OPTIONS": {
+        "bucket_name": _url.netloc if _url else _s3_bucket,
+        "location": _url.path.strip("/") if _url else "",
+        "endpoint_url": _endpoint,
+        "region_name": _query.get("region") or env.str("AWS_S3_REGION_NAME", default="") or None,
+        # Path-style for a self-hosted store (MinIO, Ceph: one host name), AWS's own choice otherwise.
+        "addressing_style": _query.get("addressing_style") or ("path" if _endpoint else "auto"),
+    }}
+else:
+    STORAGE_DEFAULT = {"BACKEND": "kundefaktura.storage.WriteOnceFileSystemStorage"}
+# --- end of stored files --------------------------------------------------------------------------
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": STORAGE_DEFAULT,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or TESTING
@@ -305,6 +335,24 @@ EMAIL_RETRY_MAX_SECONDS = env.int("EMAIL_RETRY_MAX_SECONDS", default=6 * 3600)
 EMAIL_SEND_LEASE_SECONDS = 600  # a row stuck in "sending" this long is re-queued by the sweeper
 EMAIL_SWEEP_GRACE_SECONDS = 30  # a queued row never tried is picked up by the sweeper after this
 LOGGING["loggers"].update({"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}})
+
+# --- Performance --------------------------------------------------------------------------------
+# Widgets, labels and error lists written in Python rather than through Django's form templates: the
+# same HTML, a fraction of the cost (kundefaktura/formrender.py).
+FORM_RENDERER = "kundefaktura.formrender.FastRenderer"
+# Sessions in Redis instead of the database when SESSION_REDIS_URL is set (e.g. redis://host:6379/3):
+# one Redis GET instead of an SQL query on every signed-in request. The same random server-side session
+# key in the same cookie; logout and password change end the session as before. A Redis restart
+# without persistence signs everyone out. Unset: sessions in the database.
+# The Celery queue tasks are published to and workers consume by default ("celery"): another name lets
+# several installations or a benchmark share one Redis database.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+SESSION_REDIS_URL = env.str("SESSION_REDIS_URL", default="")
+if SESSION_REDIS_URL:
+    CACHES["sessions"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": SESSION_REDIS_URL, "KEY_PREFIX": "kf-session", "TIMEOUT": None}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_CACHE_ALIAS = "sessions"
 
 # --- BankID login (OpenID Connect) ---------------------------------------------------------------
 # Customers may log in with BankID through an OpenID Connect provider (BankID's own, Signicat,

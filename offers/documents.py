@@ -536,3 +536,17 @@ def document_pdf_bytes(kind: str, pk: int) -> tuple[str, bytes]:
     if hashlib.sha256(content).hexdigest() != doc.pdf_sha256:
         log.error("%s %s: stored PDF does not match its SHA-256", kind, pk)
     return document_filename(kind, doc), content
+
+
+def stored_documents():
+    """(kind, pk, stored file name, recorded SHA-256) of every stored PDF of every declared kind, for
+    checking the files against their rows (`manage.py verify_documents`, after a restore)."""
+    seen = set()
+    for decl in DOCUMENTS.values():
+        if decl.file_field is None or decl.filename is None or decl.model in seen:
+            continue
+        seen.add(decl.model)  # one model, several kinds (none today): its rows once
+        rows = (decl.get_model().objects.exclude(pdf_sha256="").order_by("pk")
+                .values_list("pk", decl.file_field, "pdf_sha256"))
+        for pk, name, sha in rows.iterator(chunk_size=2000):
+            yield decl.kind, pk, name, sha

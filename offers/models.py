@@ -8,7 +8,7 @@ class OutboundEmail(models.Model):
     """One e-mail to send: an outbox row written in the caller's transaction, delivered by a Celery task.
 
     `attachments` is a JSON list; each item is either a stored file
-    ``{"path": "<storage path under MEDIA_ROOT>", "filename": "vilkaar.pdf", "mimetype": "application/pdf"}``
+    ``{"path": "<name in the project's storage>", "filename": "vilkaar.pdf", "mimetype": "application/pdf"}``
     or a document that is rendered on demand before sending
     ``{"document": "<kind in offers.documents.DOCUMENTS>", "pk": 12}`` (its stored PDF is attached; rendered
     first if missing).

@@ -36,7 +36,8 @@ class Renderer:
 
 
 def _allowed_roots() -> list[Path]:
-    roots = [Path(settings.MEDIA_ROOT), Path(settings.STATIC_ROOT)]
+    # Not MEDIA_ROOT: stored files may live in an object store; a document inlines what it needs (the logo).
+    roots = [Path(settings.STATIC_ROOT)]
     roots += [Path(p) for p in settings.STATICFILES_DIRS]
     return [r.resolve() for r in roots]
 
@@ -46,7 +47,7 @@ def _fetcher_class():
     from weasyprint.urls import URLFetcher
 
     class LocalOnlyURLFetcher(URLFetcher):
-        """Serves data: URIs and files under MEDIA_ROOT / static only; everything else is refused, so a
+        """Serves data: URIs and static files only; everything else is refused, so a
         document never reaches the network."""
 
         def fetch(self, url, headers=None):

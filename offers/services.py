@@ -81,7 +81,8 @@ def receipt_issue(*, acceptance=None, change_notice=None, by=None):
         if existing is not None:
             return existing
         receipt = Receipt.objects.create(basis=answer.basis, sealed=seal_configured(), **key)
-        # The receipt's PDF follows this event (offers/receivers.py renders it after commit).
+        # Its PDF is rendered after commit by the confirmation e-mail that carries it, or by the render
+        # task when no e-mail does (offers/receivers.py).
         audit(action="offers.receipt.issued", by=by, basis=answer.basis,
               data={"receipt": receipt.pk, "sealed": receipt.sealed, **data})
     return receipt

@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.support.api",
     "tests.support.celery_worker",
     "tests.support.mail",
+    "tests.support.s3",
     "tests.support.oidc",
     "tests.support.stripe_fake",
 ]

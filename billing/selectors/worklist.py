@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.models import (
     AuditEvent,
+    CostCategory,
     CostLine,
     Invoice,
     InvoiceBasis,
@@ -23,6 +25,7 @@ from billing.models import (
     SharedCost,
     SharedCostParticipant,
     TenYearRefund,
+    VatCode,
 )
 from billing.status import Status
 
@@ -64,12 +67,37 @@ def invoices_with_outstanding(qs=None):
 
 
 def overdue_exists(on: dt.date | None = None):
-    """Exists(): the basis has an issued invoice past its due date with something left to pay."""
+    """Exists(): the basis has an issued invoice past its due date with something left to pay.
+    Correlated: cheap when PostgreSQL stops after a page of rows, costly when every basis is asked."""
     on = on or timezone.localdate()
     overdue = (Invoice.objects.filter(basis=OuterRef("pk"), number__isnull=False, due_date__lt=on)
                .exclude(kind=Invoice.Kind.CREDIT_NOTE)
                .annotate(outstanding=outstanding_expression()).filter(outstanding__gt=0))
     return Exists(overdue)
+
+
+def overdue_bases(on: dt.date | None = None):
+    """A filter: `overdue_exists`, for counting every overdue basis at once.
+
+    The same rule as `outstanding_expression`, computed for all invoices in one pass: payments and
+    credit notes are summed per invoice in two grouped subqueries and joined, instead of three
+    correlated subqueries per past-due invoice (13 000 invoices: the chip counts took 280 ms).
+    `tests/billing/test_overdue_rule.py` holds both filters and `mark_overdue` to the same answers."""
+    on = on or timezone.localdate()
+    invoice, payment = Invoice._meta.db_table, Payment._meta.db_table
+    sql = (
+        f"SELECT i.basis_id FROM {invoice} i "
+        f"LEFT JOIN (SELECT invoice_id, SUM(CASE WHEN direction = %s AND status IN (%s, %s) THEN amount "
+        f"WHEN direction = %s AND status = %s THEN -amount ELSE 0 END) AS net "
+        f"FROM {payment} GROUP BY invoice_id) p ON p.invoice_id = i.id "
+        f"LEFT JOIN (SELECT credited_invoice_id, SUM(gross_total) AS s FROM {invoice} "
+        f"WHERE number IS NOT NULL AND credited_invoice_id IS NOT NULL GROUP BY credited_invoice_id) c "
+        f"ON c.credited_invoice_id = i.id "
+        f"WHERE i.number IS NOT NULL AND i.due_date < %s AND i.kind <> %s "
+        f"AND i.gross_total - COALESCE(c.s, 0) - COALESCE(p.net, 0) > 0")
+    params = [Payment.Direction.PAYMENT, Payment.Status.CONFIRMED, Payment.Status.REFUNDED,
+              Payment.Direction.REFUND, Payment.Status.CONFIRMED, on, Invoice.Kind.CREDIT_NOTE]
+    return Q(pk__in=RawSQL(sql, params))  # noqa: S611 - table names from the models, values as parameters
 
 
 @dataclass
@@ -118,9 +146,11 @@ def basis_list(*, user, filters: WorklistFilters, on: dt.date | None = None):
     if filters.expiring:
         qs = qs.filter(status=Status.OFFER_SENT, offer_valid_until__gte=on,
                        offer_valid_until__lte=on + dt.timedelta(days=EXPIRING_DAYS))
-    if filters.overdue:
-        qs = qs.filter(overdue_exists(on))
     unfiltered_status = qs
+    if filters.overdue:
+        # The chips count every overdue basis (one grouped pass); the page stops after its rows.
+        unfiltered_status = qs.filter(overdue_bases(on))
+        qs = qs.filter(overdue_exists(on))
     if filters.status:
         qs = qs.filter(status=filters.status)
     key = filters.sort.lstrip("-")
@@ -194,15 +224,20 @@ def _mark_outstanding(invoices) -> None:
 
 def basis_detail(pk: int) -> InvoiceBasis:
     """The basis with everything its page shows, prefetched (a fixed number of queries). Its invoices
-    carry `outstanding` and `credited` (as from `invoices_with_outstanding`)."""
+    carry `outstanding` and `credited` (as from `invoices_with_outstanding`); `page_categories` and
+    `page_vat_codes` hold the cost categories and VAT codes (for the page's forms and guards).
+
+    The lines are read without joining their category, VAT code and invoice: those are taken from the
+    category and VAT code lists and the basis' own invoices, which the page loads anyway (a line's
+    invoice is always one of its basis' invoices), so each is one shared object and the lines' query
+    stays narrow."""
     invoices = (Invoice.objects.select_related("credited_invoice")
                 .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
                                   "lines", "reminders")
                 .order_by("created_at", "id"))
     basis = (InvoiceBasis.objects.select_related("customer", "created_by")
             .prefetch_related(
-                Prefetch("lines", queryset=CostLine.objects.select_related("category", "vat_code", "invoice",
-                                                                           "change_notice")),
+                Prefetch("lines", queryset=CostLine.objects.select_related("change_notice")),
                 Prefetch("invoices", queryset=invoices),
                 Prefetch("events", queryset=AuditEvent.objects.select_related("actor_user").order_by("-at", "-id")),
                 Prefetch("related_cases", queryset=_related_model(InvoiceBasis, "related_cases").objects
@@ -214,7 +249,19 @@ def basis_detail(pk: int) -> InvoiceBasis:
                 Prefetch("shared_participations",
                          queryset=SharedCostParticipant.objects.select_related("shared_cost")),
             ).get(pk=pk))
-    _mark_outstanding(list(basis.invoices.all()))
+    invoices = list(basis.invoices.all())
+    _mark_outstanding(invoices)
+    basis.page_categories = list(CostCategory.objects.select_related("default_vat"))
+    basis.page_vat_codes = list(VatCode.objects.all())
+    categories = {c.pk: c for c in basis.page_categories}
+    vat_codes = {v.pk: v for v in basis.page_vat_codes}
+    by_id = {i.pk: i for i in invoices}
+    for line in basis.lines.all():
+        for relation, objects, key in ((CostLine.category.field, categories, line.category_id),
+                                       (CostLine.vat_code.field, vat_codes, line.vat_code_id),
+                                       (CostLine.invoice.field, by_id, line.invoice_id)):
+            if key in objects:  # otherwise Django reads it when asked, as without this
+                relation.set_cached_value(line, objects[key])
     return basis
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from .. import selectors, services
 from ..forms import BasisForm, LineForm
-from ..models import CompanyProfile, CostCategory, CostLine, Invoice, InvoiceBasis, Payment, VatCode
+from ..models import CompanyProfile, CostLine, Invoice, InvoiceBasis, Payment
 from ..status import Status
 
 EMAILS_TEMPLATE = "documents/_basis_emails.html"
@@ -25,8 +25,7 @@ def get_basis(pk) -> InvoiceBasis:
 
 def basis_context(request, basis, **extra) -> dict:
     lines = list(basis.lines.all())
-    categories = list(CostCategory.objects.select_related("default_vat"))
-    vat_codes = list(VatCode.objects.all())
+    categories, vat_codes = basis.page_categories, basis.page_vat_codes
     invoices = list(basis.invoices.all())
     events = list(basis.events.all())
     context = {

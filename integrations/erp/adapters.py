@@ -23,6 +23,8 @@ A customer is a dict with: number, name, orgnr, email, phone, street, postal_cod
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import requests
 from django.conf import settings
+from django.core.files.storage import default_storage
 
 from . import csvcells
 
@@ -92,28 +95,43 @@ class ErpAdapter:
 
 
 class BatchFiles:
-    """The written files of a batch: the CSV, the zip of EHF documents and the zip of the receipts the
-    invoices rest on (streamed, never loaded whole)."""
+    """The stored files of a batch, by their names in the project's storage: the CSV, the zip of EHF
+    documents and the zip of the receipts the invoices rest on (read through the storage API, streamed,
+    never loaded whole)."""
 
-    def __init__(self, csv_path: Path, archive_path: Path, receipts_path: Path | None = None):
-        self.csv_path = Path(csv_path)
-        self.archive_path = Path(archive_path)
-        self.receipts_path = Path(receipts_path) if receipts_path else None
+    def __init__(self, csv_name: str, archive_name: str, receipts_name: str = "", storage=None):
+        self.csv_name, self.archive_name, self.receipts_name = csv_name, archive_name, receipts_name
+        self.storage = storage or default_storage
 
-    def has_receipts(self) -> bool:
-        return bool(self.receipts_path and self.receipts_path.exists())
+    @classmethod
+    def of(cls, batch) -> BatchFiles:
+        return cls(batch.csv_file, batch.ehf_archive, batch.receipts_archive)
 
-    def receipts(self):
-        """Yield (filename, PDF bytes) of each receipt in the batch, one at a time."""
-        if not self.has_receipts():
+    def open_csv_bytes(self):
+        return self.storage.open(self.csv_name, "rb")
+
+    def open_csv(self):
+        """The CSV as text (UTF-8, the CSV module's newline handling)."""
+        return io.TextIOWrapper(self.open_csv_bytes(), encoding="utf-8", newline="")
+
+    @contextlib.contextmanager
+    def open_archive(self):
+        """The EHF zip, open (a ZipFile does not close a file it was handed: both are closed here)."""
+        with self.storage.open(self.archive_name, "rb") as fh, zipfile.ZipFile(fh) as zf:
+            yield zf
+
+    @contextlib.contextmanager
+    def open_receipts(self):
+        """The receipts zip, open; None when the batch has none."""
+        if not self.receipts_name:
+            yield None
             return
-        with zipfile.ZipFile(self.receipts_path) as zf:
-            for info in zf.infolist():
-                yield info.filename, zf.read(info)
+        with self.storage.open(self.receipts_name, "rb") as fh, zipfile.ZipFile(fh) as zf:
+            yield zf
 
     def documents(self):
         """Yield (filename, xml bytes) one at a time."""
-        with zipfile.ZipFile(self.archive_path) as zf:
+        with self.open_archive() as zf:
             for info in zf.infolist():
                 yield info.filename, zf.read(info)
 
@@ -184,7 +202,7 @@ class HttpAdapter(ErpAdapter):
         import csv
 
         count = 0
-        with open(files.csv_path, encoding="utf-8", newline="") as fh, zipfile.ZipFile(files.archive_path) as zf:
+        with files.open_csv() as fh, files.open_archive() as zf, files.open_receipts() as receipts:
             for cells in csv.DictReader(fh, delimiter=";"):
                 row = {k: csvcells.unescape(v) for k, v in cells.items()}  # the text as typed, not the CSV form
                 if row["document_type"] == "reminder_fee":  # after every document of the batch
@@ -192,20 +210,21 @@ class HttpAdapter(ErpAdapter):
                     continue
                 xml = zf.read(row["ehf_file"]).decode("utf-8")
                 self.push_document({**row, "series": "K" if row["document_type"] == "credit_note" else "F",
-                                    "batch": batch.pk, "ehf_xml": xml, "receipts": _receipts(files, row)})
+                                    "batch": batch.pk, "ehf_xml": xml, "receipts": _receipts(receipts, row)})
                 count += 1
         return DeliveryResult(reference=f"http-{batch.pk}", delivered=count)
 
 
-def _receipts(files: BatchFiles, row: dict) -> list[dict]:
+def _receipts(zf: zipfile.ZipFile | None, row: dict) -> list[dict]:
     """The receipts a document row names, with their PDFs (base64) from the batch's receipts.zip."""
     names = [n for n in (row.get("receipt_files") or "").split("|") if n]
     if not names:
         return []
+    if zf is None:
+        raise ErpError(f"document {row.get('number')} names receipts but the batch has no receipts.zip")
     hashes = (row.get("receipt_sha256") or "").split("|")
-    with zipfile.ZipFile(files.receipts_path) as zf:
-        return [{"filename": name, "sha256": sha, "pdf_base64": base64.b64encode(zf.read(name)).decode()}
-                for name, sha in zip(names, hashes, strict=True)]
+    return [{"filename": name, "sha256": sha, "pdf_base64": base64.b64encode(zf.read(name)).decode()}
+            for name, sha in zip(names, hashes, strict=True)]
 
 
 class FileDropAdapter(ErpAdapter):
@@ -230,16 +249,19 @@ class FileDropAdapter(ErpAdapter):
             if tmp.exists():
                 shutil.rmtree(tmp)
             (tmp / "ehf").mkdir(parents=True)
-            shutil.copyfile(files.csv_path, tmp / "export.csv")
+            with files.open_csv_bytes() as src, open(tmp / "export.csv", "wb") as dst:
+                shutil.copyfileobj(src, dst)
             count = 0
-            with zipfile.ZipFile(files.archive_path) as zf:
+            with files.open_archive() as zf:
                 for info in zf.infolist():
                     with zf.open(info) as src, open(tmp / "ehf" / Path(info.filename).name, "wb") as dst:
                         shutil.copyfileobj(src, dst)
                     count += 1
-            for name, content in files.receipts():
-                (tmp / "receipts").mkdir(exist_ok=True)
-                (tmp / "receipts" / Path(name).name).write_bytes(content)
+            with files.open_receipts() as rz:
+                for info in rz.infolist() if rz is not None else ():
+                    (tmp / "receipts").mkdir(exist_ok=True)
+                    with rz.open(info) as src, open(tmp / "receipts" / Path(info.filename).name, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
             os.replace(tmp, final)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -41,8 +41,15 @@ class ExportBatch(models.Model):
     credit_total = models.DecimalField(_("sum kreditnotaer"), **MONEY, default=0)
     reminder_fee_count = models.PositiveIntegerField(_("purregebyr"), default=0)
     reminder_fee_total = models.DecimalField(_("sum purregebyr"), **MONEY, default=0)
-    csv_file = models.CharField(_("CSV-fil"), max_length=300, blank=True)  # relative to MEDIA_ROOT
-    ehf_archive = models.CharField(_("EHF-arkiv"), max_length=300, blank=True)  # zip, relative to MEDIA_ROOT
+    # Names in the project's storage (written once); the SHA-256 of each file as written, which
+    # `manage.py verify_documents` checks after a restore.
+    csv_file = models.CharField(_("CSV-fil"), max_length=300, blank=True)
+    csv_sha256 = models.CharField(max_length=64, blank=True)
+    ehf_archive = models.CharField(_("EHF-arkiv"), max_length=300, blank=True)  # a zip of the EHF XML files
+    ehf_sha256 = models.CharField(max_length=64, blank=True)
+    # a zip of the receipts the batch's invoices rest on; empty when none of them rests on one
+    receipts_archive = models.CharField(_("kvitteringsarkiv"), max_length=300, blank=True)
+    receipts_sha256 = models.CharField(max_length=64, blank=True)
     built_at = models.DateTimeField(_("filer skrevet"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("leveringsforsøk"), default=0)
     last_error = models.TextField(_("siste feil"), blank=True)
@@ -100,7 +107,7 @@ class BankImport(models.Model):
     format = models.CharField(_("format"), max_length=10, choices=Format.choices)
     filename = models.CharField(_("filnavn"), max_length=255)
     sha256 = models.CharField(max_length=64, db_index=True)
-    file = models.CharField(_("fil"), max_length=300, blank=True)  # relative to MEDIA_ROOT
+    file = models.CharField(_("fil"), max_length=300, blank=True)  # its name in the storage; sha256 is its hash
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name=_("lastet opp av"))
     created_at = models.DateTimeField(_("importert"), auto_now_add=True)

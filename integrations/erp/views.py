@@ -1,6 +1,5 @@
 """ERP pages for case workers: customer search (htmx), export log, bank payment import."""
 
-import zipfile
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -76,13 +75,13 @@ def export_redeliver(request, pk):
     return redirect("erp:export_detail", pk=pk)
 
 
-def _file(rel, name, content_type):
-    if not rel:
-        raise Http404
-    path = services.media_path(rel)
-    if not path.exists():
-        raise Http404
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=name, content_type=content_type)
+def _file(stored_name, name, content_type):
+    """A stored file streamed from the storage (file system or S3) to a user the view has let in."""
+    try:
+        fh = services.stored_open(stored_name)
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(fh, as_attachment=True, filename=name, content_type=content_type)
 
 
 @caseworker_required
@@ -101,10 +100,7 @@ def export_download_zip(request, pk):
 def export_download_receipts(request, pk):
     """The receipts the batch's invoices rest on (their PDFs, as delivered to the ERP)."""
     batch = get_object_or_404(ExportBatch, pk=pk)
-    if not batch.csv_file:
-        raise Http404
-    rel = str(services.receipts_archive(batch.csv_file))
-    return _file(rel, f"erp-eksport-{batch.pk}-kvitteringer.zip", "application/zip")
+    return _file(batch.receipts_archive, f"erp-eksport-{batch.pk}-kvitteringer.zip", "application/zip")
 
 
 @caseworker_required
@@ -113,7 +109,7 @@ def export_download_xml(request, pk, name):
     if not batch.ehf_archive or "/" in name or not name.endswith(".xml"):
         raise Http404
     try:
-        with zipfile.ZipFile(services.media_path(batch.ehf_archive)) as zf:
+        with adapters.BatchFiles.of(batch).open_archive() as zf:
             data = zf.read(name)
     except (KeyError, FileNotFoundError):
         raise Http404 from None

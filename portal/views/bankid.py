@@ -2,11 +2,13 @@
 logged-in session, or once from the offer e-mail's set-password link), confirm with BankID before an
 answer that needs it (step-up), and disconnect. Every URL here is 404 unless a provider is configured.
 
-Each flow starts with a POST (CSRF-protected) that stores what it is for in the session; the callback
-takes that back out once, so a callback URL cannot be replayed or used for another purpose."""
+Each flow starts with a POST (CSRF-protected) that stores what it is for in the session under the flow's
+state; the callback takes that back out once, so a callback URL cannot be replayed or used for another
+purpose."""
 
 import logging
 from functools import wraps
+from urllib.parse import parse_qs, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -30,7 +32,7 @@ from .account import MODEL_BACKEND, user_from_uid
 
 log = logging.getLogger(__name__)
 
-FLOW_KEY = "portal_bankid_flow"  # session: what the running BankID flow is for
+FLOW_KEY = "portal_bankid_flow:"  # session, + the flow's state: what that BankID flow is for
 
 
 def configured_only(view):
@@ -47,13 +49,16 @@ def configured_only(view):
 
 
 def _start(request, flow: dict, *, fresh: bool = False):
-    request.session[FLOW_KEY] = flow
+    """Redirect to the provider; what the flow is for is kept under its `state`, so two flows started in
+    two tabs cannot swap purposes."""
     try:
-        return oidc.authorize_redirect(request, request.build_absolute_uri(reverse("portal:bankid_callback")),
-                                       fresh=fresh)
+        response = oidc.authorize_redirect(request, request.build_absolute_uri(reverse("portal:bankid_callback")),
+                                           fresh=fresh)
     except oidc.LoginFailed:
-        request.session.pop(FLOW_KEY, None)
         return render(request, "portal/bankid_failed.html", {"unavailable": True}, status=503)
+    state = parse_qs(urlsplit(response["Location"]).query).get("state", [""])[0]
+    request.session[FLOW_KEY + state] = flow
+    return response
 
 
 def _safe_next(request, value: str) -> str:
@@ -118,12 +123,13 @@ def _evidence(identity) -> LoginEvidence:
 @never_cache
 @require_GET
 def bankid_callback(request):
-    flow = request.session.pop(FLOW_KEY, None)
-    if not isinstance(flow, dict):
-        return _failed(request)
-    try:
+    state = request.GET.get("state", "")
+    flow = request.session.pop(FLOW_KEY + state, None) if state else None
+    try:  # Authlib checks the state itself (and uses it up) before anything else
         identity = oidc.identity_from_callback(request)
     except oidc.LoginFailed:
+        return _failed(request)
+    if not isinstance(flow, dict):
         return _failed(request)
     purpose = flow.get("purpose")
     ip = client_ip(request)

@@ -14,7 +14,7 @@ def test_healthy_without_broker_reports_database_ok_and_eager_tasks(client, sett
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "eager"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "eager", "storage": "ok"}
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
 
 
@@ -23,7 +23,7 @@ def test_healthy_with_a_reachable_redis_broker(client, settings, redis_url):
     settings.CELERY_BROKER_URL = redis_url
     response = client.get("/healthz")
     assert response.status_code == 200, response.content
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "storage": "ok"}
 
 
 def test_unhealthy_when_the_broker_port_is_closed(client, settings):
@@ -46,7 +46,20 @@ def test_unhealthy_when_the_database_check_fails(client, settings, monkeypatch):
     monkeypatch.setattr(health, "connection", _DeadConnection())
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unhealthy", "database": "OperationalError", "broker": "eager"}
+    assert response.json() == {"status": "unhealthy", "database": "OperationalError", "broker": "eager",
+                               "storage": "ok"}
+
+
+def test_the_object_store_is_checked(client, settings, s3_storage, s3_server):
+    settings.CELERY_BROKER_URL = ""
+    assert client.get("/healthz").json()["storage"] == "ok"
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "kundefaktura.s3storage.WriteOnceS3Storage",
+        "OPTIONS": s3_server.storage_options("kf-no-such-bucket")}}
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unhealthy", "database": "ok", "broker": "eager",
+                               "storage": "ClientError 404"}
 
 
 def test_healthz_needs_no_login_and_only_answers_get(client):

@@ -200,12 +200,24 @@ def test_declined_change_notice_gets_a_receipt_and_a_confirmation_with_it(
 
 
 def test_acceptance_confirmation_waits_for_the_receipt_and_carries_it(
-        company, customer_user, customer_client, django_capture_on_commit_callbacks, mailoutbox):
+        company, caseworker, customer_user, customer_client, django_capture_on_commit_callbacks, mailoutbox,
+        monkeypatch):
+    render_tasks = []
+    monkeypatch.setattr("offers.receivers.render_on_commit", lambda kind, pk: render_tasks.append((kind, pk)))
     basis = customer_basis(customer_user, name="Kari Kunde", email="kari@example.com")
     with django_capture_on_commit_callbacks(execute=False):
         _accept_in_portal(customer_client, basis)
     receipt = Receipt.objects.get(basis=basis)
     assert not receipt.pdf_sha256, "nothing rendered inside the answer's transaction"
+    assert ("receipt", receipt.pk) not in render_tasks, "the e-mail carries it: only its delivery renders it"
+    # No confirmation carries the receipt (the address was removed after the offer went): the render
+    # task makes it.
+    silent = make_basis(by=caseworker)
+    example1_lines(silent, caseworker)
+    billing.offer_send(basis=silent, by=caseworker)
+    type(silent.customer).objects.filter(pk=silent.customer_id).update(email="")
+    billing.offer_accept(basis=silent, by=caseworker)
+    assert ("receipt", Receipt.objects.get(basis=silent).pk) in render_tasks
     mail = OutboundEmail.objects.get(dedupe_key__startswith="accepted:offer:")
     assert mail.attachments == [{"document": "receipt", "pk": receipt.pk}]
     # The e-mail is delivered before any render task ran: the delivery renders the receipt first.

@@ -292,3 +292,11 @@ def test_a_bankid_belongs_to_one_account_and_step_up_needs_the_linked_one(settin
                        "someone-else")
     assert response.status_code == 403 and "en annen BankID" in response.content.decode()
     assert login_evidence(customer_client.session).method == PASSWORD
+
+
+def test_two_flows_in_two_tabs_keep_their_own_purpose(settings, oidc_provider, customer_client, customer_user):
+    configure(settings, oidc_provider)
+    connect = _start(customer_client, reverse("portal:bankid_connect"))
+    confirm = _start(customer_client, reverse("portal:bankid_confirm"), {"next": reverse("portal:invoices")})
+    assert _finish(customer_client, oidc_provider, connect)["Location"] == reverse("portal:bankid")
+    assert _finish(customer_client, oidc_provider, confirm)["Location"] == reverse("portal:invoices")

@@ -49,9 +49,8 @@ from .export import (
     export_unbuilt_batches,
     export_undelivered_batches,
     exportable_invoices,
-    receipts_archive,
 )
-from .media import media_path
+from .media import stored_files, stored_open, stored_read, stored_save
 
 __all__ = [
     "AMOUNT_LIMIT",
@@ -93,8 +92,10 @@ __all__ = [
     "export_unbuilt_batches",
     "export_undelivered_batches",
     "exportable_invoices",
-    "receipts_archive",
-    "media_path",
+    "stored_files",
+    "stored_open",
+    "stored_read",
+    "stored_save",
     "parse_bank_file",
     "parse_camt054",
     "parse_ocr",

@@ -31,7 +31,7 @@ from billing.models import Invoice, Payment
 
 from ..models import BankImport, BankRejectedCredit, BankTransaction
 from .bank_files import Credit, credit_check, parse_bank_file
-from .media import media_path
+from .media import stored_read, stored_save
 
 log = logging.getLogger("integrations.erp.services")
 
@@ -141,18 +141,16 @@ def bank_import_create(*, data: bytes, filename: str, by=None, fmt: str | None =
     sha = hashlib.sha256(data).hexdigest()
     bank_import = BankImport.objects.create(format=fmt, filename=filename[:255], sha256=sha, uploaded_by=by,
                                             status=BankImport.Status.QUEUED)
-    rel = Path("erp") / "bank" / f"import-{bank_import.pk}-{sha[:12]}"
-    media_path(str(rel.parent)).mkdir(parents=True, exist_ok=True)
-    media_path(str(rel)).write_bytes(data)
+    rel = stored_save(f"erp/bank/import-{bank_import.pk}-{sha[:12]}", data)
     try:
         credits = parse_bank_file(data, fmt)
     except InvalidInput as exc:
         BankImport.objects.filter(pk=bank_import.pk).update(
-            file=str(rel), status=BankImport.Status.FAILED, error=_short(str(exc.message), 1000),
+            file=rel, status=BankImport.Status.FAILED, error=_short(str(exc.message), 1000),
             finished_at=timezone.now())
         bank_import.refresh_from_db()
         raise BankFileInvalid(exc.message, bank_import=bank_import) from exc
-    BankImport.objects.filter(pk=bank_import.pk).update(file=str(rel), credit_count=len(credits))
+    BankImport.objects.filter(pk=bank_import.pk).update(file=rel, credit_count=len(credits))
     bank_import.refresh_from_db()
     return bank_import
 
@@ -168,7 +166,7 @@ def bank_import_process(*, bank_import_id: int) -> BankImport:
     if bank_import.status != BankImport.Status.RUNNING:
         return bank_import
     try:
-        credits = parse_bank_file(media_path(bank_import.file).read_bytes(), bank_import.format)
+        credits = parse_bank_file(stored_read(bank_import.file), bank_import.format)
         for position, credit in enumerate(credits, 1):
             if position > bank_import.transaction_count:
                 bank_credit_book(bank_import_id=bank_import_id, position=position, credit=credit)

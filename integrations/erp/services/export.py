@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 import itertools
 import logging
-import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +38,7 @@ from billing.models import Invoice, InvoiceLine, Reminder
 from .. import adapters, ehf, ziparchive
 from ..csvcells import escape as text
 from ..models import ExportBatch, ExportItem, ExportReminderFee
-from .media import media_path
+from .media import stored_save
 
 log = logging.getLogger("integrations.erp.services")
 
@@ -243,53 +243,56 @@ def _receipt_bytes(ref: ReceiptRef) -> bytes:
     return content
 
 
-def receipts_archive(csv_path) -> Path:
-    """The batch's receipts.zip, next to its CSV."""
-    return Path(csv_path).parent / RECEIPTS_ARCHIVE
-
-
 def export_build(*, batch) -> ExportBatch:
-    """Write the CSV and the EHF zip of a claimed batch (again, if it was written before)."""
-    rel_dir = Path("erp") / f"batch-{batch.pk}"
-    out_dir = media_path(str(rel_dir))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_rel, zip_rel = rel_dir / "export.csv", rel_dir / "ehf.zip"
+    """Write the CSV, the EHF zip and — when an invoice rests on one — the zip of receipts of a claimed
+    batch and store them with their SHA-256 (again, under fresh names, if an earlier run stored them and
+    crashed before recording them: stored files are never replaced)."""
+    rel_dir = f"erp/batch-{batch.pk}"
     counts = {"invoice": 0, "credit_note": 0}
-    tmp_csv, tmp_zip = out_dir / "export.csv.part", out_dir / "ehf.zip.part"
-    tmp_receipts = out_dir / f"{RECEIPTS_ARCHIVE}.part"
     build, filename = ehf.build, ehf.filename
     written_receipts: set[int] = set()
-    # The files are written as the documents stream past; the zip writer spools its central
-    # directory to a temporary file, so nothing here grows with the number of documents. Receipts are
-    # PDFs (compressed already): stored as they are, each once per batch.
-    with open(tmp_csv, "w", encoding="utf-8", newline="") as fh, open(tmp_zip, "wb") as zfh, \
-            ziparchive.StreamingZipWriter(zfh, compression=_zip_compression(), when=timezone.localtime()) as zf, \
-            open(tmp_receipts, "wb") as rfh, \
-            ziparchive.StreamingZipWriter(rfh, compression=ziparchive.STORED, when=timezone.localtime()) as rz:
-        writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        for doc, lines, receipts in batch_documents(batch):
-            name = filename(doc)
-            zf.writestr(name, build(doc, lines, credited_number=doc.credited_number,
-                                    credited_date=doc.credited_date))
-            for ref in receipts:
-                if ref.pk not in written_receipts:
-                    rz.writestr(ref.filename, _receipt_bytes(ref))
-                    written_receipts.add(ref.pk)
-            writer.writerow(_csv_row(doc, name, receipts))
-            counts["credit_note" if doc.kind == Invoice.Kind.CREDIT_NOTE else "invoice"] += 1
-        for fee in batch_reminder_fees(batch):
-            writer.writerow(_fee_row(fee))
+    with tempfile.TemporaryDirectory(prefix="kf-erp-export-") as tmp:
+        tmp_csv, tmp_zip = Path(tmp) / "export.csv", Path(tmp) / "ehf.zip"
+        tmp_receipts = Path(tmp) / RECEIPTS_ARCHIVE
+        # The files are written locally as the documents stream past (the zip writers spool their
+        # central directory to a temporary file, so nothing here grows with the number of documents),
+        # then stored whole: a stored file is never seen half-written. Receipts are PDFs (compressed
+        # already): stored in their zip as they are, each once per batch.
+        with open(tmp_csv, "w", encoding="utf-8", newline="") as fh, open(tmp_zip, "wb") as zfh, \
+                ziparchive.StreamingZipWriter(zfh, compression=_zip_compression(), when=timezone.localtime()) as zf, \
+                open(tmp_receipts, "wb") as rfh, \
+                ziparchive.StreamingZipWriter(rfh, compression=ziparchive.STORED, when=timezone.localtime()) as rz:
+            writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
+            writer.writerow(CSV_COLUMNS)
+            for doc, lines, receipts in batch_documents(batch):
+                name = filename(doc)
+                zf.writestr(name, build(doc, lines, credited_number=doc.credited_number,
+                                        credited_date=doc.credited_date))
+                for ref in receipts:
+                    if ref.pk not in written_receipts:
+                        rz.writestr(ref.filename, _receipt_bytes(ref))
+                        written_receipts.add(ref.pk)
+                writer.writerow(_csv_row(doc, name, receipts))
+                counts["credit_note" if doc.kind == Invoice.Kind.CREDIT_NOTE else "invoice"] += 1
+            for fee in batch_reminder_fees(batch):
+                writer.writerow(_fee_row(fee))
+        # The receipts' zip is stored only when an invoice of the batch rests on a receipt.
+        stored = {}
+        for path in (tmp_csv, tmp_zip, tmp_receipts) if written_receipts else (tmp_csv, tmp_zip):
+            with open(path, "rb") as fh:
+                sha = hashlib.file_digest(fh, "sha256").hexdigest()
+                fh.seek(0)
+                stored[path.name] = (stored_save(f"{rel_dir}/{path.name}", fh), sha)
     # Totals are summed by the database (no money arithmetic here).
     docs = Invoice.objects.filter(erp_export_item__batch=batch)
     gross = {"invoice": docs.exclude(kind=Invoice.Kind.CREDIT_NOTE).aggregate(s=Sum("gross_total"))["s"] or 0,
              "credit_note": docs.filter(kind=Invoice.Kind.CREDIT_NOTE).aggregate(s=Sum("gross_total"))["s"] or 0}
     fees = ExportReminderFee.objects.filter(batch=batch).aggregate(n=Count("id"), s=Sum("reminder__fee"))
-    os.replace(tmp_csv, out_dir / "export.csv")
-    os.replace(tmp_zip, out_dir / "ehf.zip")
-    os.replace(tmp_receipts, out_dir / RECEIPTS_ARCHIVE)
+    (csv_name, csv_sha), (zip_name, zip_sha) = stored["export.csv"], stored["ehf.zip"]
+    receipts_name, receipts_sha = stored.get(RECEIPTS_ARCHIVE, ("", ""))
     ExportBatch.objects.filter(pk=batch.pk).update(
-        csv_file=str(csv_rel), ehf_archive=str(zip_rel), built_at=timezone.now(),
+        csv_file=csv_name, csv_sha256=csv_sha, ehf_archive=zip_name, ehf_sha256=zip_sha,
+        receipts_archive=receipts_name, receipts_sha256=receipts_sha, built_at=timezone.now(),
         invoice_count=counts["invoice"], credit_note_count=counts["credit_note"],
         gross_total=gross["invoice"], credit_total=gross["credit_note"],
         document_count=counts["invoice"] + counts["credit_note"], reminder_fee_count=fees["n"],
@@ -314,8 +317,7 @@ def export_deliver(*, batch_id: int, adapter=None) -> ExportBatch:
     if not got:
         return batch  # delivered already, being delivered elsewhere, or not built yet
     adapter = adapter or adapters.get_adapter(batch.adapter or None)
-    files = adapters.BatchFiles(media_path(batch.csv_file), media_path(batch.ehf_archive),
-                                receipts_archive(media_path(batch.csv_file)))
+    files = adapters.BatchFiles.of(batch)
     try:
         result = adapter.deliver(batch, files)
     except Exception as exc:  # noqa: BLE001 — any adapter failure is recorded and retried

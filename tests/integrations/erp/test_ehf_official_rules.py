@@ -90,7 +90,7 @@ def exported(docs: dict) -> dict[str, bytes]:
     """Export everything issued (the nightly export's own path) and return the EHF of `docs` by name."""
     batch = services.export_claim()
     services.export_build(batch=batch)
-    with zipfile.ZipFile(services.media_path(batch.ehf_archive)) as zf:
+    with zipfile.ZipFile(services.stored_open(batch.ehf_archive)) as zf:
         files = {name: zf.read(name) for name in zf.namelist()}
     by_file = {ehf.filename(doc): name for name, doc in docs.items()}
     assert set(by_file) <= set(files), "every document is in the export"

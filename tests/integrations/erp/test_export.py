@@ -20,13 +20,13 @@ def test_export_claims_every_document_once_and_writes_csv_and_ehf(every_kind, se
     batch = services.export_run()
     assert batch.document_count == len(every_kind) == batch.invoice_count + batch.credit_note_count
     assert batch.credit_note_count == 1
-    rows = list(csv.DictReader(io.StringIO(services.media_path(batch.csv_file).read_text("utf-8")), delimiter=";"))
+    rows = list(csv.DictReader(io.StringIO(services.stored_read(batch.csv_file).decode("utf-8")), delimiter=";"))
     assert list(rows[0]) == services.CSV_COLUMNS
     assert {r["number"] for r in rows if r["document_type"] == "invoice"} == {
         str(d.number) for d in every_kind.values() if d.kind != "credit_note"}
     o_row = next(r for r in rows if r["number"] == str(every_kind["ordinary_O"].number) and r["document_type"] == "invoice")
     assert o_row["gross_amount"] == "57392.90" and o_row["vat_breakdown"] == "O:0:57392.90:0.00"
-    with zipfile.ZipFile(services.media_path(batch.ehf_archive)) as zf:
+    with zipfile.ZipFile(services.stored_open(batch.ehf_archive)) as zf:
         assert sorted(zf.namelist()) == sorted(r["ehf_file"] for r in rows)
     assert services.export_run() is None, "nothing is exported twice"
     assert ExportItem.objects.count() == len(every_kind)

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _rows(batch):
-    return list(csv.DictReader(io.StringIO(erp.media_path(batch.csv_file).read_text("utf-8")), delimiter=";"))
+    return list(csv.DictReader(io.StringIO(erp.stored_read(batch.csv_file).decode("utf-8")), delimiter=";"))
 
 
 @pytest.fixture
@@ -62,7 +62,9 @@ def test_invoices_carry_the_receipts_they_rest_on(answered, settings, tmp_path, 
         assert row["receipt_files"].split("|") == [f"kvittering-{answered['basis'].number}-tilbud-v1.pdf",
                                                    f"kvittering-{answered['basis'].number}-endring-v1.pdf"]
         assert row["receipt_sha256"].split("|") == [acceptance.pdf_sha256, change.pdf_sha256]
-    with zipfile.ZipFile(erp.receipts_archive(erp.media_path(batch.csv_file))) as zf:
+    archive = download.getvalue()
+    assert hashlib.sha256(archive).hexdigest() == batch.receipts_sha256
+    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
         assert sorted(zf.namelist()) == sorted({n for r in rows.values() for n in r["receipt_files"].split("|")})
         for row in rows.values():
             for name, sha in zip(row["receipt_files"].split("|"), row["receipt_sha256"].split("|"), strict=True):
@@ -74,11 +76,19 @@ def test_invoices_carry_the_receipts_they_rest_on(answered, settings, tmp_path, 
         [f"kvittering-{answered['basis'].number}-tilbud-v1.pdf", f"kvittering-{answered['basis'].number}-endring-v1.pdf"])
 
 
-def test_a_credit_note_and_a_declined_answer_carry_no_receipt(answered, caseworker):
+def test_a_credit_note_and_a_declined_answer_carry_no_receipt(answered, caseworker, caseworker_client):
+    from django.urls import reverse
+
+    assert erp.export_run().receipts_archive
     credit = billing.invoice_credit(invoice=answered["change"][0], by=caseworker, reason="Feil")
     batch = erp.export_run()
-    row = next(r for r in _rows(batch) if r["number"] == str(credit.number) and r["document_type"] == "credit_note")
+    [row] = _rows(batch)
+    assert (row["number"], row["document_type"]) == (str(credit.number), "credit_note")
     assert (row["receipt_files"], row["receipt_sha256"]) == ("", "")
+    assert (batch.receipts_archive, batch.receipts_sha256) == ("", ""), "no receipts: no receipts.zip stored"
+    page = caseworker_client.get(reverse("erp:export_detail", args=[batch.pk])).content.decode()
+    assert reverse("erp:export_receipts", args=[batch.pk]) not in page
+    assert caseworker_client.get(reverse("erp:export_receipts", args=[batch.pk])).status_code == 404
 
 
 def test_http_adapter_sends_the_receipts_with_the_invoice(answered, fake_erp):

@@ -41,7 +41,7 @@ def _issue(by, *, issue_date=None, name="Kari Nordmann"):
 
 
 def _rows(batch) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(erp.media_path(batch.csv_file).read_text("utf-8")), delimiter=";"))
+    return list(csv.DictReader(io.StringIO(erp.stored_read(batch.csv_file).decode("utf-8")), delimiter=";"))
 
 
 @pytest.mark.django_db
@@ -66,7 +66,7 @@ def test_each_reminder_fee_is_exported_once_as_its_own_record(company, caseworke
         "metering_point_id": "707057500000000018", "net_amount": "35.00", "vat_amount": "0.00",
         "gross_amount": "35.00", "vat_breakdown": "O:0:35.00:0.00", "bank_account": "12345678903",
         "ehf_file": "", "reminder_step": "1", "receipt_files": "", "receipt_sha256": ""}
-    with zipfile.ZipFile(erp.media_path(batch.ehf_archive)) as zf:
+    with zipfile.ZipFile(erp.stored_open(batch.ehf_archive)) as zf:
         assert zf.namelist() == [], "a reminder fee is no invoice: no EHF"
     with _at(dt.date(2026, 4, 14)):
         services.reminders_send_due()
