@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_document_kind_is_declared_once():
-    assert set(documents.DOCUMENTS) == {"offer", "invoice", "change_notice", "reminder", "rough_estimate"}
+    assert set(documents.DOCUMENTS) == {"offer", "invoice", "change_notice", "reminder", "receipt", "rough_estimate"}
     for kind, declaration in documents.DOCUMENTS.items():
         assert declaration.kind == kind
         assert declaration.template.startswith("documents/") and callable(declaration.context)
