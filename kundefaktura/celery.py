@@ -24,6 +24,7 @@ QUEUE_ROLES = ("default", "render", "email")
 # Task name → queue role; every task not named here goes to `default`.
 TASK_QUEUE_ROLES = {
     "offers.document_render": "render",
+    "offers.email_prepare": "render",
     "offers.email_send": "email",
     "portal.login_link_send": "email",
 }

@@ -428,3 +428,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # product
 # PDF in milliseconds, for load tests and the topology test only — never in production).
 DOCUMENT_RENDERER = env.str("DOCUMENT_RENDERER", default="weasyprint")
 # --- end of Operations -------------------------------------------------------------------------------
+# --- Receipts: the company's seal (PAdES) ---------------------------------------------------------
+# Receipts of customers' answers are sealed with the key and certificate of this PKCS#12 file; without
+# it they are issued unsealed and say so. With a TSA address the seal carries a trusted timestamp.
+RECEIPT_SEAL_P12 = env.str("RECEIPT_SEAL_P12", default="")
+RECEIPT_SEAL_P12_PASSWORD = env.str("RECEIPT_SEAL_P12_PASSWORD", default="")
+RECEIPT_TSA_URL = env.str("RECEIPT_TSA_URL", default="")
+RECEIPT_TSA_TIMEOUT = env.int("RECEIPT_TSA_TIMEOUT", default=10)
+# --- end of receipts ---------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ class OffersConfig(AppConfig):
     verbose_name = "Dokumenter og e-post"
 
     def ready(self):
+        from django.core import checks
+
         from kundefaktura.outbox import register
 
-        from . import outbox, receivers  # noqa: F401 - connects the audit_recorded receivers
+        from . import outbox, receivers, seal  # noqa: F401 - connects the audit_recorded receivers
 
         register(outbox.outbox_sweep)
 
@@ -18,3 +20,4 @@ class OffersConfig(AppConfig):
         from . import selectors
 
         register_figures(selectors.outbox_figures)
+        checks.register(seal.seal_check, "offers")

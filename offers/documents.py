@@ -322,6 +322,100 @@ def reminder_filename(reminder) -> str:
     return f"purring-{reminder.step}-faktura-{reminder.invoice.number}.pdf"
 
 
+# --- receipts of answers ------------------------------------------------------------------------
+
+
+def oslo_iso(value) -> str:
+    """A moment in Norwegian time, ISO 8601 to the second with its offset: 2026-12-04T14:05:09+01:00."""
+    from zoneinfo import ZoneInfo
+
+    return timezone.localtime(value, ZoneInfo("Europe/Oslo")).isoformat(timespec="seconds") if value else ""
+
+
+def _login_label(method: str, channel: str) -> str:
+    """How the person who answered had logged in, in words (an answer recorded before the login method
+    was, or by a case worker on paper or phone, says so)."""
+    from billing.models.offers import LoginMethod
+
+    if not method and channel and channel != "portal":
+        method = LoginMethod.STAFF
+    return str(dict(LoginMethod.choices).get(method, "")) if method else "Ikke registrert"
+
+
+def receipt_answer(receipt) -> dict:
+    """What was answered, by whom, when and how — from the acceptance or the change notice the receipt
+    belongs to, the way billing stored them. Fields the answer may lack are read defensively."""
+    from billing.models import Acceptance
+
+    if receipt.change_notice_id:
+        notice = receipt.change_notice
+        user, channel = notice.answered_by, notice.answer_channel or "portal"
+        return {
+            "is_change": True, "document_label": "Endringsvarsel", "version": notice.version,
+            "decision": notice.status, "document_sha256": notice.answer_pdf_sha256 or notice.pdf_sha256,
+            "amounts": Figures(net=notice.net, vat=notice.vat, gross=notice.gross),
+            "new_estimate_gross": notice.new_estimate_gross, "at": notice.answered_at, "user": user,
+            "channel": channel, "ip_address": notice.ip_address or "", "note": notice.answer_note,
+            "login_method": getattr(notice, "answer_login_method", ""),
+            "auth_acr": getattr(notice, "answer_auth_acr", ""),
+            "auth_time": getattr(notice, "answer_auth_time", None),
+            "auth_sub": getattr(notice, "answer_auth_sub", ""),
+        }
+    answer = receipt.acceptance
+    offer = answer.offer
+    return {
+        "is_change": False, "document_label": "Tilbud", "version": answer.offer_version,
+        "decision": answer.decision, "document_sha256": answer.pdf_sha256,
+        "amounts": Figures(net=offer.net, vat=offer.vat, gross=offer.gross), "new_estimate_gross": None,
+        "at": answer.at, "user": answer.user, "channel": answer.channel or Acceptance.Channel.PORTAL,
+        "ip_address": answer.ip_address or "", "note": answer.note,
+        "login_method": getattr(answer, "login_method", ""), "auth_acr": getattr(answer, "auth_acr", ""),
+        "auth_time": getattr(answer, "auth_time", None), "auth_sub": getattr(answer, "auth_sub", ""),
+    }
+
+
+def receipt_context(receipt) -> dict:
+    from billing.models import Acceptance
+
+    basis = receipt.basis
+    answer = receipt_answer(receipt)
+    user = answer["user"]
+    channel = answer["channel"]
+    return {
+        **company_context(), "receipt": receipt, "basis": basis, "customer": basis.customer,
+        **answer,
+        "title": "Kvittering for svar på endringsvarsel" if answer["is_change"] else "Kvittering for aksept",
+        "decision_label": "Akseptert" if answer["decision"] == "accepted" else "Avslått",
+        "by_name": (user.get_full_name() or user.username) if user else "",
+        "by_portal": channel == Acceptance.Channel.PORTAL,
+        "channel_label": str(dict(Acceptance.Channel.choices).get(channel, channel)),
+        "login_label": _login_label(answer["login_method"], channel),
+        "bankid": answer["login_method"] == "bankid",
+        "at_iso": oslo_iso(answer["at"]), "auth_time_iso": oslo_iso(answer["auth_time"]),
+        "issued_iso": oslo_iso(receipt.created_at),
+        "language": getattr(basis.customer, "language", "") or settings.LANGUAGE_CODE,
+    }
+
+
+def receipt_filename(receipt) -> str:
+    what = f"endring-v{receipt.change_notice.version}" if receipt.change_notice_id else \
+        f"tilbud-v{receipt.acceptance.offer_version}"
+    return f"kvittering-{receipt.basis.number}-{what}.pdf"
+
+
+def receipt_seal(receipt, content: bytes) -> bytes:
+    """The company's seal on a receipt issued as sealed; an unsealed receipt is stored as rendered."""
+    if not receipt.sealed:
+        return content
+    from .seal import seal_pdf
+
+    what = (f"endringsvarsel versjon {receipt.change_notice.version}" if receipt.change_notice_id
+            else f"tilbud versjon {receipt.acceptance.offer_version}")
+    company = company_context()["company"]
+    return seal_pdf(content, reason=f"Kvittering for svar på {what}, {receipt.basis.number}",
+                    location=company.name if company else "")
+
+
 # --- the registry -------------------------------------------------------------------------------
 
 
@@ -332,7 +426,8 @@ class Document:
     `owner` is the lookup from the document to the portal user of the customer it belongs to (None:
     case workers only); `published` narrows what that customer sees (issued invoices, not drafts).
     A kind without `filename` is a preview only and never stored; `draft` says which rows are rendered
-    on the fly (marked as draft) and never stored either."""
+    on the fly (marked as draft) and never stored either. `seal` finishes the rendered PDF before it is
+    stored (the company's electronic seal on receipts)."""
 
     kind: str
     model: str
@@ -344,6 +439,7 @@ class Document:
     owner: str | None = "basis__customer__user"
     published: dict = field(default_factory=dict)
     draft: Callable[[object], bool] | None = None
+    seal: Callable[[object, bytes], bytes] | None = None
 
     def get_model(self):
         return apps.get_model(self.model)
@@ -368,6 +464,11 @@ DOCUMENTS: dict[str, Document] = {d.kind: d for d in (
     Document("reminder", "billing.Reminder", "documents/reminder.html", reminder_context, reminder_filename,
              related=("invoice", "invoice__basis", "invoice__basis__customer"),
              owner="invoice__basis__customer__user"),
+    # The receipt of an answer (acceptance, or a change notice accepted or declined), sealed when the
+    # company's seal is configured.
+    Document("receipt", "offers.Receipt", "documents/receipt.html", receipt_context, receipt_filename,
+             related=("basis", "basis__customer", "acceptance", "acceptance__offer", "acceptance__user",
+                      "change_notice", "change_notice__answered_by"), seal=receipt_seal),
     # What the offer letter would say now, before the offer is sent: shown to the case worker only.
     Document("rough_estimate", "billing.InvoiceBasis", "documents/offer.html", rough_estimate_context,
              file_field=None, related=("customer",), owner=None),
@@ -420,11 +521,18 @@ def document_html(kind: str, doc, *, preview: bool = False) -> str:
 
 
 def document_pdf(kind: str, doc) -> bytes:
-    return get_renderer().pdf(DOCUMENTS[kind].template, document_context(kind, doc))
+    decl = DOCUMENTS[kind]
+    content = get_renderer().pdf(decl.template, document_context(kind, doc))
+    return decl.seal(doc, content) if decl.seal else content
 
 
 def document_filename(kind: str, doc) -> str:
     return DOCUMENTS[kind].filename(doc)
+
+
+def document_stored(kind: str, pk: int) -> bool:
+    """Whether the document's PDF is stored (its SHA-256 is recorded once the file is written)."""
+    return DOCUMENTS[kind].get_model().objects.filter(pk=pk).exclude(pdf_sha256="").exists()
 
 
 def document_pdf_ensure(kind: str, pk: int) -> str:

@@ -209,9 +209,19 @@ def _answer_context(*, channel: str, user, customer) -> dict:
             "channel_label": _later(lambda: str(dict(Acceptance.Channel.choices).get(channel, channel)).lower())}
 
 
+def _receipt_attachment(**answer) -> list[dict]:
+    """The receipt of the answer as an attachment by reference: the delivery waits for (renders, seals)
+    the stored receipt PDF before the e-mail goes out. Empty when the answer has no receipt."""
+    from .models import Receipt
+
+    pk = Receipt.objects.filter(**answer).values_list("pk", flat=True).first()
+    return [{"document": "receipt", "pk": pk}] if pk else []
+
+
 def acceptance_email_queue(*, basis_id: int, offer_version) -> OutboundEmail | None:
     """The confirmation to the customer that an offer version was accepted: what, when, by whom and
-    through which channel, with a portal link to the accepted PDF — once per accepted offer."""
+    through which channel, with a portal link to the accepted PDF and the receipt of the acceptance
+    attached — once per accepted offer."""
     from billing.models import Acceptance
 
     answer = (Acceptance.objects.select_related("offer", "basis", "basis__customer", "user")
@@ -240,41 +250,44 @@ def acceptance_email_queue(*, basis_id: int, offer_version) -> OutboundEmail | N
                  **_answer_context(channel=answer.channel, user=answer.user, customer=basis.customer),
                  "pdf_url": _site_url("portal:offer_pdf", offer.pk),
                  "detail_url": _site_url("portal:basis", basis.pk)},
-        dedupe_key=key)
+        attachments=_receipt_attachment(acceptance_id=answer.pk), dedupe_key=key)
 
 
-def change_acceptance_email_queue(*, notice_id: int) -> OutboundEmail | None:
-    """The confirmation that a change notice was accepted — once per notice."""
+def change_answer_email_queue(*, notice_id: int) -> OutboundEmail | None:
+    """The confirmation of the customer's answer to a change notice — accepted or declined — with the
+    receipt of the answer attached; once per notice."""
     from billing.models import ChangeNotice
 
     notice = ChangeNotice.objects.select_related("basis", "basis__customer", "answered_by").get(pk=notice_id)
-    if notice.status != ChangeNotice.Status.ACCEPTED:
+    if notice.status not in (ChangeNotice.Status.ACCEPTED, ChangeNotice.Status.DECLINED):
         return None
+    accepted = notice.status == ChangeNotice.Status.ACCEPTED
     basis = notice.basis
-    key = f"accepted:change_notice:{notice.pk}"
+    key = f"{'accepted' if accepted else 'declined'}:change_notice:{notice.pk}"
     if OutboundEmail.objects.filter(dedupe_key=key).exists():
         return None
     to = _customer_email(basis)
     if not to:
-        log.warning("change notice %s accepted: the customer has no e-mail address; no confirmation queued",
+        log.warning("change notice %s answered: the customer has no e-mail address; no confirmation queued",
                     notice.pk)
         return None
     company = _company()
 
     def subject():
-        return _dash(_("Bekreftelse: endringsvarsel for %(number)s er akseptert") % {"number": basis.number},
-                     company)
+        text = (_("Bekreftelse: endringsvarsel for %(number)s er akseptert") if accepted
+                else _("Bekreftelse: endringsvarsel for %(number)s er avslått"))
+        return _dash(text % {"number": basis.number}, company)
 
     return email_queue(
         kind=OutboundEmail.Kind.ACCEPTANCE, to=to, subject=subject, template="acceptance_receipt", basis=basis,
-        context={"customer": basis.customer, "notice": notice, "is_change": True, "number": basis.number,
-                 "version": notice.version, "gross": notice.gross, "new_estimate_gross": notice.new_estimate_gross,
-                 "accepted_at": _oslo_time(notice.answered_at),
+        context={"customer": basis.customer, "notice": notice, "is_change": True, "declined": not accepted,
+                 "number": basis.number, "version": notice.version, "gross": notice.gross,
+                 "new_estimate_gross": notice.new_estimate_gross, "accepted_at": _oslo_time(notice.answered_at),
                  **_answer_context(channel=notice.answer_channel, user=notice.answered_by,
                                    customer=basis.customer),
                  "pdf_url": _site_url("portal:change_notice_pdf", notice.pk),
                  "detail_url": _site_url("portal:change_notice", notice.pk)},
-        dedupe_key=key)
+        attachments=_receipt_attachment(change_notice_id=notice.pk), dedupe_key=key)
 
 
 def payment_receipt_queue(*, payment_id: int) -> OutboundEmail | None:

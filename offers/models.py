@@ -87,3 +87,38 @@ class Attachment(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class Receipt(models.Model):
+    """The receipt of one answer: an offer acceptance, or a change notice accepted or declined. Written
+    in the transaction of the answer (`offers/receivers.py`), rendered after commit by the document
+    pipeline (`offers/documents.py`, kind "receipt") and, when the company's seal is configured, sealed
+    with a PAdES signature (`offers/seal.py`). Stored once: one receipt per answer, never re-issued."""
+
+    basis = models.ForeignKey("billing.InvoiceBasis", on_delete=models.CASCADE, related_name="receipts",
+                              verbose_name=_("fakturagrunnlag"))
+    acceptance = models.OneToOneField("billing.Acceptance", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="receipt")
+    change_notice = models.OneToOneField("billing.ChangeNotice", null=True, blank=True,
+                                         on_delete=models.PROTECT, related_name="receipt")
+    # Decided when the receipt is issued (the seal was configured then) and printed on the receipt.
+    sealed = models.BooleanField(_("forseglet"), default=False)
+    created_at = models.DateTimeField(_("utstedt"), auto_now_add=True)
+    pdf = models.FileField(upload_to="receipts/%Y/", blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["basis", "created_at", "id"]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(acceptance__isnull=False, change_notice__isnull=True)
+            | models.Q(acceptance__isnull=True, change_notice__isnull=False),
+            name="receipt_one_answer")]
+        verbose_name = _("kvittering")
+        verbose_name_plural = _("kvitteringer")
+
+    def __str__(self):
+        return f"{_('Kvittering')} {self.pk}"
+
+    @property
+    def is_change(self) -> bool:
+        return self.change_notice_id is not None

@@ -25,6 +25,7 @@ from .models import OutboundEmail
 log = logging.getLogger(__name__)
 
 SEND_TASK = "offers.email_send"
+PREPARE_TASK = "offers.email_prepare"
 
 
 def _company():
@@ -72,8 +73,32 @@ def email_queue(*, kind, to, subject, template, context, basis=None, invoice=Non
     row = OutboundEmail.objects.create(
         kind=kind, to=to, subject=textinput.header_text(subject), body_text=body_text, body_html=body_html,
         attachments=list(attachments), basis=basis, invoice=invoice, dedupe_key=dedupe_key)
-    enqueue_on_commit(SEND_TASK, row.pk)
+    if _unstored_documents(row):
+        # The PDF is rendered on the render queue first and that task hands the e-mail to the e-mail
+        # queue: an e-mail worker never waits on a render, so a slow render delays no other e-mail. A
+        # lost task is caught by the outbox sweeper, whose delivery renders what is still missing.
+        enqueue_on_commit(PREPARE_TASK, row.pk)
+    else:
+        enqueue_on_commit(SEND_TASK, row.pk)
     return row
+
+
+def _unstored_documents(row: OutboundEmail) -> list[tuple[str, int]]:
+    """(kind, id) of each document the row carries whose PDF is not stored yet."""
+    return [(item["document"], item["pk"]) for item in row.attachments or []
+            if item.get("document") and not documents.document_stored(item["document"], item["pk"])]
+
+
+def email_prepare(pk: int) -> str:
+    """Render and store every document a queued e-mail carries, then queue its delivery. Returns
+    "prepared", or "skipped" when the row is no longer waiting to be sent."""
+    row = OutboundEmail.objects.filter(pk=pk, status=OutboundEmail.Status.QUEUED).first()
+    if row is None:
+        return "skipped"
+    for kind, doc_pk in _unstored_documents(row):
+        documents.document_pdf_ensure(kind, doc_pk)
+    enqueue(SEND_TASK, row.pk)
+    return "prepared"
 
 
 # --- delivery -------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Listeners on billing's audit events (sent inside the billing transaction): documents and e-mails
-follow the money core's changes. The e-mails are outbox rows that commit — or roll back — with the
-change; each document's PDF is rendered once the change has committed, by the delivery of the e-mail
-that carries it or, when no e-mail does, by the task `offers.document_render` (a lost task costs
-nothing: the e-mail delivery and the PDF view render a missing PDF)."""
+follow the money core's changes, and each answer of the customer gets its receipt. The e-mails are
+outbox rows that commit — or roll back — with the change; each document's PDF is rendered once the
+change has committed, by the prepare task of the e-mail that carries it (`offers.email_prepare`) or,
+when no e-mail does, by the task `offers.document_render` (a lost task costs nothing: the e-mail delivery and the PDF view render a
+missing PDF)."""
 
 import logging
 
@@ -40,18 +41,50 @@ def render_on_commit(kind: str, pk: int) -> None:
     enqueue_on_commit(RENDER_TASK, kind, pk)
 
 
+def accepted_answer(basis_id: int, offer_version):
+    """The acceptance a `billing.basis.accepted` event recorded (its basis and offer version)."""
+    from billing.models import Acceptance
+
+    qs = Acceptance.objects.filter(basis_id=basis_id, decision="accepted")
+    if offer_version:
+        qs = qs.filter(offer_version=offer_version)
+    return qs.order_by("-at", "-pk").first()
+
+
 @receiver(audit_recorded, dispatch_uid="offers.on_audit")
 def on_audit(sender, event, **kwargs):
-    # A document that a queued e-mail carries is rendered and stored by that e-mail's delivery (one task
-    # renders it): a separate render task would make the delivery wait on the render's row lock, and
-    # with two workers one of them would sit idle behind the other for every document of a bulk job.
+    # A document that a queued e-mail carries is rendered by that e-mail's prepare task on the render
+    # queue, which then queues the send (offers/outbox.py): a second render task for it would only
+    # wait on the first one's row lock.
+    # The receipt of a customer's answer is issued first, so the confirmation e-mail can carry it.
+    documents = rendered_documents(event)
+    receipt = _answer_receipt(event)
+    if receipt is not None:
+        documents.append(("receipt", receipt.pk))
     carried = set()
     for row in _queue_emails(event):
         if row is not None and row.status == row.Status.QUEUED:
             carried.update((a.get("document"), a.get("pk")) for a in row.attachments if a.get("document"))
-    for kind, pk in rendered_documents(event):
+    for kind, pk in documents:
         if (kind, pk) not in carried:
             render_on_commit(kind, pk)
+
+
+ANSWERED = ("billing.basis.accepted", "billing.change_notice.accepted", "billing.change_notice.declined")
+
+
+def _answer_receipt(event):
+    """The receipt of the customer's answer `event` records (issued once, inside the answer's
+    transaction); None for any other event."""
+    from . import services
+
+    action, data = event.action, event.data or {}
+    if action == "billing.basis.accepted" and event.basis_id:
+        answer = accepted_answer(event.basis_id, data.get("offer_version"))
+        return services.receipt_issue(acceptance=answer, by=event.actor_user) if answer is not None else None
+    if action in ANSWERED and data.get("change_notice"):
+        return services.receipt_issue(change_notice=data["change_notice"], by=event.actor_user)
+    return None
 
 
 def _queue_emails(event) -> list:
@@ -73,8 +106,9 @@ def _queue_emails(event) -> list:
         return [emails.offer_expiry_email_queue(basis_id=event.basis_id)]
     elif action == "billing.change_notice.sent" and data.get("change_notice"):
         return [emails.change_notice_email_queue(notice_id=data["change_notice"])]
-    elif action == "billing.change_notice.accepted" and data.get("change_notice"):
-        return [emails.change_acceptance_email_queue(notice_id=data["change_notice"])]
+    elif action in ("billing.change_notice.accepted", "billing.change_notice.declined") \
+            and data.get("change_notice"):
+        return [emails.change_answer_email_queue(notice_id=data["change_notice"])]
     elif action == "billing.change_notice.expired" and data.get("change_notice"):
         return [emails.change_notice_expiry_email_queue(notice_id=data["change_notice"])]
     elif action == "billing.invoice.reminder_sent" and data.get("reminder"):

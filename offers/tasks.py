@@ -10,6 +10,14 @@ def email_send(email_id: int) -> str:
     return outbox.email_deliver(email_id)
 
 
+@shared_task(name="offers.email_prepare", acks_late=True)
+def email_prepare(email_id: int) -> str:
+    """Render and store the documents a queued e-mail carries, then hand it to the e-mail queue."""
+    from . import outbox
+
+    return outbox.email_prepare(email_id)
+
+
 @shared_task(name="offers.document_render", acks_late=True)
 def document_render(kind: str, pk: int) -> str:
     """Render and store the PDF of any document kind in `offers.documents.DOCUMENTS` (no-op when one is

@@ -4,7 +4,7 @@ from . import views
 
 
 class DocumentKind:
-    regex = "offer|invoice"
+    regex = "offer|invoice|receipt"
 
     def to_python(self, value):
         return value

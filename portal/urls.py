@@ -24,6 +24,7 @@ urlpatterns = [
     path("endring/", changes.change_list, name="change_notices"),
     path("endring/<int:pk>/", changes.change_detail, name="change_notice"),
     path("endring/<int:pk>/pdf/", document_pdf_view("change_notice", CUSTOMER), name="change_notice_pdf"),
+    path("kvittering/<int:pk>/pdf/", document_pdf_view("receipt", CUSTOMER), name="receipt_pdf"),
     path("stripe/webhook/", webhooks.stripe_webhook, name="stripe_webhook"),
     path("innlogging/lenke/", account.login_link_request, name="login_link"),
     path("innlogging/lenke/<str:token>/", account.login_link_confirm, name="login_link_confirm"),

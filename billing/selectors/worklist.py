@@ -243,6 +243,9 @@ def basis_detail(pk: int) -> InvoiceBasis:
                 Prefetch("related_cases", queryset=_related_model(InvoiceBasis, "related_cases").objects
                          .select_related("installer")),
                 Prefetch("offers", queryset=Offer.objects.order_by("-version")),
+                # The receipts of the customer's answers (the documents app's rows).
+                Prefetch("receipts", queryset=_related_model(InvoiceBasis, "receipts").objects
+                         .select_related("acceptance", "change_notice").order_by("created_at", "id")),
                 Prefetch("shared_participations",
                          queryset=SharedCostParticipant.objects.select_related("shared_cost")),
             ).get(pk=pk))

@@ -53,6 +53,7 @@ EVENT_LABELS = {
     "offers.email.failed": _("E-post feilet"),
     "offers.email.queued": _("E-post lagt i kø"),
     "offers.email.resend": _("E-post sendt på nytt"),
+    "offers.receipt.issued": _("Kvittering utstedt"),
 }
 
 

@@ -13,6 +13,7 @@ from ..models import CompanyProfile, CostLine, Invoice, InvoiceBasis, Payment
 from ..status import Status
 
 EMAILS_TEMPLATE = "documents/_basis_emails.html"
+RECEIPTS_TEMPLATE = "documents/_basis_receipts.html"
 
 
 def get_basis(pk) -> InvoiceBasis:
@@ -39,7 +40,7 @@ def basis_context(request, basis, **extra) -> dict:
         "events": events, "related_cases": list(basis.related_cases.all()),
         "offers": list(basis.offers.all()),
         "acceptances": list(basis.acceptances.select_related("offer", "user")), "participations": list(basis.shared_participations.all()),
-        "emails_template": _emails_template(),
+        "emails_template": _template(EMAILS_TEMPLATE), "receipts_template": _template(RECEIPTS_TEMPLATE),
         "billing": _billing_summary(invoices), "overpayments": selectors.overpayment_attention(basis, events, invoices),
         "refunds": [p for i in invoices for p in i.payments.all() if p.direction == Payment.Direction.REFUND],
     }
@@ -134,12 +135,13 @@ def _mark_credited(rows, invoices) -> None:
         row["credited_by"] = credited.get(row["line"].pk, [])
 
 
-def _emails_template():
+def _template(name):
+    """A partial of an upper app (e-mails, receipts) included by name when it exists."""
     try:
-        get_template(EMAILS_TEMPLATE)
+        get_template(name)
     except TemplateDoesNotExist:
         return None
-    return EMAILS_TEMPLATE
+    return name
 
 
 def basis_form_initial(basis) -> dict:

@@ -4,15 +4,17 @@
               delivery is accepted at once (nothing leaves the machine) — for `make run`.
 - "http":     a generic HTTP/JSON ERP at ERP_BASE_URL with a bearer token ERP_TOKEN:
                 GET  {base}/customers?q=<text>&limit=<n>   → {"results": [{customer}, ...]}
-                POST {base}/invoices  (one JSON document per invoice/credit note, with the EHF XML),
+                POST {base}/invoices  (one JSON document per invoice/credit note, with the EHF XML and
+                     `receipts`: [{filename, sha256, pdf_base64}] of the answers the invoice rests on),
                      header Idempotency-Key: kundefaktura-<series>-<number>; 2xx = accepted,
                      409 = already had it (also accepted). Anything else fails the delivery.
                 POST {base}/reminder-fees  (one JSON record per reminder fee: the CSV row's fields —
                      invoice number, KID, customer, fee, reminder_step, date — after the documents),
                      header Idempotency-Key: kundefaktura-reminder-<invoice number>-<step>; same answers.
-- "filedrop": writes the batch into ERP_DROP_DIR/kundefaktura-batch-<id>/ (export.csv and one
-              XML per document) through a temporary directory that is renamed when complete, so
-              the ERP never picks up half a batch. Customer search reads ERP_DROP_DIR/customers.json
+- "filedrop": writes the batch into ERP_DROP_DIR/kundefaktura-batch-<id>/ (export.csv, one
+              XML per document under ehf/, the receipts the invoices rest on under receipts/)
+              through a temporary directory that is renamed when complete, so the ERP never picks
+              up half a batch. Customer search reads ERP_DROP_DIR/customers.json
               when the ERP drops one there.
 
 A customer is a dict with: number, name, orgnr, email, phone, street, postal_code, city, kind.
@@ -20,6 +22,7 @@ A customer is a dict with: number, name, orgnr, email, phone, street, postal_cod
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -92,12 +95,17 @@ class ErpAdapter:
 
 
 class BatchFiles:
-    """The stored files of a batch, by their names in the project's storage: the CSV and the zip of EHF
-    documents (read through the storage API, streamed, never loaded whole)."""
+    """The stored files of a batch, by their names in the project's storage: the CSV, the zip of EHF
+    documents and the zip of the receipts the invoices rest on (read through the storage API, streamed,
+    never loaded whole)."""
 
-    def __init__(self, csv_name: str, archive_name: str, storage=None):
-        self.csv_name, self.archive_name = csv_name, archive_name
+    def __init__(self, csv_name: str, archive_name: str, receipts_name: str = "", storage=None):
+        self.csv_name, self.archive_name, self.receipts_name = csv_name, archive_name, receipts_name
         self.storage = storage or default_storage
+
+    @classmethod
+    def of(cls, batch) -> BatchFiles:
+        return cls(batch.csv_file, batch.ehf_archive, batch.receipts_archive)
 
     def open_csv_bytes(self):
         return self.storage.open(self.csv_name, "rb")
@@ -110,6 +118,15 @@ class BatchFiles:
     def open_archive(self):
         """The EHF zip, open (a ZipFile does not close a file it was handed: both are closed here)."""
         with self.storage.open(self.archive_name, "rb") as fh, zipfile.ZipFile(fh) as zf:
+            yield zf
+
+    @contextlib.contextmanager
+    def open_receipts(self):
+        """The receipts zip, open; None when the batch has none."""
+        if not self.receipts_name:
+            yield None
+            return
+        with self.storage.open(self.receipts_name, "rb") as fh, zipfile.ZipFile(fh) as zf:
             yield zf
 
     def documents(self):
@@ -185,7 +202,7 @@ class HttpAdapter(ErpAdapter):
         import csv
 
         count = 0
-        with files.open_csv() as fh, files.open_archive() as zf:
+        with files.open_csv() as fh, files.open_archive() as zf, files.open_receipts() as receipts:
             for cells in csv.DictReader(fh, delimiter=";"):
                 row = {k: csvcells.unescape(v) for k, v in cells.items()}  # the text as typed, not the CSV form
                 if row["document_type"] == "reminder_fee":  # after every document of the batch
@@ -193,9 +210,21 @@ class HttpAdapter(ErpAdapter):
                     continue
                 xml = zf.read(row["ehf_file"]).decode("utf-8")
                 self.push_document({**row, "series": "K" if row["document_type"] == "credit_note" else "F",
-                                    "batch": batch.pk, "ehf_xml": xml})
+                                    "batch": batch.pk, "ehf_xml": xml, "receipts": _receipts(receipts, row)})
                 count += 1
         return DeliveryResult(reference=f"http-{batch.pk}", delivered=count)
+
+
+def _receipts(zf: zipfile.ZipFile | None, row: dict) -> list[dict]:
+    """The receipts a document row names, with their PDFs (base64) from the batch's receipts.zip."""
+    names = [n for n in (row.get("receipt_files") or "").split("|") if n]
+    if not names:
+        return []
+    if zf is None:
+        raise ErpError(f"document {row.get('number')} names receipts but the batch has no receipts.zip")
+    hashes = (row.get("receipt_sha256") or "").split("|")
+    return [{"filename": name, "sha256": sha, "pdf_base64": base64.b64encode(zf.read(name)).decode()}
+            for name, sha in zip(names, hashes, strict=True)]
 
 
 class FileDropAdapter(ErpAdapter):
@@ -228,6 +257,11 @@ class FileDropAdapter(ErpAdapter):
                     with zf.open(info) as src, open(tmp / "ehf" / Path(info.filename).name, "wb") as dst:
                         shutil.copyfileobj(src, dst)
                     count += 1
+            with files.open_receipts() as rz:
+                for info in rz.infolist() if rz is not None else ():
+                    (tmp / "receipts").mkdir(exist_ok=True)
+                    with rz.open(info) as src, open(tmp / "receipts" / Path(info.filename).name, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
             os.replace(tmp, final)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)

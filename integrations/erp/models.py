@@ -47,6 +47,9 @@ class ExportBatch(models.Model):
     csv_sha256 = models.CharField(max_length=64, blank=True)
     ehf_archive = models.CharField(_("EHF-arkiv"), max_length=300, blank=True)  # a zip of the EHF XML files
     ehf_sha256 = models.CharField(max_length=64, blank=True)
+    # a zip of the receipts the batch's invoices rest on; empty when none of them rests on one
+    receipts_archive = models.CharField(_("kvitteringsarkiv"), max_length=300, blank=True)
+    receipts_sha256 = models.CharField(max_length=64, blank=True)
     built_at = models.DateTimeField(_("filer skrevet"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("leveringsforsøk"), default=0)
     last_error = models.TextField(_("siste feil"), blank=True)

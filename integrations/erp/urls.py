@@ -13,6 +13,7 @@ urlpatterns = [
     path("eksport/<int:pk>/lever-igjen/", views.export_redeliver, name="export_redeliver"),
     path("eksport/<int:pk>/csv/", views.export_download_csv, name="export_csv"),
     path("eksport/<int:pk>/ehf.zip", views.export_download_zip, name="export_zip"),
+    path("eksport/<int:pk>/kvitteringer.zip", views.export_download_receipts, name="export_receipts"),
     path("eksport/<int:pk>/ehf/<str:name>", views.export_download_xml, name="export_xml"),
     path("bank/", views.bank_imports, name="bank_imports"),
     path("bank/<int:pk>/", views.bank_import_detail, name="bank_import_detail"),

@@ -152,12 +152,19 @@ def export_download_zip(request, pk):
 
 
 @caseworker_required
+def export_download_receipts(request, pk):
+    """The receipts the batch's invoices rest on (their PDFs, as delivered to the ERP)."""
+    batch = get_object_or_404(ExportBatch, pk=pk)
+    return _file(batch.receipts_archive, f"erp-eksport-{batch.pk}-kvitteringer.zip", "application/zip")
+
+
+@caseworker_required
 def export_download_xml(request, pk, name):
     batch = get_object_or_404(ExportBatch, pk=pk)
     if not batch.ehf_archive or "/" in name or not name.endswith(".xml"):
         raise Http404
     try:
-        with adapters.BatchFiles(batch.csv_file, batch.ehf_archive).open_archive() as zf:
+        with adapters.BatchFiles.of(batch).open_archive() as zf:
             data = zf.read(name)
     except (KeyError, FileNotFoundError):
         raise Http404 from None

@@ -41,7 +41,7 @@ def home(request):
 
 def _offer_context(request, basis, accept_form=None, decline_form=None):
     offer = services.current_offer(basis)
-    answer = offer.acceptances.first() if offer else None
+    answer = offer.acceptances.select_related("receipt").first() if offer else None
     today = services.today()
     expired = bool(offer and not answer and (basis.status == Status.EXPIRED
                                              or (basis.status == Status.OFFER_SENT and offer.valid_until < today)))

@@ -26,7 +26,7 @@ def _seed(caseworker) -> int:
     for kind in ("offer", "invoice", "change_notice"):
         for pk in documents.document(kind).get_model().objects.values_list("pk", flat=True):
             documents.document_pdf_ensure(kind, pk)
-    erp.export_run()
+    assert erp.export_run().receipts_archive, "the batch's receipts zip is one of the stored files"
     invoice = docs["ordinary_O"]
     erp.bank_import_file(data=camt054([("BANK-B1", str(invoice.gross_total), invoice.kid)]), filename="b.xml")
     return sum(1 for _ in documents.stored_documents()) + sum(1 for _ in erp.stored_files())

@@ -13,7 +13,7 @@ def test_each_task_goes_to_its_queue(settings):
     task_by_name("kundefaktura.ping")  # every app's tasks are registered
     tasks = sorted(n for n in celery_app.tasks if not n.startswith("celery."))
     expected = {n: "default" for n in tasks}
-    expected |= {"offers.document_render": "render", "offers.email_send": "email", "portal.login_link_send": "email"}
+    expected |= {"offers.document_render": "render", "offers.email_prepare": "render", "offers.email_send": "email", "portal.login_link_send": "email"}
     assert set(TASK_QUEUE_ROLES) <= set(tasks), "a route names a task that does not exist"
     assert {n: _routed(n) for n in tasks} == expected
     assert {"billing.bulk_send_offer_item", "integrations.erp_export", "kundefaktura.outbox_sweep"} <= set(tasks)

@@ -1,10 +1,13 @@
 """Stored files: written once on both backends, and every stored file (documents, ERP export batches, bank
 files) living in an S3 object store — moto's server on loopback, a real S3 API — when one is configured."""
 
+import base64
+import csv
 import hashlib
 import io
 import itertools
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -67,6 +70,17 @@ def test_overwriting_cannot_be_configured(s3_server):
         WriteOnceS3Storage(**s3_server.storage_options("any-bucket"), file_overwrite=True)
 
 
+class _Recorder:
+    """A requests session for the HTTP ERP adapter that accepts every document and keeps its JSON."""
+
+    def __init__(self):
+        self.bodies = []
+
+    def post(self, url, json, headers, timeout):
+        self.bodies.append(json)
+        return SimpleNamespace(status_code=201, text="")
+
+
 @pytest.mark.django_db
 def test_documents_erp_exports_and_bank_files_live_in_the_object_store(
         s3_storage, s3_server, settings, tmp_path, company, caseworker, caseworker_client):
@@ -91,7 +105,8 @@ def test_documents_erp_exports_and_bank_files_live_in_the_object_store(
     anonymous = caseworker_client.__class__().get(reverse("offers:pdf", args=["invoice", invoice.pk]))
     assert anonymous.status_code == 302
 
-    # ERP export: the batch's CSV and EHF zip are written to the bucket, delivered and downloaded from it.
+    # ERP export: the batch's CSV, EHF zip and receipts zip are written to the bucket, delivered and
+    # downloaded from it.
     batch = services.export_run()
     keys = s3_server.keys(s3_storage)
     csv_bytes, zip_bytes = keys[batch.csv_file], keys[batch.ehf_archive]
@@ -105,15 +120,33 @@ def test_documents_erp_exports_and_bank_files_live_in_the_object_store(
         xml = caseworker_client.get(reverse("erp:export_xml", args=[batch.pk, name]))
         assert xml.status_code == 200 and xml.content == zf.read(name)
         documents_in_zip = len(zf.namelist())
+    # The receipts the invoices rest on: their zip too, stored, recorded with its SHA-256, downloaded.
+    receipts_bytes = keys[batch.receipts_archive]
+    assert hashlib.sha256(receipts_bytes).hexdigest() == batch.receipts_sha256
+    assert caseworker_client.get(reverse("erp:export_receipts", args=[batch.pk])).getvalue() == receipts_bytes
+    with zipfile.ZipFile(io.BytesIO(receipts_bytes)) as zf:
+        receipts = {name: zf.read(name) for name in zf.namelist()}
+    named = {name: sha for row in csv.DictReader(io.StringIO(csv_bytes.decode("utf-8")), delimiter=";")
+             for name, sha in zip(row["receipt_files"].split("|"), row["receipt_sha256"].split("|"), strict=True)
+             if name}
+    assert {name: hashlib.sha256(pdf).hexdigest() for name, pdf in receipts.items()} == named and named
     assert services.export_deliver(batch_id=batch.pk).status == "delivered"  # the demo adapter reads the zip
-    drop = adapters.FileDropAdapter(drop_dir=tmp_path / "drop").deliver(batch, adapters.BatchFiles(
-        batch.csv_file, batch.ehf_archive))
+    drop = adapters.FileDropAdapter(drop_dir=tmp_path / "drop").deliver(batch, adapters.BatchFiles.of(batch))
     assert drop.delivered == documents_in_zip
-    assert (tmp_path / "drop" / f"kundefaktura-batch-{batch.pk}" / "export.csv").read_bytes() == csv_bytes
+    dropped = tmp_path / "drop" / f"kundefaktura-batch-{batch.pk}"
+    assert (dropped / "export.csv").read_bytes() == csv_bytes
+    assert {p.name: p.read_bytes() for p in (dropped / "receipts").iterdir()} == receipts
+    posted = _Recorder()
+    adapters.HttpAdapter(base_url="http://erp.invalid", token="t", session=posted).deliver(
+        batch, adapters.BatchFiles.of(batch))
+    sent = {r["filename"]: base64.b64decode(r["pdf_base64"]) for body in posted.bodies
+            for r in body.get("receipts", ())}
+    assert sent == receipts
     # Building the batch again (a crash before its names were recorded) stores new files beside the old.
-    old_csv, old_zip = batch.csv_file, batch.ehf_archive
+    old_csv, old_zip, old_receipts = batch.csv_file, batch.ehf_archive, batch.receipts_archive
     rebuilt = services.export_build(batch=batch)
     assert rebuilt.csv_file != old_csv and rebuilt.ehf_archive != old_zip
+    assert rebuilt.receipts_archive != old_receipts and s3_server.keys(s3_storage)[old_receipts] == receipts_bytes
     assert s3_server.keys(s3_storage)[old_csv] == csv_bytes
 
     # Bank files: stored in the bucket as received, booked from there.

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_document_kind_is_declared_once():
-    assert set(documents.DOCUMENTS) == {"offer", "invoice", "change_notice", "reminder", "rough_estimate"}
+    assert set(documents.DOCUMENTS) == {"offer", "invoice", "change_notice", "reminder", "receipt", "rough_estimate"}
     for kind, declaration in documents.DOCUMENTS.items():
         assert declaration.kind == kind
         assert declaration.template.startswith("documents/") and callable(declaration.context)
@@ -104,3 +104,43 @@ def test_reminder_is_rendered_after_commit_with_the_figures_billing_recorded(
     assert "1. purring" in text and "30.04.2026" in text and invoice.kid in text
     mail = OutboundEmail.objects.get(kind="reminder", invoice=invoice)
     assert mail.attachments == [{"document": "reminder", "pk": reminder.pk}]
+
+
+def test_an_email_with_an_unrendered_document_is_rendered_on_the_render_queue_before_it_is_sent(
+        change_case, caseworker, smtp_sink, django_capture_on_commit_callbacks):
+    # An e-mail worker never renders: the prepare task (render queue) stores the PDF, then queues the send.
+    from celery.signals import task_prerun
+
+    from kundefaktura.celery import queue_for
+
+    seen = []
+
+    def record(task=None, args=None, **kw):
+        if task.name.startswith("offers.email"):
+            notice_stored = bool(ChangeNotice.objects.filter(basis=change_case).exclude(pdf_sha256="").exists())
+            seen.append((task.name, queue_for(task.name), notice_stored))
+
+    task_prerun.connect(record, weak=False)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            _send_notice(change_case, caseworker)
+    finally:
+        task_prerun.disconnect(record)
+    prepare_queue, send_queue = queue_for("offers.email_prepare"), queue_for("offers.email_send")
+    assert prepare_queue == queue_for("offers.document_render") != send_queue
+    assert seen == [("offers.email_prepare", prepare_queue, False), ("offers.email_send", send_queue, True)]
+    assert [m for m in smtp_sink.messages if "Endringsvarsel for" in m["Subject"]]
+
+
+def test_an_email_whose_documents_are_stored_goes_straight_to_the_email_queue(
+        change_case, caseworker, django_capture_on_commit_callbacks):
+    from offers import outbox
+    from offers.tasks import email_prepare
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notice = _send_notice(change_case, caseworker)
+    notice.refresh_from_db()
+    assert notice.pdf_sha256
+    row = OutboundEmail.objects.get(kind="change_notice", basis=change_case)
+    assert outbox._unstored_documents(row) == []
+    assert email_prepare(row.pk) == "skipped", "a row already sent is not prepared again"

@@ -32,8 +32,10 @@ def others(company, other_customer_user, settings):
                                            provider="local", provider_reference="local-x", status="pending")
     add_line(basis, description="Ekstra målerskap", unit_price="2500.00")
     notice = services.change_notice_send(basis=basis, by=None)
+    from offers.models import Receipt
+
     return {"basis": basis, "offer": services.current_offer(basis), "invoice": invoice, "payment": payment,
-            "notice": notice}
+            "notice": notice, "receipt": Receipt.objects.get(acceptance__basis=basis)}
 
 
 def object_urls(o):
@@ -52,13 +54,14 @@ def object_urls(o):
         "local_checkout": ("post", reverse("portal:local_checkout", args=[pay]), {"decision": "approve"}),
         "change_notice": ("post", reverse("portal:change_notice", args=[notice]), {"decision": "accept"}),
         "change_notice_pdf": ("get", reverse("portal:change_notice_pdf", args=[notice]), {}),
+        "receipt_pdf": ("get", reverse("portal:receipt_pdf", args=[o["receipt"].pk]), {}),
     }
 
 
 
 def _covered_names():
     return {"basis", "accept", "accepted", "decline", "offer_pdf", "invoice", "invoice_pdf", "invoice_pay",
-            "payment_done", "payment_cancelled", "local_checkout", "change_notice", "change_notice_pdf"} | PUBLIC | NOT_OBJECT_SCOPED
+            "payment_done", "payment_cancelled", "local_checkout", "change_notice", "change_notice_pdf", "receipt_pdf"} | PUBLIC | NOT_OBJECT_SCOPED
 
 
 def test_url_table_matches_the_urlconf():
@@ -93,7 +96,7 @@ def test_the_owner_reaches_the_same_urls(others, other_customer_user):
     for name in ("basis", "accepted", "invoice", "payment_done"):
         method, url, data = object_urls(others)[name]
         assert getattr(client, method)(url, data).status_code == 200, name
-    for name in ("offer_pdf", "invoice_pdf"):
+    for name in ("offer_pdf", "invoice_pdf", "receipt_pdf"):
         response = client.get(object_urls(others)[name][1])
         assert response.status_code == 200 and response["Content-Type"] == "application/pdf", name
         assert response.content.startswith(b"%PDF"), name

@@ -10,7 +10,9 @@
 2. `export_build`  — streams the claimed documents (server-side cursor, light named rows, the lines
    of each chunk of 1000 documents in one query) into the CSV and a zip with one EHF XML per
    document, written incrementally; memory does not grow with the count. The batch's reminder fees
-   follow as CSV records of their own (`reminder_fee`, no EHF), from one more streamed query.
+   follow as CSV records of their own (`reminder_fee`, no EHF), from one more streamed query. Each
+   invoice carries the receipts of the customer's answers it rests on (`receipt_files`,
+   `receipt_sha256`; the PDFs in `receipts.zip`), loaded with one query per chunk.
 3. `export_deliver` — claims the batch for delivery with a conditional UPDATE, hands the files to
    the adapter; a failure is recorded (attempts, last error) and raised so the task retries.
 """
@@ -23,6 +25,7 @@ import hashlib
 import itertools
 import logging
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -52,8 +55,9 @@ EXPORTABLE_STATUSES = (Invoice.Status.ISSUED, Invoice.Status.SENT, Invoice.Statu
 CSV_COLUMNS = ["document_type", "kind", "number", "credited_number", "issue_date", "due_date", "delivery_date",
                "kid", "currency", "erp_customer_number", "customer_name", "customer_orgnr", "customer_email",
                "basis_number", "metering_point_id", "net_amount", "vat_amount", "gross_amount", "vat_breakdown",
-               "bank_account", "ehf_file", "reminder_step"]
+               "bank_account", "ehf_file", "reminder_step", "receipt_files", "receipt_sha256"]
 REMINDER_FEE = "reminder_fee"
+RECEIPTS_ARCHIVE = "receipts.zip"
 
 
 def exportable_invoices():
@@ -118,7 +122,7 @@ def _party(buyer: dict) -> list[str]:
                                              "metering_point_id")]
 
 
-def _csv_row(doc, filename: str) -> list[str]:
+def _csv_row(doc, filename: str, receipts=()) -> list[str]:
     buyer, seller = doc.buyer or {}, doc.seller or {}
     fmt_amount, fmt_number = ehf.fmt_amount, ehf.fmt_number
     breakdown = "|".join(f"{g['code']}:{fmt_number(g['rate'])}:{fmt_amount(g['base'])}:{fmt_amount(g['vat'])}"
@@ -130,7 +134,8 @@ def _csv_row(doc, filename: str) -> list[str]:
             str(doc.credited_number) if doc.credited_number else "", doc.issue_date.isoformat(), due,
             doc.delivery_date.isoformat() if doc.delivery_date else "", text(doc.kid), text(doc.currency),
             *_party(buyer), fmt_amount(doc.net_total), fmt_amount(doc.vat_total), fmt_amount(doc.gross_total),
-            text(breakdown), text(seller.get("bank_account", "")), text(filename), ""]
+            text(breakdown), text(seller.get("bank_account", "")), text(filename), "",
+            text("|".join(r.filename for r in receipts)), "|".join(r.sha256 for r in receipts)]
 
 
 def _fee_row(fee) -> list[str]:
@@ -138,23 +143,58 @@ def _fee_row(fee) -> list[str]:
     amount = ehf.fmt_amount(fee.fee)
     return [REMINDER_FEE, "reminder", str(fee.invoice_number), "", timezone.localdate(fee.sent_at).isoformat(),
             fee.due_date.isoformat(), "", text(fee.kid), text(fee.currency), *_party(fee.buyer or {}),
-            amount, "0.00", amount, f"O:0:{amount}:0.00", text(fee.bank_account or ""), "", str(fee.step)]
+            amount, "0.00", amount, f"O:0:{amount}:0.00", text(fee.bank_account or ""), "", str(fee.step), "", ""]
 
 
 # Only what the EHF and the CSV read: snapshot columns, as light named rows (no model instances).
 DOC_FIELDS = ("id", "kind", "series", "number", "issue_date", "due_date", "delivery_date", "kid", "currency",
               "seller", "buyer", "net_total", "vat_total", "gross_total", "vat_breakdown", "note",
-              "credited_invoice_id", "credited_number", "credited_date")
+              "credited_invoice_id", "credited_number", "credited_date", "basis_id", "created_at")
 LINE_FIELDS = ("invoice_id", "position", "category_code", "category_label", "description", "quantity", "unit",
                "unit_price", "amount", "vat_code", "vat_rate")
 
 
-def batch_documents(batch, chunk_size: int = CHUNK_SIZE):
-    """Yield (document, lines) for every document of the batch, in number order.
+@dataclass(frozen=True)
+class ReceiptRef:
+    """A receipt an invoice rests on, as the export names it: file name in receipts.zip, its SHA-256."""
 
-    Streamed: documents come from one server-side cursor (`iterator(chunk_size)`), and the lines of
-    each chunk of documents are loaded with ONE query — memory is bounded by the chunk size, not by
-    the number of documents, and the query count is 1 + documents / chunk_size."""
+    pk: int
+    filename: str
+    sha256: str
+
+
+def _receipts_of(chunk) -> dict[int, list[ReceiptRef]]:
+    """Per invoice of the chunk (credit notes have none): the receipts of the customer's accepted answers
+    on its basis — the offer's acceptance and accepted change notices — issued no later than the invoice.
+    One query for the chunk; a receipt not rendered yet is rendered (and sealed) first."""
+    from offers.documents import document_filename, document_pdf_ensure
+    from offers.models import Receipt
+
+    invoices = [d for d in chunk if d.kind != Invoice.Kind.CREDIT_NOTE]
+    if not invoices:
+        return {}
+    by_basis: dict[int, list] = {}
+    for receipt in (Receipt.objects.filter(basis_id__in={d.basis_id for d in invoices})
+                    .filter(Q(acceptance__decision="accepted") | Q(change_notice__status="accepted"))
+                    .select_related("basis", "acceptance", "change_notice").order_by("created_at", "id")):
+        if not receipt.pdf_sha256:
+            try:
+                document_pdf_ensure("receipt", receipt.pk)
+            except Exception:  # noqa: BLE001 — a seal that cannot be made must not hold back the invoices
+                log.exception("erp export: receipt %s could not be rendered; exported without it", receipt.pk)
+                continue
+            receipt.refresh_from_db(fields=["pdf", "pdf_sha256"])
+        by_basis.setdefault(receipt.basis_id, []).append(receipt)
+    return {d.id: [ReceiptRef(r.pk, document_filename("receipt", r), r.pdf_sha256)
+                   for r in by_basis.get(d.basis_id, ()) if r.created_at <= d.created_at] for d in invoices}
+
+
+def batch_documents(batch, chunk_size: int = CHUNK_SIZE):
+    """Yield (document, lines, receipts) for every document of the batch, in number order.
+
+    Streamed: documents come from one server-side cursor (`iterator(chunk_size)`), and the lines and the
+    receipts of each chunk of documents are loaded with one query each — memory is bounded by the chunk
+    size, not by the number of documents, and the query count is 1 + 2 × documents / chunk_size."""
     docs = (Invoice.objects.filter(erp_export_item__batch=batch)
             .annotate(credited_number=F("credited_invoice__number"),
                       credited_date=F("credited_invoice__issue_date"))
@@ -168,8 +208,9 @@ def batch_documents(batch, chunk_size: int = CHUNK_SIZE):
         for ln in (InvoiceLine.objects.filter(invoice_id__in=[d.id for d in chunk])
                    .order_by("invoice_id", "position").values_list(*LINE_FIELDS, named=True)):
             lines.setdefault(ln.invoice_id, []).append(ln)
+        receipts = _receipts_of(chunk)
         for doc in chunk:
-            yield doc, lines.get(doc.id, ())
+            yield doc, lines.get(doc.id, ()), receipts.get(doc.id, ())
 
 
 FEE_FIELDS = {"step": F("reminder__step"), "fee": F("reminder__fee"), "sent_at": F("reminder__sent_at"),
@@ -192,33 +233,55 @@ def _zip_compression() -> int:
     return ziparchive.DEFLATED
 
 
+def _receipt_bytes(ref: ReceiptRef) -> bytes:
+    """The stored receipt PDF (through the documents' storage), checked against its recorded SHA-256."""
+    from offers.documents import document_pdf_bytes
+
+    _name, content = document_pdf_bytes("receipt", ref.pk)
+    if hashlib.sha256(content).hexdigest() != ref.sha256:
+        raise RuntimeError(f"receipt {ref.pk}: stored PDF does not match its SHA-256")
+    return content
+
+
 def export_build(*, batch) -> ExportBatch:
-    """Write the CSV and the EHF zip of a claimed batch and store them (again, under fresh names, if an
-    earlier run stored them and crashed before recording them: stored files are never replaced)."""
+    """Write the CSV, the EHF zip and — when an invoice rests on one — the zip of receipts of a claimed
+    batch and store them with their SHA-256 (again, under fresh names, if an earlier run stored them and
+    crashed before recording them: stored files are never replaced)."""
     rel_dir = f"erp/batch-{batch.pk}"
     counts = {"invoice": 0, "credit_note": 0}
     build, filename = ehf.build, ehf.filename
+    written_receipts: set[int] = set()
     with tempfile.TemporaryDirectory(prefix="kf-erp-export-") as tmp:
         tmp_csv, tmp_zip = Path(tmp) / "export.csv", Path(tmp) / "ehf.zip"
-        # Both files are written locally as the documents stream past (the zip writer spools its central
-        # directory to a temporary file, so nothing here grows with the number of documents), then
-        # stored whole: a stored file is never seen half-written.
+        tmp_receipts = Path(tmp) / RECEIPTS_ARCHIVE
+        # The files are written locally as the documents stream past (the zip writers spool their
+        # central directory to a temporary file, so nothing here grows with the number of documents),
+        # then stored whole: a stored file is never seen half-written. Receipts are PDFs (compressed
+        # already): stored in their zip as they are, each once per batch.
         with open(tmp_csv, "w", encoding="utf-8", newline="") as fh, open(tmp_zip, "wb") as zfh, \
-                ziparchive.StreamingZipWriter(zfh, compression=_zip_compression(), when=timezone.localtime()) as zf:
+                ziparchive.StreamingZipWriter(zfh, compression=_zip_compression(), when=timezone.localtime()) as zf, \
+                open(tmp_receipts, "wb") as rfh, \
+                ziparchive.StreamingZipWriter(rfh, compression=ziparchive.STORED, when=timezone.localtime()) as rz:
             writer = csv.writer(fh, delimiter=";", lineterminator="\r\n")
             writer.writerow(CSV_COLUMNS)
-            for doc, lines in batch_documents(batch):
+            for doc, lines, receipts in batch_documents(batch):
                 name = filename(doc)
                 zf.writestr(name, build(doc, lines, credited_number=doc.credited_number,
                                         credited_date=doc.credited_date))
-                writer.writerow(_csv_row(doc, name))
+                for ref in receipts:
+                    if ref.pk not in written_receipts:
+                        rz.writestr(ref.filename, _receipt_bytes(ref))
+                        written_receipts.add(ref.pk)
+                writer.writerow(_csv_row(doc, name, receipts))
                 counts["credit_note" if doc.kind == Invoice.Kind.CREDIT_NOTE else "invoice"] += 1
             for fee in batch_reminder_fees(batch):
                 writer.writerow(_fee_row(fee))
+        # The receipts' zip is stored only when an invoice of the batch rests on a receipt.
         stored = {}
-        for path in (tmp_csv, tmp_zip):
+        for path in (tmp_csv, tmp_zip, tmp_receipts) if written_receipts else (tmp_csv, tmp_zip):
             with open(path, "rb") as fh:
                 sha = hashlib.file_digest(fh, "sha256").hexdigest()
+                fh.seek(0)
                 stored[path.name] = (stored_save(f"{rel_dir}/{path.name}", fh), sha)
     # Totals are summed by the database (no money arithmetic here).
     docs = Invoice.objects.filter(erp_export_item__batch=batch)
@@ -226,8 +289,10 @@ def export_build(*, batch) -> ExportBatch:
              "credit_note": docs.filter(kind=Invoice.Kind.CREDIT_NOTE).aggregate(s=Sum("gross_total"))["s"] or 0}
     fees = ExportReminderFee.objects.filter(batch=batch).aggregate(n=Count("id"), s=Sum("reminder__fee"))
     (csv_name, csv_sha), (zip_name, zip_sha) = stored["export.csv"], stored["ehf.zip"]
+    receipts_name, receipts_sha = stored.get(RECEIPTS_ARCHIVE, ("", ""))
     ExportBatch.objects.filter(pk=batch.pk).update(
-        csv_file=csv_name, csv_sha256=csv_sha, ehf_archive=zip_name, ehf_sha256=zip_sha, built_at=timezone.now(),
+        csv_file=csv_name, csv_sha256=csv_sha, ehf_archive=zip_name, ehf_sha256=zip_sha,
+        receipts_archive=receipts_name, receipts_sha256=receipts_sha, built_at=timezone.now(),
         invoice_count=counts["invoice"], credit_note_count=counts["credit_note"],
         gross_total=gross["invoice"], credit_total=gross["credit_note"],
         document_count=counts["invoice"] + counts["credit_note"], reminder_fee_count=fees["n"],
@@ -252,7 +317,7 @@ def export_deliver(*, batch_id: int, adapter=None) -> ExportBatch:
     if not got:
         return batch  # delivered already, being delivered elsewhere, or not built yet
     adapter = adapter or adapters.get_adapter(batch.adapter or None)
-    files = adapters.BatchFiles(batch.csv_file, batch.ehf_archive)
+    files = adapters.BatchFiles.of(batch)
     try:
         result = adapter.deliver(batch, files)
     except Exception as exc:  # noqa: BLE001 — any adapter failure is recorded and retried

@@ -31,15 +31,19 @@ def stored_read(name: str) -> bytes:
 
 
 def stored_files():
-    """(kind, pk, stored file name, recorded SHA-256) of every stored ERP file: the CSV and EHF zip of
-    every built export batch and every received bank file, for `manage.py verify_documents`."""
+    """(kind, pk, stored file name, recorded SHA-256) of every stored ERP file: the CSV, the EHF zip and
+    the receipts zip (a batch has one when an invoice rests on a receipt) of every built export batch and
+    every received bank file, for `manage.py verify_documents`."""
     from ..models import BankImport, ExportBatch
 
-    for pk, csv_name, csv_sha, zip_name, zip_sha in (
+    for pk, csv_name, csv_sha, zip_name, zip_sha, receipts_name, receipts_sha in (
             ExportBatch.objects.exclude(built_at=None).order_by("pk")
-            .values_list("pk", "csv_file", "csv_sha256", "ehf_archive", "ehf_sha256").iterator(chunk_size=2000)):
+            .values_list("pk", "csv_file", "csv_sha256", "ehf_archive", "ehf_sha256", "receipts_archive",
+                         "receipts_sha256").iterator(chunk_size=2000)):
         yield "erp_export_csv", pk, csv_name, csv_sha
         yield "erp_export_ehf", pk, zip_name, zip_sha
+        if receipts_name:
+            yield "erp_export_receipts", pk, receipts_name, receipts_sha
     for pk, name, sha in (BankImport.objects.exclude(file="").order_by("pk")
                           .values_list("pk", "file", "sha256").iterator(chunk_size=2000)):
         yield "bank_file", pk, name, sha

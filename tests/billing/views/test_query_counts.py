@@ -14,9 +14,9 @@ from tests.support.factories import accepted_basis, add_line, make_basis, make_c
 pytestmark = pytest.mark.django_db
 
 LIST_MAX_QUERIES = 7
-# The basis page: lines, documents, payments, refunds, credited lines, timeline, the answers' evidence — each one
-# query, whatever the size.
-PAGE_MAX_QUERIES = 19
+# The basis page: lines, documents, payments, refunds, credited lines, timeline, the answers' evidence, their
+# receipts — each one query, whatever the size.
+PAGE_MAX_QUERIES = 20
 
 
 def _make_bases(n, by):

@@ -65,7 +65,7 @@ def test_each_reminder_fee_is_exported_once_as_its_own_record(company, caseworke
         "customer_email": "kari@example.com", "basis_number": invoice.basis.number,
         "metering_point_id": "707057500000000018", "net_amount": "35.00", "vat_amount": "0.00",
         "gross_amount": "35.00", "vat_breakdown": "O:0:35.00:0.00", "bank_account": "12345678903",
-        "ehf_file": "", "reminder_step": "1"}
+        "ehf_file": "", "reminder_step": "1", "receipt_files": "", "receipt_sha256": ""}
     with zipfile.ZipFile(erp.stored_open(batch.ehf_archive)) as zf:
         assert zf.namelist() == [], "a reminder fee is no invoice: no EHF"
     with _at(dt.date(2026, 4, 14)):
