@@ -339,7 +339,7 @@ def _login_label(method: str, channel: str) -> str:
 
     if not method and channel and channel != "portal":
         method = LoginMethod.STAFF
-    return str(dict(LoginMethod.choices).get(method, "")) if method else "Ikke registrert"
+    return str(dict(LoginMethod.choices).get(method, "")) if method else _("Ikke registrert")
 
 
 def receipt_answer(receipt) -> dict:
@@ -351,7 +351,7 @@ def receipt_answer(receipt) -> dict:
         notice = receipt.change_notice
         user, channel = notice.answered_by, notice.answer_channel or "portal"
         return {
-            "is_change": True, "document_label": "Endringsvarsel", "version": notice.version,
+            "is_change": True, "document_label": _("Endringsvarsel"), "version": notice.version,
             "decision": notice.status, "document_sha256": notice.answer_pdf_sha256 or notice.pdf_sha256,
             "amounts": Figures(net=notice.net, vat=notice.vat, gross=notice.gross),
             "new_estimate_gross": notice.new_estimate_gross, "at": notice.answered_at, "user": user,
@@ -364,7 +364,7 @@ def receipt_answer(receipt) -> dict:
     answer = receipt.acceptance
     offer = answer.offer
     return {
-        "is_change": False, "document_label": "Tilbud", "version": answer.offer_version,
+        "is_change": False, "document_label": _("Tilbud"), "version": answer.offer_version,
         "decision": answer.decision, "document_sha256": answer.pdf_sha256,
         "amounts": Figures(net=offer.net, vat=offer.vat, gross=offer.gross), "new_estimate_gross": None,
         "at": answer.at, "user": answer.user, "channel": answer.channel or Acceptance.Channel.PORTAL,
@@ -384,8 +384,8 @@ def receipt_context(receipt) -> dict:
     return {
         **company_context(), "receipt": receipt, "basis": basis, "customer": basis.customer,
         **answer,
-        "title": "Kvittering for svar på endringsvarsel" if answer["is_change"] else "Kvittering for aksept",
-        "decision_label": "Akseptert" if answer["decision"] == "accepted" else "Avslått",
+        "title": _("Kvittering for svar på endringsvarsel") if answer["is_change"] else _("Kvittering for aksept"),
+        "decision_label": _("Akseptert") if answer["decision"] == "accepted" else _("Avslått"),
         "by_name": (user.get_full_name() or user.username) if user else "",
         "by_portal": channel == Acceptance.Channel.PORTAL,
         "channel_label": str(dict(Acceptance.Channel.choices).get(channel, channel)),

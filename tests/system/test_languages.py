@@ -98,28 +98,33 @@ def test_every_document_kind_and_customer_email_is_translated_text_or_data(
     reminder = services.reminder_send(invoice=invoice, on=invoice.due_date.replace(year=invoice.due_date.year + 1))
     samples = {"offer": world.ours.offer, "invoice": invoice, "change_notice": notice, "reminder": reminder,
                "rough_estimate": basis}
+    # The customer declines the notice: its receipt is rendered below, its confirmation queued with the rest.
+    services.change_notice_answer(notice=notice, by=customer.user, decision="declined",
+                                  pdf_sha256=notice.pdf_sha256)
+    extra = {"receipt of a change notice": ("receipt", notice.receipt)}
     for kind, decl in DOCUMENTS.items():  # a kind added later: its first row
         if kind not in samples:
             samples[kind] = decl.queryset().filter(**decl.published).order_by("pk").first()
             assert samples[kind] is not None, f"no {kind} to render: create one above"
     data = pseudo.data_words()
     leaks = {}
-    for kind, doc in samples.items():
+    for name, (kind, doc) in {**{k: (k, d) for k, d in samples.items()}, **extra}.items():
         html = document_html(kind, doc)
-        assert f'<html lang="{pseudo.CODE}"' in html, f"{kind}: lang is not the document's language"
+        assert f'<html lang="{pseudo.CODE}"' in html, f"{name}: lang is not the document's language"
         if found := pseudo.unmarked_words(pseudo.visible_text(html), data):
-            leaks[kind] = sorted(found)
+            leaks[name] = sorted(found)
 
     OutboundEmail.objects.all().delete()
     emails.offer_email_queue(offer_id=world.ours.offer.pk)
     emails.invoice_email_queue(invoice_id=invoice.pk)
     emails.acceptance_email_queue(basis_id=basis.pk, offer_version=None)
     emails.change_notice_email_queue(notice_id=notice.pk)
+    emails.change_answer_email_queue(notice_id=notice.pk)
     emails.reminder_email_queue(reminder_id=reminder.pk)
     emails.offer_expiry_email_queue(basis_id=basis.pk)
     emails.login_link_email_queue(user=customer.user, to=customer.email, url="https://example.com/x")
     sent = list(OutboundEmail.objects.all())
-    assert len(sent) >= 7
+    assert len(sent) >= 8
     for mail in sent:
         if found := pseudo.unmarked_words(f"{mail.subject}\n{mail.body_text}", data):
             leaks[f"e-mail {mail.kind}: {mail.subject}"] = sorted(found)
