@@ -200,6 +200,15 @@ def role_groups(transactional_db):
     importlib.import_module("billing.migrations.0002_seed_vat_and_categories").seed(apps, None)
 
 
+@pytest.fixture(autouse=True)
+def _transactional_tests_get_seeded_rows(request):
+    """A transactional test after another one finds the tables flushed: give it the seeded rows too."""
+    marker = request.node.get_closest_marker("django_db")
+    if (marker and marker.kwargs.get("transaction")) or "transactional_db" in request.fixturenames \
+            or "live_server" in request.fixturenames:
+        request.getfixturevalue("role_groups")
+
+
 # --- Settings every test gets -------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""A real S3 API on loopback for the tests: moto's server mode (`ThreadedMotoServer`), not a mock object.
+"""A real S3 API on loopback for the tests: moto's server mode (`python -m moto.server`), not a mock object.
 
 - `s3_server` (session): the server on a free port of 127.0.0.1. `s3_server.new_bucket()` creates an
   empty bucket; `s3_server.env(bucket)` is the environment that points a child process (manage.py,
@@ -8,7 +8,6 @@
 """
 
 import itertools
-import logging
 import os
 import uuid
 
@@ -69,17 +68,38 @@ class S3Server:
 
 
 @pytest.fixture(scope="session")
-def s3_server():
-    from moto.server import ThreadedMotoServer
+def s3_server(tmp_path_factory):
+    """moto's server in a process of its own (`python -m moto.server`), so the S3 traffic of the web
+    processes and workers a system test starts does not compete with the test for one interpreter."""
+    import socket
+    import subprocess
+    import sys
+    import time
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per S3 request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    from tests.conftest import free_port
+
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
     try:
-        yield S3Server(f"http://{host}:{port}")
+        end = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > end:
+                    raise RuntimeError(f"moto's S3 server did not start on port {port}") from None
+                time.sleep(0.05)
+        yield S3Server(f"http://127.0.0.1:{port}")
     finally:
-        server.stop()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ from billing import services
 from billing.models import Invoice, InvoiceBasis, Offer
 from billing.status import Status
 from integrations.erp.models import ExportBatch
-from offers.models import OutboundEmail
+from offers.models import OutboundEmail, Receipt
 from tests.conftest import ARTIFACTS_DIR, REPO_ROOT, free_port, redis_ping, require_service
 from tests.support.celery_worker import reset_celery_connections, test_database_url
 from tests.support.factories import add_line, make_basis, make_customer
@@ -99,9 +99,11 @@ class Processes:
 
 
 def _in_flight(log: str) -> list[str]:
-    """Ids of render tasks the worker took and has not finished (acks_late: not acknowledged either)."""
-    received = re.findall(r"Task offers\.document_render\[([0-9a-f-]+)\] received", log)
-    done = set(re.findall(r"Task offers\.document_render\[([0-9a-f-]+)\] (?:succeeded|failed|raised|retry)", log))
+    """Ids of render-queue tasks (a document render, or an e-mail's documents rendered before its send)
+    the worker took and has not finished (acks_late: not acknowledged either)."""
+    tasks = r"Task offers\.(?:document_render|email_prepare)\[([0-9a-f-]+)\]"
+    received = re.findall(tasks + r" received", log)
+    done = set(re.findall(tasks + r" (?:succeeded|failed|raised|retry)", log))
     return [t for t in received if t not in done]
 
 
@@ -250,7 +252,8 @@ def test_two_web_two_workers_and_beat_with_a_worker_killed(topology, company, ca
     while lost and time.monotonic() < end and not all(f"[{t}] succeeded" in procs.log("main") for t in lost):
         time.sleep(0.3)
     for task_id in lost:
-        assert f"document_render[{task_id}] succeeded" in procs.log("main"), f"task {task_id} was lost"
+        assert f"[{task_id}] succeeded" in procs.log("main"), f"task {task_id} was lost"
+    assert lost, "the render worker was killed while it held no task"
 
     # The nightly export, started from web process B; the main worker writes and delivers the batch.
     _post(http_b, web_b, reverse("erp:export_start"), {})
@@ -271,7 +274,8 @@ def test_two_web_two_workers_and_beat_with_a_worker_killed(topology, company, ca
     # Every document stored once; its bytes are what was recorded, from either web process.
     docs = [("offer", o) for o in Offer.objects.filter(basis_id__in=ids)]
     docs += [("invoice", i) for i in Invoice.objects.filter(basis_id__in=ids)]
-    assert len(docs) == 2 * BASES
+    docs += [("receipt", r) for r in Receipt.objects.filter(basis_id__in=ids)]
+    assert len(docs) == 3 * BASES, "an offer, an invoice and the receipt of the acceptance per basis"
     names = [doc.pdf.name for _k, doc in docs]
     assert all(names) and len(set(names)) == len(names)
     for _kind, doc in docs:
@@ -293,14 +297,14 @@ def test_two_web_two_workers_and_beat_with_a_worker_killed(topology, company, ca
         assert hashlib.sha256(response.content).hexdigest() == sha, (kind, pk)
     download_s = time.monotonic() - started - setup_s - flow_s
 
-    # One object per stored file (documents, the export's CSV and EHF archive), nothing on local disk.
+    # One object per stored file (documents, the export's CSV, EHF and receipts archives), nothing on local disk.
     # The killed worker may have uploaded its PDF before dying, before its transaction committed: that
     # object is a stray no row names (the redelivered task stored the document under a new name).
     keys = set(topology["s3"].keys(topology["bucket"]))
-    stored = {*names, batch.csv_file, batch.ehf_archive}
+    stored = {*names, batch.csv_file, batch.ehf_archive, batch.receipts_archive}
     assert stored <= keys, sorted(stored - keys)[:5]
     strays = keys - stored
-    assert len(strays) <= len(lost) and all(k.startswith("offers/") for k in strays), sorted(strays)
+    assert len(strays) <= len(lost) and all(k.startswith(("offers/", "receipts/")) for k in strays), sorted(strays)
     assert not any(topology["media"].rglob("*")), "a process wrote a file to local disk"
 
     # The export holds each invoice once.
