@@ -46,18 +46,8 @@ TIMEOUT_S = 1800
 PREFIX = f"kf-bench-bulk-{uuid.uuid4().hex[:8]}-"
 QUEUES = ",".join(PREFIX + q for q in ("default", "render", "email"))
 MEDIA = Path(tempfile.mkdtemp(prefix="kf-bench-bulk-"))
-LINES = [
-    ("connection_contribution", "Materiell (kabel, kabelskap, sikringer)", "1", "stk", "18450.00"),
-    ("connection_contribution", "Eget arbeid, montør", "12.5", "t", "845.00"),
-    ("connection_contribution", "Gravemaskin", "4", "t", "1150.00"),
-    ("connection_contribution", "Entreprenør, graving og legging", "1", "stk", "23780.40"),
-    ("connection_contribution", "Kabel TFXP 4x50", "35", "m", "189.00"),
-    ("connection_contribution", "Kabelskap med sikringer", "1", "stk", "7420.00"),
-    ("connection_contribution", "Prosjektering", "3", "t", "1095.00"),
-    ("connection_contribution", "Trafoarbeid, andel", "1", "stk", "5600.00"),
-    ("meter_work", "Bytte av måler", "1", "stk", "2400.00"),
-    ("resealing", "Replombering av måler", "1", "stk", "1200.00"),
-]
+# The same ten cost lines as the load bench's bases.
+from load import LINE_TEMPLATES as LINES  # noqa: E402 - bench/ is on sys.path when a bench script runs
 
 
 def env() -> dict:
