@@ -26,7 +26,7 @@ _INPUT_WRAPPERS = {f"django/forms/widgets/{name}.html" for name in (
 def _fmt(value) -> str:
     """`{{ value|stringformat:'s' }}`: str() of the value, escaped unless it is already safe."""
     text = str(value)
-    return conditional_escape(mark_safe(text) if isinstance(value, SafeData) else text)
+    return conditional_escape(mark_safe(text) if isinstance(value, SafeData) else text)  # nosec B308 B703
 
 
 def _var(value) -> str:

@@ -63,8 +63,8 @@ def bound(**fields):
 
 # --- Scrubbing ------------------------------------------------------------------------------------
 
-_SECRET_KEYS = r"password|passwd|pwd|token|secret|signature|authorization|cookie|sessionid|csrftoken|" \
-               r"csrfmiddlewaretoken|api[_-]?key|access_token|refresh_token|id_token|client_secret|sig"
+_SECRET_KEYS = (r"password|passwd|pwd|token|secret|signature|authorization|cookie|sessionid|csrftoken|"  # nosec B105
+                r"csrfmiddlewaretoken|api[_-]?key|access_token|refresh_token|id_token|client_secret|sig")
 _SCRUBBERS = [
     # key=value and key: value pairs (query strings, form dumps, header dumps, repr of dicts)
     (re.compile(rf"(?i)(\b(?:{_SECRET_KEYS})\b['\"]?\s*[=:]\s*['\"]?)[^&\s'\",;}})]+"), r"\1[redacted]"),

@@ -86,7 +86,7 @@ def overdue_bases(on: dt.date | None = None):
     on = on or timezone.localdate()
     invoice, payment = Invoice._meta.db_table, Payment._meta.db_table
     sql = (
-        f"SELECT i.basis_id FROM {invoice} i "
+        f"SELECT i.basis_id FROM {invoice} i "  # nosec B608
         f"LEFT JOIN (SELECT invoice_id, SUM(CASE WHEN direction = %s AND status IN (%s, %s) THEN amount "
         f"WHEN direction = %s AND status = %s THEN -amount ELSE 0 END) AS net "
         f"FROM {payment} GROUP BY invoice_id) p ON p.invoice_id = i.id "
@@ -97,7 +97,7 @@ def overdue_bases(on: dt.date | None = None):
         f"AND i.gross_total - COALESCE(c.s, 0) - COALESCE(p.net, 0) > 0")
     params = [Payment.Direction.PAYMENT, Payment.Status.CONFIRMED, Payment.Status.REFUNDED,
               Payment.Direction.REFUND, Payment.Status.CONFIRMED, on, Invoice.Kind.CREDIT_NOTE]
-    return Q(pk__in=RawSQL(sql, params))  # noqa: S611 - table names from the models, values as parameters
+    return Q(pk__in=RawSQL(sql, params))  # noqa: S611  # nosec B611
 
 
 @dataclass
