@@ -427,6 +427,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # product
 # How PDFs are made: "weasyprint" (the documents as the customer sees them) or "text" (a one-page text
 # PDF in milliseconds, for load tests and the topology test only — never in production).
 DOCUMENT_RENDERER = env.str("DOCUMENT_RENDERER", default="weasyprint")
+if DOCUMENT_RENDERER not in ("weasyprint", "text"):
+    raise ImproperlyConfigured("DOCUMENT_RENDERER must be 'weasyprint' or 'text'.")
+if DOCUMENT_RENDERER == "text" and not (TESTING or DEBUG):
+    # A stored PDF is evidence the customer answered: never a test stand-in outside tests.
+    raise ImproperlyConfigured("DOCUMENT_RENDERER=text is for tests only (KF_TESTING=1 or DEBUG).")
 # --- end of Operations -------------------------------------------------------------------------------
 # --- Receipts: the company's seal (PAdES) ---------------------------------------------------------
 # Receipts of customers' answers are sealed with the key and certificate of this PKCS#12 file; without

@@ -107,3 +107,12 @@ def test_manage_py_in_production_still_requires_a_secret_key():
     proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode != 0 and "SECRET_KEY must be set" in proc.stderr
+
+
+def test_the_text_document_renderer_is_refused_outside_tests_and_development():
+    # A stored PDF is the evidence a customer answered: production never stores a test stand-in.
+    proc = run_python(PRINT_SETTINGS, **production_env(), DOCUMENT_RENDERER="text")
+    assert proc.returncode != 0 and "DOCUMENT_RENDERER=text is for tests only" in proc.stderr
+    proc = run_python(PRINT_SETTINGS, **production_env(), DOCUMENT_RENDERER="fast")
+    assert proc.returncode != 0 and "DOCUMENT_RENDERER must be" in proc.stderr
+    assert read_settings(DEBUG="true", DOCUMENT_RENDERER="text")["debug"] is True
