@@ -3,16 +3,14 @@ Norwegian — and then switches the portal to nynorsk in the header: the next of
 
 import re
 import subprocess
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
 from billing import services
 from billing.models import Customer
-from tests.support.browser import fill_login
+from tests.support.browser import fill_login, stripe_checkout_completed
 from tests.support.factories import add_line, make_basis, make_customer
-from tests.support.stripe_fake import signed
 
 pytestmark = pytest.mark.browser
 
@@ -61,13 +59,7 @@ def test_english_customer_accepts_and_pays_then_gets_a_nynorsk_offer(
     expect(page.get_by_role("heading", name="Fake Stripe Checkout")).to_be_visible()
     page.get_by_role("button", name="Betal", exact=True).click()  # (the fake checkout's own button)
     expect(page.locator("#payment-status")).to_contain_text("Your payment is being processed")
-    session_id = re.search(r"session_id=(\w+)", page.url)[1]
-    payload = stripe_fake.event("checkout.session.completed", stripe_fake.sessions[session_id])
-    request = urllib.request.Request(f"{live_server.url}/portal/stripe/webhook/", data=payload, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "Stripe-Signature": signed(payload)["HTTP_STRIPE_SIGNATURE"]})
-    with urllib.request.urlopen(request) as response:
-        assert response.status == 200
+    stripe_checkout_completed(page, live_server.url, stripe_fake)
     expect(page.locator("#payment-status")).to_contain_text("Invoice paid", timeout=10_000)
     page.screenshot(path=str(artifacts_dir / "portal-paid-en.png"), full_page=True)
 

@@ -3,15 +3,14 @@ the set-password link from the offer e-mail (caught by a real SMTP sink), set a 
 offer, pay the prepayment invoice by card through the fake Stripe checkout, see "Faktura betalt"."""
 
 import re
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
 from billing import services
 from billing.models import Acceptance, Payment
+from tests.support.browser import stripe_checkout_completed
 from tests.support.factories import add_line, make_basis, make_customer
-from tests.support.stripe_fake import signed
 
 pytestmark = pytest.mark.browser
 
@@ -68,13 +67,7 @@ def test_customer_sets_password_accepts_and_pays_by_card(role_groups, live_serve
     page.get_by_role("button", name="Betal", exact=True).click()
 
     expect(page.locator("#payment-status")).to_contain_text("Betalingen din behandles")
-    session_id = re.search(r"session_id=(\w+)", page.url)[1]
-    payload = stripe_fake.event("checkout.session.completed", stripe_fake.sessions[session_id])
-    request = urllib.request.Request(f"{live_server.url}/portal/stripe/webhook/", data=payload, method="POST",
-                                     headers={"Content-Type": "application/json",
-                                              "Stripe-Signature": signed(payload)["HTTP_STRIPE_SIGNATURE"]})
-    with urllib.request.urlopen(request) as response:
-        assert response.status == 200
+    stripe_checkout_completed(page, live_server.url, stripe_fake)
 
     # the page polls (htmx) and shows the confirmed payment without a reload
     expect(page.locator("#payment-status")).to_contain_text("Faktura betalt", timeout=10_000)
