@@ -788,15 +788,31 @@ def profile(ctx):
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
 
 
+def _backend_cpu_seconds(connection) -> float | None:
+    """CPU seconds (user + system) the PostgreSQL backend serving `connection` has used so far, from
+    /proc (the server runs on this machine in the bench's setup); None where that cannot be read."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_costs(ctx, rounds: int) -> dict:
-    """CPU milliseconds of this process (Django + the database driver, not PostgreSQL) and wall
-    milliseconds per request of each page, one request at a time, page cache off except for the cached
-    work list: the median over `rounds` passes through the page's paths. A guide that stays steady on a
-    shared machine, where wrk's throughput does not. Also the Python function calls of one request
+    """CPU milliseconds per request of each page, one request at a time, page cache off except for the
+    cached work list: this process's (Django + the database driver; median over `rounds` passes through
+    the page's paths) and the PostgreSQL backend's (its CPU over all passes / `rounds`, from /proc; clock
+    ticks of 10 ms, so use 40 rounds or more). Their sum is what a request costs the machine, which is
+    what the throughput under wrk divides up: a guide that stays steady on a shared machine, where wrk's
+    throughput does not. Also wall milliseconds, and the Python function calls of one request
     (cProfile), which do not depend on the machine's load at all."""
     import cProfile
     import statistics
 
+    from django.db import connection
     from django.test.utils import override_settings
 
     clients = _clients()
@@ -806,6 +822,7 @@ def cpu_costs(ctx, rounds: int) -> dict:
             for path in paths[:8]:
                 clients[who].get(path)  # warm: templates, connection, caches
             cpu, wall = [], []
+            db0 = _backend_cpu_seconds(connection)
             for k in range(rounds):
                 path = paths[k % len(paths)]
                 c0, w0 = time.process_time(), time.perf_counter()
@@ -814,16 +831,18 @@ def cpu_costs(ctx, rounds: int) -> dict:
                 wall.append(time.perf_counter() - w0)
                 if resp.status_code != 200:
                     raise BenchError(f"GET {path} answered {resp.status_code} in-process")
+            db1 = _backend_cpu_seconds(connection)  # the same backend: the connection is kept (CONN_MAX_AGE)
             # Python function calls of one request: the same whatever else the machine is doing.
             prof = cProfile.Profile()
             prof.enable()
             clients[who].get(paths[0])
             prof.disable()
         calls = sum(entry.callcount for entry in prof.getstats())
-        out[page] = {"cpu_ms": round(statistics.median(cpu) * 1000, 1),
+        db_ms = None if db0 is None or db1 is None else round((db1 - db0) / rounds * 1000, 1)
+        out[page] = {"cpu_ms": round(statistics.median(cpu) * 1000, 1), "db_cpu_ms": db_ms,
                      "wall_ms": round(statistics.median(wall) * 1000, 1), "python_calls": calls}
-        print(f"{page:<20} CPU {out[page]['cpu_ms']:6.1f} ms   wall {out[page]['wall_ms']:6.1f} ms   "
-              f"(median of {rounds})   {calls:7d} Python calls", flush=True)
+        print(f"{page:<20} CPU {out[page]['cpu_ms']:6.1f} ms + database {db_ms if db_ms is not None else '?':>5} ms"
+              f"   wall {out[page]['wall_ms']:6.1f} ms   (median of {rounds})   {calls:7d} Python calls", flush=True)
     return out
 
 
