@@ -166,7 +166,9 @@ def _installer_for(data: dict | None) -> tuple[Installer | None, bool]:
         return installer, False
     installer = Installer(name=name, orgnr=orgnr, email=email, phone=phone)
     try:
-        installer.full_clean(validate_unique=False)
+        # Not the unique org.nr.: checked here it would refuse the installer another request created a moment
+        # ago; the save below meets that case and takes the other's.
+        installer.full_clean(validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         raise InvalidInput(next(iter(exc.messages), _("Ugyldig installatør.")),
                            fields={f"installer.{k}": [str(m) for m in v] for k, v in exc.message_dict.items()}
