@@ -124,7 +124,9 @@ def installer_cases(user):
 
 
 def installer_case(user, pk: int) -> RelatedCase | None:
-    return installer_cases(user).filter(pk=pk).first()
+    """One case of this user's installers (None for anyone else's), with its basis: what the case page
+    shows. A case has one installer, so the user's membership matches it at most once."""
+    return next(iter(RelatedCase.objects.filter(pk=pk, installer__users=user).select_related("basis")[:1]), None)
 
 
 TIMELINE_STEPS = [
@@ -157,8 +159,8 @@ def case_timeline(basis: InvoiceBasis) -> list[dict]:
 
 
 def installer_sees_amounts() -> bool:
-    profile = CompanyProfile.objects.filter(pk=1).first()
-    return bool(profile and profile.installer_sees_amounts)
+    return bool(next(iter(CompanyProfile.objects.filter(pk=1).values_list("installer_sees_amounts", flat=True)[:1]),
+                     False))
 
 
 def notification_log(*, status: str | None = None):

@@ -5,6 +5,7 @@ from django.http import Http404
 
 from billing.models import CheckoutAttempt, Invoice, InvoiceBasis, Payment
 from billing.selectors import invoices_with_outstanding
+from kundefaktura.related import load_related, nonempty_flags
 
 
 def customer_bases(user):
@@ -27,10 +28,23 @@ def customer_invoices(user):
             .select_related("basis").order_by("-issue_date", "-number"))
 
 
-def invoice_for_user(user, pk) -> Invoice:
-    invoice = customer_invoices(user).filter(pk=pk).first()
+# What the invoice page reads of an invoice besides the row: each is read only when the invoice has any.
+INVOICE_PAGE_RELATIONS = {"payments": "payments", "reminders": "reminders",
+                          "credit_notes": Prefetch("credit_notes", queryset=Invoice.objects.filter(
+                              number__isnull=False).order_by("issue_date", "number"))}
+
+
+def invoice_for_user(user, pk, *, for_page: bool = False) -> Invoice:
+    """One issued invoice of this customer user (404 for anyone else's). `for_page`: with its payments,
+    reminders and issued credit notes loaded, in one query per set that is not empty."""
+    invoices = customer_invoices(user).filter(pk=pk).order_by()
+    if for_page:
+        invoices = invoices.annotate(nonempty=nonempty_flags(Invoice, INVOICE_PAGE_RELATIONS))
+    invoice = next(iter(invoices[:1]), None)
     if invoice is None:
         raise Http404
+    if for_page:
+        load_related(invoice, invoice.nonempty, INVOICE_PAGE_RELATIONS)
     return invoice
 
 

@@ -40,9 +40,10 @@ def invoice_list(request):
 
 
 def _invoice_context(invoice):
-    # Every payment and issued credit note of the invoice, read once; the figures below filter them.
+    # Every payment and issued credit note of the invoice, read once with it (selectors.invoice_for_user
+    # with for_page); the figures below filter them.
     payments = list(invoice.payments.all())
-    credit_notes = list(invoice.credit_notes.filter(number__isnull=False).order_by("issue_date", "number"))
+    credit_notes = list(invoice.credit_notes.all())
     dues = billing_selectors.invoice_dues(invoice, outstanding=billing_selectors.invoice_outstanding(
         invoice, payments=payments, credit_notes=credit_notes))
     # A checkout the customer abandoned expires at Stripe after 60 minutes; older attempts are not
@@ -69,7 +70,7 @@ def _invoice_context(invoice):
 
 @customer_required
 def invoice_detail(request, pk):
-    invoice = selectors.invoice_for_user(request.user, pk)
+    invoice = selectors.invoice_for_user(request.user, pk, for_page=True)
     provider = providers.checkout_provider()
     ctx = _invoice_context(invoice)
     ctx.update(pay_form=PayForm(initial={"attempt": uuid.uuid4()}), provider=provider)
@@ -112,7 +113,7 @@ def invoice_pay(request, pk):
 @customer_required
 def payment_done(request, pk):
     """Back from checkout. The webhook confirms the payment; until then the page says it is being processed."""
-    invoice = selectors.invoice_for_user(request.user, pk)
+    invoice = selectors.invoice_for_user(request.user, pk, for_page=True)
     attempt = selectors.attempt_for_user(request.user, invoice, request.GET.get("session_id", ""))
     ctx = _invoice_context(invoice)
     ctx["attempt_payment"] = attempt.payment if attempt else None
@@ -125,7 +126,7 @@ def payment_done(request, pk):
 
 @customer_required
 def payment_cancelled(request, pk):
-    invoice = selectors.invoice_for_user(request.user, pk)
+    invoice = selectors.invoice_for_user(request.user, pk, for_page=True)
     attempt = selectors.attempt_for_user(request.user, invoice, request.GET.get("session_id", ""))
     if attempt and attempt.payment.status == Payment.Status.PENDING:
         services.payment_fail(payment=attempt.payment, by=request.user, error="avbrutt av kunden")

@@ -1,0 +1,61 @@
+"""Read only the related sets a row actually has.
+
+A page that shows one row with its related sets (a basis with its invoices, offers, receipts …) pays a
+query for each set, also for the many that are empty: an ORM query costs about half a millisecond of
+CPU whatever it returns. `nonempty_flags` is one annotation on the row's own query that says which of
+the named reverse relations have rows (an EXISTS per relation, joined into one string of "0"/"1", plain
+SQL that PostgreSQL and SQLite both run); `load_related` then prefetches the non-empty ones and marks
+the others as loaded and empty, so `row.<relation>.all()` answers without a query for them, exactly as
+after `prefetch_related`.
+
+A flag is read in the same query as the row, so it is as current as the row itself.
+"""
+
+from django.db import connection
+from django.db.models import CharField, Prefetch, prefetch_related_objects
+from django.db.models.expressions import RawSQL
+
+
+def nonempty_flags(model, relations) -> RawSQL:
+    """An annotation: one character per name in `relations` (reverse foreign keys of `model`, by their
+    accessor names), "1" when the row has a related row there, else "0"."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    parts = []
+    for k, name in enumerate(relations):
+        rel = meta.get_field(name)
+        if not (rel.one_to_many and rel.auto_created):
+            raise ValueError(f"{model.__name__}.{name} is not a reverse foreign key")
+        alias = quote(f"nonempty_{k}")  # the related table may be the row's own (an invoice's credit notes)
+        parts.append(
+            f"(CASE WHEN EXISTS (SELECT 1 FROM {quote(rel.related_model._meta.db_table)} {alias} "
+            f"WHERE {alias}.{quote(rel.field.column)} = {quote(meta.db_table)}.{quote(rel.field.target_field.column)})"
+            f" THEN '1' ELSE '0' END)")
+    return RawSQL(" || ".join(parts), [], output_field=CharField())
+
+
+def mark_empty(instance, name: str) -> None:
+    """Record the reverse relation `name` of `instance` as loaded with no rows (as prefetch_related
+    would): `.all()` and iteration answer [] without a query."""
+    queryset = getattr(instance, name).all()
+    queryset._result_cache = []
+    queryset._prefetch_done = True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[instance._meta.get_field(name).cache_name] = queryset
+
+
+def load_related(instance, flags: str, relations: dict) -> None:
+    """Prefetch the relations of `instance` whose flag (from `nonempty_flags` over the same names, in
+    the same order) is "1", and mark the others empty. `relations` maps each name to its lookup (the
+    name itself or a `Prefetch` of it)."""
+    if len(flags) != len(relations):
+        raise ValueError("the flags do not match the relations")
+    lookups = []
+    for (name, lookup), flag in zip(relations.items(), flags):
+        if flag == "1":
+            lookups.append(lookup if isinstance(lookup, Prefetch) else Prefetch(name))
+        else:
+            mark_empty(instance, name)
+    if lookups:
+        prefetch_related_objects([instance], *lookups)

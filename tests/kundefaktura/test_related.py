@@ -1,0 +1,71 @@
+"""kundefaktura/related.py: one annotation says which related sets a row has; only those are read."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.db.models import Prefetch
+from django.test.utils import CaptureQueriesContext
+
+from billing import services
+from billing.models import Invoice, InvoiceBasis
+from kundefaktura.related import load_related, mark_empty, nonempty_flags
+from tests.support.factories import accepted_basis, add_line, make_basis
+
+pytestmark = pytest.mark.django_db
+
+RELATIONS = ("payments", "reminders", "credit_notes")
+
+
+def _issued(company):
+    basis = accepted_basis()
+    return services.invoices_issue(basis=basis, by=None, issue_date=dt.date.today())
+
+
+def _flags(invoice):
+    return Invoice.objects.annotate(f=nonempty_flags(Invoice, RELATIONS)).get(pk=invoice.pk).f
+
+
+def test_flags_follow_the_rows_including_a_relation_to_the_same_table(company):
+    invoice = _issued(company)[-1]
+    assert _flags(invoice) == "000"
+    services.payment_register(invoice=invoice, by=None, amount="10.00", method="manual")
+    assert _flags(invoice) == "100"
+    # A credit note is an invoice too: the EXISTS must look at other rows, not the invoice itself.
+    services.invoice_credit(invoice=invoice, by=None, reason="Rabatt", amount="5.00")
+    assert _flags(invoice) == "101"
+    credit_note = invoice.credit_notes.get()
+    assert _flags(credit_note) == "000"
+
+
+def test_load_related_reads_only_non_empty_sets_and_answers_the_rest_without_a_query(company):
+    invoice = _issued(company)[-1]
+    services.payment_register(invoice=invoice, by=None, amount="10.00", method="manual")
+    services.payment_register(invoice=invoice, by=None, amount="20.00", method="manual")
+    relations = {"payments": "payments", "reminders": "reminders",
+                 "credit_notes": Prefetch("credit_notes", queryset=Invoice.objects.order_by("number"))}
+    row = Invoice.objects.annotate(nonempty=nonempty_flags(Invoice, relations)).get(pk=invoice.pk)
+    with CaptureQueriesContext(connection) as queries:
+        load_related(row, row.nonempty, relations)
+    assert len(queries) == 1  # the payments; reminders and credit notes are known to be empty
+    with CaptureQueriesContext(connection) as queries:
+        assert sorted(p.amount for p in row.payments.all()) == [10, 20]
+        assert list(row.reminders.all()) == []
+        assert list(row.credit_notes.all()) == []
+    assert len(queries) == 0
+
+
+def test_a_marked_empty_set_forgets_itself_when_the_relation_changes(company):
+    basis = make_basis()
+    mark_empty(basis, "lines")
+    assert list(basis.lines.all()) == []
+    add_line(basis)  # through the service, on another instance: this one still says empty …
+    assert list(basis.lines.all()) == []
+    assert InvoiceBasis.objects.get(pk=basis.pk).lines.count() == 1  # … as a prefetched one would
+
+
+def test_wrong_use_is_refused():
+    with pytest.raises(ValueError):
+        nonempty_flags(Invoice, ["basis"])  # a forward foreign key, not a set
+    with pytest.raises(ValueError):
+        load_related(InvoiceBasis(pk=1), "1", {"lines": "lines", "invoices": "invoices"})
