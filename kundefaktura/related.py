@@ -52,7 +52,7 @@ def load_related(instance, flags: str, relations: dict) -> None:
     if len(flags) != len(relations):
         raise ValueError("the flags do not match the relations")
     lookups = []
-    for (name, lookup), flag in zip(relations.items(), flags):
+    for (name, lookup), flag in zip(relations.items(), flags, strict=True):
         if flag == "1":
             lookups.append(lookup if isinstance(lookup, Prefetch) else Prefetch(name))
         else:
