@@ -16,10 +16,31 @@ def customer_bases(user):
             .order_by("-created_at", "-id"))
 
 
-def basis_for_user(user, pk) -> InvoiceBasis:
-    basis = InvoiceBasis.objects.filter(customer__user=user, pk=pk).select_related("customer").first()
+def _offer_page_relations() -> dict:
+    """What the offer page reads of a basis besides the row: the customer's answers (with their receipts)
+    and the issued invoices other than credit notes, with what is outstanding and their reminders."""
+    from billing.models import Acceptance
+
+    invoices = (invoices_with_outstanding(Invoice.objects.filter(number__isnull=False)
+                                          .exclude(kind=Invoice.Kind.CREDIT_NOTE))
+                .prefetch_related("reminders").order_by("issue_date", "number"))
+    return {"acceptances": Prefetch("acceptances", queryset=Acceptance.objects.select_related("receipt")),
+            "invoices": Prefetch("invoices", queryset=invoices)}
+
+
+def basis_for_user(user, pk, *, for_page: bool = False) -> InvoiceBasis:
+    """One basis of this customer user (404 for anyone else's). `for_page`: with what the offer page shows
+    (see _offer_page_relations), one query per set that is not empty; `basis.invoices` then holds only
+    the issued invoices other than credit notes."""
+    bases = InvoiceBasis.objects.filter(customer__user=user, pk=pk).select_related("customer").order_by()
+    relations = _offer_page_relations() if for_page else {}
+    if relations:
+        bases = bases.annotate(nonempty=nonempty_flags(InvoiceBasis, relations))
+    basis = next(iter(bases[:1]), None)
     if basis is None:
         raise Http404
+    if relations:
+        load_related(basis, basis.nonempty, relations)
     return basis
 
 

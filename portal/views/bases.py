@@ -40,8 +40,10 @@ def home(request):
 
 
 def _offer_context(request, basis, accept_form=None, decline_form=None):
+    """What the offer page shows; `basis` as from selectors.basis_for_user with for_page."""
     offer = services.current_offer(basis)
-    answer = offer.acceptances.select_related("receipt").first() if offer else None
+    # The newest answer to this offer (Acceptance's order); the answers come with the basis.
+    answer = next((a for a in basis.acceptances.all() if a.offer_id == offer.pk), None) if offer else None
     today = services.today()
     expired = bool(offer and not answer and (basis.status == Status.EXPIRED
                                              or (basis.status == Status.OFFER_SENT and offer.valid_until < today)))
@@ -50,9 +52,7 @@ def _offer_context(request, basis, accept_form=None, decline_form=None):
     revising = can_answer and services.offer_outdated(offer, basis)
     # `outstanding` is the SQL annotation (= billing_selectors.invoice_outstanding): no query per invoice.
     invoices = [{"invoice": inv, **billing_selectors.invoice_dues(inv, outstanding=inv.outstanding)}
-                for inv in billing_selectors.invoices_with_outstanding(
-                    basis.invoices.filter(number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE))
-                .prefetch_related("reminders").order_by("issue_date", "number")]
+                for inv in basis.invoices.all()]
     version = offer.version if offer else None
     # Above ACCEPTANCE_BANKID_ABOVE the accept form needs a recent BankID (billing/evidence.py checks it).
     bankid_needed = bool(can_answer and bankid_required(offer.gross))
@@ -61,11 +61,12 @@ def _offer_context(request, basis, accept_form=None, decline_form=None):
         "bankid_ok": bankid_needed and bankid_fresh(login_evidence(request.session)),
         "basis": basis, "offer": offer, "answer": answer, "expired": expired, "can_answer": can_answer,
         "revising": revising,
+        # The terms shown next to the accept checkbox (documents/_offer_terms.html), only while it can be answered.
+        "company": CompanyProfile.objects.filter(pk=1).first() if can_answer else None,
         "next_step": next_step(basis.status), "invoices": invoices,
         "prepayment_invoices": [row for row in invoices if row["invoice"].kind == Invoice.Kind.PREPAYMENT],
         "lines": (offer.snapshot or {}).get("lines", []) if offer else [],
         "base_deduction": (offer.snapshot or {}).get("base_deduction") if offer else None,
-        "company": CompanyProfile.objects.filter(pk=1).first(),  # the terms shown next to the checkbox
         "accept_form": accept_form or AcceptForm(initial={"offer_version": version}),
         "decline_form": decline_form or DeclineForm(initial={"offer_version": version}),
     }
@@ -74,7 +75,7 @@ def _offer_context(request, basis, accept_form=None, decline_form=None):
 @customer_required
 def basis_detail(request, pk):
     """The basis with its offer (web version), the answer, and its invoices."""
-    basis = selectors.basis_for_user(request.user, pk)
+    basis = selectors.basis_for_user(request.user, pk, for_page=True)
     return render(request, "portal/offer.html", _offer_context(request, basis))
 
 
@@ -100,7 +101,7 @@ def _answer_problem(basis, offer) -> str | None:
 @require_POST
 @customer_required
 def offer_accept(request, pk):
-    basis = selectors.basis_for_user(request.user, pk)
+    basis = selectors.basis_for_user(request.user, pk, for_page=True)
     form = AcceptForm(request.POST)
     if not form.is_valid():
         ctx = _offer_context(request, basis, accept_form=form)
@@ -125,7 +126,7 @@ def offer_accept(request, pk):
 @customer_required
 def offer_accepted(request, pk):
     """The same success page for every (double) acceptance of the offer."""
-    basis = selectors.basis_for_user(request.user, pk)
+    basis = selectors.basis_for_user(request.user, pk, for_page=True)
     ctx = _offer_context(request, basis)
     if not ctx["answer"] or ctx["answer"].decision != "accepted":
         return redirect("portal:basis", pk=basis.pk)
@@ -135,7 +136,7 @@ def offer_accepted(request, pk):
 @require_POST
 @customer_required
 def offer_decline(request, pk):
-    basis = selectors.basis_for_user(request.user, pk)
+    basis = selectors.basis_for_user(request.user, pk, for_page=True)
     form = DeclineForm(request.POST)
     if not form.is_valid():
         ctx = _offer_context(request, basis, decline_form=form)
