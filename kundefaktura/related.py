@@ -34,15 +34,20 @@ def nonempty_flags(model, relations) -> RawSQL:
     return RawSQL(" || ".join(parts), [], output_field=CharField())
 
 
-def mark_empty(instance, name: str) -> None:
-    """Record the reverse relation `name` of `instance` as loaded with no rows (as prefetch_related
-    would): `.all()` and iteration answer [] without a query."""
+def set_loaded(instance, name: str, rows) -> None:
+    """Record the reverse relation `name` of `instance` as loaded with `rows` (as prefetch_related would
+    with the same rows): `.all()` and iteration answer them without a query."""
     queryset = getattr(instance, name).all()
-    queryset._result_cache = []
+    queryset._result_cache = list(rows)
     queryset._prefetch_done = True
     if not hasattr(instance, "_prefetched_objects_cache"):
         instance._prefetched_objects_cache = {}
     instance._prefetched_objects_cache[instance._meta.get_field(name).cache_name] = queryset
+
+
+def mark_empty(instance, name: str) -> None:
+    """Record the reverse relation `name` of `instance` as loaded with no rows."""
+    set_loaded(instance, name, [])
 
 
 def load_related(instance, flags: str, relations: dict) -> None:

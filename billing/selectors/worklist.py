@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.models import (
+    Acceptance,
     AuditEvent,
     CostCategory,
     CostLine,
@@ -28,6 +29,7 @@ from billing.models import (
     VatCode,
 )
 from billing.status import Status
+from kundefaktura.related import load_related, nonempty_flags, set_loaded
 
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal("0.00"), output_field=MONEY_FIELD)
@@ -222,35 +224,55 @@ def _mark_outstanding(invoices) -> None:
         inv.outstanding = inv.gross_total - inv.credited - paid + refunded
 
 
-def basis_detail(pk: int) -> InvoiceBasis:
-    """The basis with everything its page shows, prefetched (a fixed number of queries). Its invoices
-    carry `outstanding` and `credited` (as from `invoices_with_outstanding`); `page_categories` and
-    `page_vat_codes` hold the cost categories and VAT codes (for the page's forms and guards).
-
-    The lines are read without joining their category, VAT code and invoice: those are taken from the
-    category and VAT code lists and the basis' own invoices, which the page loads anyway (a line's
-    invoice is always one of its basis' invoices), so each is one shared object and the lines' query
-    stays narrow."""
+def _basis_page_relations() -> dict:
+    """What the basis page reads of a basis besides the row, by relation."""
     invoices = (Invoice.objects.select_related("credited_invoice")
                 .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
                                   "lines", "reminders")
                 .order_by("created_at", "id"))
+    return {
+        "lines": Prefetch("lines", queryset=CostLine.objects.select_related("change_notice")),
+        "invoices": Prefetch("invoices", queryset=invoices),
+        "events": Prefetch("events", queryset=AuditEvent.objects.select_related("actor_user").order_by("-at", "-id")),
+        "related_cases": Prefetch("related_cases", queryset=_related_model(InvoiceBasis, "related_cases").objects
+                                  .select_related("installer")),
+        "offers": Prefetch("offers", queryset=Offer.objects.order_by("-version")),
+        "acceptances": Prefetch("acceptances", queryset=Acceptance.objects.select_related("user")),
+        # The receipts of the customer's answers and the e-mails (the upper apps' rows).
+        "receipts": Prefetch("receipts", queryset=_related_model(InvoiceBasis, "receipts").objects
+                             .select_related("acceptance", "change_notice").order_by("created_at", "id")),
+        "emails": "emails",
+        "shared_participations": Prefetch("shared_participations",
+                                          queryset=SharedCostParticipant.objects.select_related("shared_cost")),
+    }
+
+
+def basis_detail(pk: int) -> InvoiceBasis:
+    """The basis with everything its page shows, prefetched: one query for the basis, then one per kind
+    of related row it has (never per row; a kind it has none of costs nothing, see
+    kundefaktura/related.py). Its invoices carry `outstanding` and `credited` (as from
+    `invoices_with_outstanding`); each offer holds its answers (`offer.acceptances`, newest first, from
+    the basis' own); `page_categories` and `page_vat_codes` hold the cost categories and VAT codes (for
+    the page's forms and guards).
+
+    The lines are read without joining their category, VAT code and invoice: those are taken from the
+    category and VAT code lists and the basis' own invoices, which the page loads anyway (a line's
+    invoice is always one of its basis' invoices), so each is one shared object and the lines' query
+    stays narrow; likewise an answer's offer is the basis' own."""
+    relations = _basis_page_relations()
     basis = (InvoiceBasis.objects.select_related("customer", "created_by")
-            .prefetch_related(
-                Prefetch("lines", queryset=CostLine.objects.select_related("change_notice")),
-                Prefetch("invoices", queryset=invoices),
-                Prefetch("events", queryset=AuditEvent.objects.select_related("actor_user").order_by("-at", "-id")),
-                Prefetch("related_cases", queryset=_related_model(InvoiceBasis, "related_cases").objects
-                         .select_related("installer")),
-                Prefetch("offers", queryset=Offer.objects.order_by("-version")),
-                # The receipts of the customer's answers (the documents app's rows).
-                Prefetch("receipts", queryset=_related_model(InvoiceBasis, "receipts").objects
-                         .select_related("acceptance", "change_notice").order_by("created_at", "id")),
-                Prefetch("shared_participations",
-                         queryset=SharedCostParticipant.objects.select_related("shared_cost")),
-            ).get(pk=pk))
+             .annotate(nonempty=nonempty_flags(InvoiceBasis, relations)).get(pk=pk))
+    load_related(basis, basis.nonempty, relations)
     invoices = list(basis.invoices.all())
     _mark_outstanding(invoices)
+    offers = {o.pk: o for o in basis.offers.all()}
+    answers: dict[int, list] = {}
+    for answer in basis.acceptances.all():  # newest first (Acceptance's order)
+        if answer.offer_id in offers:
+            Acceptance.offer.field.set_cached_value(answer, offers[answer.offer_id])
+        answers.setdefault(answer.offer_id, []).append(answer)
+    for offer in offers.values():
+        set_loaded(offer, "acceptances", answers.get(offer.pk, []))
     basis.page_categories = list(CostCategory.objects.select_related("default_vat"))
     basis.page_vat_codes = list(VatCode.objects.all())
     categories = {c.pk: c for c in basis.page_categories}

@@ -39,7 +39,7 @@ def basis_context(request, basis, **extra) -> dict:
         "actions": basis_actions(basis, invoices, lines=lines, categories=categories, vat_codes=vat_codes),
         "events": events, "related_cases": list(basis.related_cases.all()),
         "offers": list(basis.offers.all()),
-        "acceptances": list(basis.acceptances.select_related("offer", "user")), "participations": list(basis.shared_participations.all()),
+        "acceptances": list(basis.acceptances.all()), "participations": list(basis.shared_participations.all()),
         "emails_template": _template(EMAILS_TEMPLATE), "receipts_template": _template(RECEIPTS_TEMPLATE),
         "billing": _billing_summary(invoices), "overpayments": selectors.overpayment_attention(basis, events, invoices),
         "refunds": [p for i in invoices for p in i.payments.all() if p.direction == Payment.Direction.REFUND],
