@@ -110,3 +110,55 @@ def test_changing_role_moves_the_landing_page(customer_user):
     assert response.wsgi_request.path == "/arbeid/"
     assert client.get("/portal/").status_code == 403
     assert customer_user.groups.count() == 1
+
+
+def test_a_logged_in_users_permissions_are_read_afresh_on_every_request(caseworker):
+    """The permission names come with the session's user (one query for both, kundefaktura/accounts/
+    backends.py): a role taken away or given, directly or through a group, counts at the next request."""
+    from django.contrib.auth.models import Group, Permission
+
+    from kundefaktura.accounts.roles import CUSTOMER
+    from kundefaktura.accounts.services import user_assign_role
+
+    client = Client()
+    client.force_login(caseworker)
+    assert client.get("/arbeid/").status_code == 200
+    user_assign_role(user=caseworker, role=CUSTOMER)
+    assert client.get("/arbeid/").status_code == 403
+    # A permission of the user's own (not a group's) counts too, and its removal.
+    perm = Permission.objects.get(codename="act_as_caseworker")
+    caseworker.user_permissions.add(perm)
+    assert client.get("/arbeid/").status_code == 200
+    caseworker.user_permissions.remove(perm)
+    assert client.get("/arbeid/").status_code == 403
+    # A group losing the permission takes it from every member.
+    group = Group.objects.get(permissions=perm)
+    user_assign_role(user=caseworker, role="caseworker")
+    assert client.get("/arbeid/").status_code == 200
+    group.permissions.remove(perm)
+    assert client.get("/arbeid/").status_code == 403
+    group.permissions.add(perm)
+    caseworker.is_active = False
+    caseworker.save(update_fields=["is_active"])
+    assert client.get("/arbeid/").status_code == 302  # logged out: an inactive user has no session user
+
+
+def test_the_session_user_and_permissions_cost_one_query(caseworker, django_assert_num_queries):
+    from kundefaktura.accounts.backends import ModelBackend
+    from kundefaktura.accounts.roles import user_has_role
+
+    with django_assert_num_queries(1):
+        user = ModelBackend().get_user(caseworker.pk)
+        assert user_has_role(user, "caseworker") and not user_has_role(user, "installer")
+        assert user.get_all_permissions() == {"accounts.act_as_caseworker"}
+
+
+def test_a_superuser_holds_every_permission(db):
+    from django.contrib.auth.models import Permission
+
+    from kundefaktura.accounts.backends import ModelBackend
+    from kundefaktura.accounts.models import User
+
+    admin = User.objects.create_superuser("sjef", password=TEST_PASSWORD)
+    user = ModelBackend().get_user(admin.pk)
+    assert len(user.get_all_permissions()) == Permission.objects.count() > 3
