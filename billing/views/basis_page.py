@@ -5,6 +5,7 @@ refused, invoices, payments and the timeline."""
 from django.http import Http404
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from .. import selectors, services
@@ -50,6 +51,8 @@ def basis_context(request, basis, **extra) -> dict:
 
 
 def _line_rows(basis, lines, categories, vat_codes, *, edit_line=None, edit_form=None):
+    """Each line with what may be done to it; an editable one with its edit and delete addresses and the
+    buttons' accessible names (built here, once per line, rather than by template tags)."""
     rows = []
     for line in lines:
         row = {"line": line, "locked": line.invoice_id is not None,
@@ -57,6 +60,12 @@ def _line_rows(basis, lines, categories, vat_codes, *, edit_line=None, edit_form
                "external": line.source != CostLine.Source.MANUAL, "form": None}
         row["editable"] = (not row["locked"] and not row["accepted_offer"] and not row["external"]
                            and _lines_editable(basis))
+        if row["editable"]:
+            named = {"d": line.description}
+            row.update(edit_url=reverse("billing:line_edit", args=[basis.pk, line.pk]),
+                       delete_url=reverse("billing:line_delete", args=[basis.pk, line.pk]),
+                       edit_label=_("Endre «%(d)s»") % named, delete_label=_("Slett «%(d)s»") % named,
+                       delete_confirm=_("Slette linjen «%(d)s»?") % named)
         if edit_line is not None and line.pk == edit_line.pk:
             row["form"] = edit_form or LineForm(initial=LineForm.initial_for(line), categories=categories,
                                                 vat_codes=vat_codes, prefix=f"l{line.pk}",
