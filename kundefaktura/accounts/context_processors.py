@@ -1,10 +1,56 @@
+from django.urls import get_script_prefix, reverse
+from django.utils.translation import gettext_lazy as _
+
 from .roles import CASEWORKER, CUSTOMER, INSTALLER, user_has_role
+
+# The case worker's main menu (templates/base.html): URL name, label, and which pages it is the current
+# item of — a set of (app, URL name), or None for every other page of its app.
+CASEWORKER_MENU = (
+    ("billing:worklist", _("Arbeidsliste"), None),
+    ("billing:shared_list", _("Felles anlegg"), {("billing", "shared_list")}),
+    ("billing:overdue", _("Forfalte"), {("billing", "overdue")}),
+    ("billing:expired", _("Utløpte tilbud"), {("billing", "expired")}),
+    ("billing:refunds", _("Tilbakebetalinger"), {("billing", "refunds")}),
+    ("integrations:related_cases", _("Relaterte saker"), {("integrations", "related_cases")}),
+    ("integrations:notification_log", _("Varsler"), {("integrations", "notification_log")}),
+    ("erp:export_log", _("ERP-eksport"), None),
+    ("erp:bank_imports", _("Bankimport"), {("erp", "bank_imports")}),
+)
+# Pages of an app with a menu item of their own (the app's catch-all item is not current there).
+_OWN_ITEMS = {page for _name, _label, pages in CASEWORKER_MENU if pages for page in pages} | {
+    ("billing", "company_settings")}
+_urls: dict[tuple[str, str], str] = {}
+
+
+def _url(name: str) -> str:
+    """The menu's addresses, reversed once per script prefix."""
+    key = (get_script_prefix(), name)
+    if key not in _urls:
+        _urls[key] = reverse(name)
+    return _urls[key]
+
+
+def caseworker_menu(request) -> list[dict]:
+    """The case worker's menu items: url, label and whether it is the current page's item."""
+    match = getattr(request, "resolver_match", None)
+    here = (match.app_name, match.url_name) if match else None
+    items = []
+    for name, label, pages in CASEWORKER_MENU:
+        if pages is None:
+            current = bool(here) and here[0] == name.split(":")[0] and here not in _OWN_ITEMS
+        else:
+            current = here in pages
+        items.append({"url": _url(name), "label": label, "current": current})
+    return items
 
 
 def roles(request):
     user = getattr(request, "user", None)
+    is_caseworker = user_has_role(user, CASEWORKER)
     return {
-        "is_caseworker": user_has_role(user, CASEWORKER),
+        "is_caseworker": is_caseworker,
         "is_customer": user_has_role(user, CUSTOMER),
         "is_installer": user_has_role(user, INSTALLER),
+        # Called by the template only where the menu is shown (not for fragments).
+        "caseworker_menu": (lambda: caseworker_menu(request)) if is_caseworker else list,
     }

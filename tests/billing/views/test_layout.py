@@ -87,3 +87,31 @@ def test_basis_page_links_to_its_documents(caseworker_client, caseworker, compan
         assert caseworker_client.get(url).status_code == 200
     for url in (reverse("offers:pdf", args=["offer", offer.pk]), reverse("offers:pdf", args=["invoice", invoice.pk])):
         assert f'href="{url}"' in page
+
+
+@pytest.mark.parametrize("page, current", [
+    ("billing:worklist", "billing:worklist"),
+    ("billing:overdue", "billing:overdue"),
+    ("billing:expired", "billing:expired"),
+    ("billing:refunds", "billing:refunds"),
+    ("billing:shared_list", "billing:shared_list"),
+    ("integrations:related_cases", "integrations:related_cases"),
+    ("integrations:notification_log", "integrations:notification_log"),
+    ("erp:export_log", "erp:export_log"),
+    ("erp:bank_imports", "erp:bank_imports"),
+])
+def test_the_case_workers_menu_marks_exactly_the_current_page(caseworker_client, company, page, current):
+    html = caseworker_client.get(reverse(page)).content.decode()
+    nav = html.split('class="mainnav"', 1)[1].split("</nav>", 1)[0]
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', nav) == [reverse(current)]
+    for name in ("billing:worklist", "billing:shared_list", "billing:overdue", "erp:bank_imports"):
+        assert f'href="{reverse(name)}"' in nav
+
+
+def test_a_basis_page_belongs_to_the_work_list_in_the_menu(caseworker_client, caseworker, company):
+    from tests.support.factories import make_basis
+
+    basis = make_basis(by=caseworker)
+    nav = caseworker_client.get(reverse("billing:basis_detail", args=[basis.pk])).content.decode()
+    nav = nav.split('class="mainnav"', 1)[1].split("</nav>", 1)[0]
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', nav) == [reverse("billing:worklist")]
