@@ -5,14 +5,14 @@ query for each set, also for the many that are empty: an ORM query costs about h
 CPU whatever it returns. `nonempty_flags` is one annotation on the row's own query that says which of
 the named reverse relations have rows (an EXISTS per relation, joined into one string of "0"/"1", plain
 SQL that PostgreSQL and SQLite both run); `load_related` then prefetches the non-empty ones and marks
-the others as loaded and empty, so `row.<relation>.all()` answers without a query for them, exactly as
+the others as loaded and empty (for one row or for a list of rows, such as a basis' invoices), so `row.<relation>.all()` answers without a query for them, exactly as
 after `prefetch_related`.
 
 A flag is read in the same query as the row, so it is as current as the row itself.
 """
 
 from django.db import connection
-from django.db.models import CharField, Prefetch, prefetch_related_objects
+from django.db.models import CharField, Model, Prefetch, prefetch_related_objects
 from django.db.models.expressions import RawSQL
 
 
@@ -50,17 +50,20 @@ def mark_empty(instance, name: str) -> None:
     set_loaded(instance, name, [])
 
 
-def load_related(instance, flags: str, relations: dict) -> None:
-    """Prefetch the relations of `instance` whose flag (from `nonempty_flags` over the same names, in
-    the same order) is "1", and mark the others empty. `relations` maps each name to its lookup (the
-    name itself or a `Prefetch` of it)."""
-    if len(flags) != len(relations):
+def load_related(rows, relations: dict) -> None:
+    """Prefetch, for each relation in `relations`, the rows of `rows` (one instance or several) whose flag
+    says it has related rows there, and mark it empty on the others. Each row carries `nonempty`, from
+    `nonempty_flags` over the same names in the same order; `relations` maps each name to its lookup (the
+    name itself or a `Prefetch` of it). One query per relation that any of the rows has rows in."""
+    rows = [rows] if isinstance(rows, Model) else list(rows)
+    if any(len(row.nonempty) != len(relations) for row in rows):
         raise ValueError("the flags do not match the relations")
-    lookups = []
-    for (name, lookup), flag in zip(relations.items(), flags, strict=True):
-        if flag == "1":
-            lookups.append(lookup if isinstance(lookup, Prefetch) else Prefetch(name))
-        else:
-            mark_empty(instance, name)
-    if lookups:
-        prefetch_related_objects([instance], *lookups)
+    for k, (name, lookup) in enumerate(relations.items()):
+        having = []
+        for row in rows:
+            if row.nonempty[k] == "1":
+                having.append(row)
+            else:
+                mark_empty(row, name)
+        if having:
+            prefetch_related_objects(having, lookup if isinstance(lookup, Prefetch) else Prefetch(name))

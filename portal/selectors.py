@@ -40,7 +40,7 @@ def basis_for_user(user, pk, *, for_page: bool = False) -> InvoiceBasis:
     if basis is None:
         raise Http404
     if relations:
-        load_related(basis, basis.nonempty, relations)
+        load_related(basis, relations)
     return basis
 
 
@@ -65,7 +65,7 @@ def invoice_for_user(user, pk, *, for_page: bool = False) -> Invoice:
     if invoice is None:
         raise Http404
     if for_page:
-        load_related(invoice, invoice.nonempty, INVOICE_PAGE_RELATIONS)
+        load_related(invoice, INVOICE_PAGE_RELATIONS)
     return invoice
 
 

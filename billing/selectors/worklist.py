@@ -9,7 +9,19 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    prefetch_related_objects,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -224,12 +236,15 @@ def _mark_outstanding(invoices) -> None:
         inv.outstanding = inv.gross_total - inv.credited - paid + refunded
 
 
+# What the basis page reads of each of its invoices (the lines only of credit notes: basis_detail).
+INVOICE_PAGE_RELATIONS = {"payments": Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
+                          "reminders": "reminders"}
+
+
 def _basis_page_relations() -> dict:
     """What the basis page reads of a basis besides the row, by relation."""
     invoices = (Invoice.objects.select_related("credited_invoice")
-                .prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
-                                  "lines", "reminders")
-                .order_by("created_at", "id"))
+                .annotate(nonempty=nonempty_flags(Invoice, INVOICE_PAGE_RELATIONS)).order_by("created_at", "id"))
     return {
         "lines": Prefetch("lines", queryset=CostLine.objects.select_related("change_notice")),
         "invoices": Prefetch("invoices", queryset=invoices),
@@ -262,8 +277,11 @@ def basis_detail(pk: int) -> InvoiceBasis:
     relations = _basis_page_relations()
     basis = (InvoiceBasis.objects.select_related("customer", "created_by")
              .annotate(nonempty=nonempty_flags(InvoiceBasis, relations)).get(pk=pk))
-    load_related(basis, basis.nonempty, relations)
+    load_related(basis, relations)
     invoices = list(basis.invoices.all())
+    load_related(invoices, INVOICE_PAGE_RELATIONS)
+    # A credit note's lines name the cost lines it credits (the line table marks them).
+    prefetch_related_objects([i for i in invoices if i.kind == Invoice.Kind.CREDIT_NOTE], "lines")
     _mark_outstanding(invoices)
     offers = {o.pk: o for o in basis.offers.all()}
     answers: dict[int, list] = {}
