@@ -4,7 +4,8 @@ delivery-log pages (fixed number of queries per page)."""
 from __future__ import annotations
 
 from billing import services as billing
-from billing.models import AuditEvent, CompanyProfile, CostLine, InvoiceBasis, SharedCost
+from billing.models import AuditEvent, CostLine, InvoiceBasis, SharedCost
+from billing.selectors import reference
 from billing.status import Status
 
 from .models import Notification, RelatedCase
@@ -159,8 +160,8 @@ def case_timeline(basis: InvoiceBasis) -> list[dict]:
 
 
 def installer_sees_amounts() -> bool:
-    return bool(next(iter(CompanyProfile.objects.filter(pk=1).values_list("installer_sees_amounts", flat=True)[:1]),
-                     False))
+    profile = reference("profile").profile
+    return bool(profile and profile.installer_sees_amounts)
 
 
 def notification_log(*, status: str | None = None):

@@ -46,6 +46,7 @@ from .owed import (  # noqa: F401
     reminder_next,
     work_release_due,
 )
+from .reference import Reference, reference  # noqa: F401
 from .settlement import (  # noqa: F401
     settlement_calculation,
     settlement_preview,

@@ -29,7 +29,6 @@ from django.utils import timezone
 from billing.models import (
     Acceptance,
     AuditEvent,
-    CostCategory,
     CostLine,
     Invoice,
     InvoiceBasis,
@@ -38,8 +37,8 @@ from billing.models import (
     SharedCost,
     SharedCostParticipant,
     TenYearRefund,
-    VatCode,
 )
+from billing.selectors.reference import reference
 from billing.status import Status
 from kundefaktura.related import load_related, nonempty_flags, set_loaded
 
@@ -291,8 +290,8 @@ def basis_detail(pk: int) -> InvoiceBasis:
         answers.setdefault(answer.offer_id, []).append(answer)
     for offer in offers.values():
         set_loaded(offer, "acceptances", answers.get(offer.pk, []))
-    basis.page_categories = list(CostCategory.objects.select_related("default_vat"))
-    basis.page_vat_codes = list(VatCode.objects.all())
+    catalog = reference("categories", "vat_codes")
+    basis.page_categories, basis.page_vat_codes = list(catalog.categories), list(catalog.vat_codes)
     categories = {c.pk: c for c in basis.page_categories}
     vat_codes = {v.pk: v for v in basis.page_vat_codes}
     by_id = {i.pk: i for i in invoices}

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from .. import selectors, services
 from ..forms import BasisForm, LineForm
-from ..models import CompanyProfile, CostLine, Invoice, InvoiceBasis, Payment
+from ..models import CostLine, Invoice, InvoiceBasis, Payment
 from ..status import Status
 
 EMAILS_TEMPLATE = "documents/_basis_emails.html"
@@ -88,7 +88,7 @@ def basis_actions(basis, invoices, *, lines=None, categories=None, vat_codes=Non
     creditable = [i for i in issued if not services.invoice_credit_refusals(i, credited=i.credited, basis=basis)]
     offer = max((o for o in basis.offers.all() if o.kind == "offer"), key=lambda o: o.version, default=None)
     lines = list(basis.lines.all()) if lines is None else lines
-    profile = CompanyProfile.objects.filter(pk=1).first()
+    profile = selectors.reference("profile").profile
     refusals = {
         "send_offer": services.offer_send_refusals(basis, lines=lines, profile=profile),
         "accept": services.offer_accept_refusals(basis, offer, newest=offer, lines=lines),

@@ -11,7 +11,7 @@ from billing import selectors as billing_selectors
 from billing import services
 from billing.errors import BillingError
 from billing.evidence import bankid_fresh, bankid_required
-from billing.models import CompanyProfile, Invoice
+from billing.models import Invoice
 from billing.status import Status, next_step
 from kundefaktura.accounts.roles import customer_required
 from kundefaktura.clientip import client_ip
@@ -62,7 +62,7 @@ def _offer_context(request, basis, accept_form=None, decline_form=None):
         "basis": basis, "offer": offer, "answer": answer, "expired": expired, "can_answer": can_answer,
         "revising": revising,
         # The terms shown next to the accept checkbox (documents/_offer_terms.html), only while it can be answered.
-        "company": CompanyProfile.objects.filter(pk=1).first() if can_answer else None,
+        "company": billing_selectors.reference("profile").profile if can_answer else None,
         "next_step": next_step(basis.status), "invoices": invoices,
         "prepayment_invoices": [row for row in invoices if row["invoice"].kind == Invoice.Kind.PREPAYMENT],
         "lines": (offer.snapshot or {}).get("lines", []) if offer else [],
