@@ -1,5 +1,5 @@
 """The work list's overdue filters (grouped SQL over all invoices for the chips, EXISTS per basis for the
-page) and the page's overdue mark
+page) and the page's overdue mark (`mark_overdue`, and the rows' own SQL in `worklist_rows_by_ids`)
 give the answer of `selectors.invoice_outstanding`: unpaid, part-paid, paid, overpaid, credited in full
 or in part, pending payments, not yet due."""
 
@@ -56,3 +56,5 @@ def test_the_overdue_filter_and_mark_agree_with_the_outstanding_rule(caseworker,
         assert {by_pk[pk] for pk in filtered} == truth
     marked = selectors.mark_overdue(InvoiceBasis.objects.filter(pk__in=by_pk), on)
     assert {by_pk[b.pk] for b in marked if b.is_overdue} == truth
+    rows = selectors.worklist_rows_by_ids(list(by_pk), on)  # the work list's rows: their own SQL
+    assert {by_pk[r.pk] for r in rows if r.is_overdue} == truth
