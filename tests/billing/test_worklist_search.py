@@ -111,3 +111,18 @@ def test_the_portable_queries_give_the_same_page(bases, monkeypatch, filters):
     portable = selectors.worklist_page(user=None, filters=WorklistFilters(**filters), per_page=2, page="2")
     assert (portable.counts, portable.count, portable.number) == (fast.counts, fast.count, fast.number)
     assert portable.rows == fast.rows
+
+
+def test_sorting_by_customer_follows_renames_and_customer_changes(bases, caseworker):
+    a, b, c = bases  # customers "Åse Østby" and "Fjordbygg AS", c without a customer
+
+    def order(sort):
+        page = selectors.worklist_page(user=None, filters=WorklistFilters(sort=sort), per_page=200)
+        return [row.pk for row in page.rows]
+
+    assert order("customer") == [b.pk, a.pk, c.pk]    # no customer last (as PostgreSQL sorts NULL)
+    assert order("-customer") == [c.pk, a.pk, b.pk]
+    services.customer_update(customer=a.customer, name="Anne Aas")
+    assert order("customer") == [a.pk, b.pk, c.pk]
+    services.basis_update(basis=c, by=caseworker, customer=b.customer)
+    assert order("customer") == [a.pk, c.pk, b.pk]  # the same name: the newest basis first
