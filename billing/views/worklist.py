@@ -1,12 +1,13 @@
 """The work list: filters, status chips, sorting and paging over every basis the case worker may see."""
 
+from html import escape  # what Django's `escape` (and autoescape) does, without its lazy-text wrapper
+
 from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.html import escape
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -36,7 +37,8 @@ def worklist_rows(rows) -> list[str]:
         ("net", "Sum eks. MVA"), ("overdue", "Forfalt"))}
     select = _("Velg %(n)s")
     url = reverse("billing:basis_detail", args=[URL_SENTINEL])
-    status_labels = {value: escape(label) for value, label in Status.choices}
+    status_labels = {value: escape(str(label)) for value, label in Status.choices}
+    tz = timezone.get_current_timezone()
     out = []
     for b in rows:
         status = escape(b.status)
@@ -55,7 +57,7 @@ def worklist_rows(rows) -> list[str]:
             f'        <td data-label="{labels["status"]}">{chip}</td>\n'
             f'        <td data-label="{labels["valid_until"]}">'
             f'{b.offer_valid_until.strftime("%d.%m.%Y") if b.offer_valid_until else ""}</td>\n'
-            f'        <td data-label="{labels["created"]}">{timezone.localtime(b.created_at).strftime("%d.%m.%Y")}</td>\n'
+            f'        <td data-label="{labels["created"]}">{b.created_at.astimezone(tz).strftime("%d.%m.%Y")}</td>\n'
             f'        <td data-label="{labels["site"]}">{site}</td>\n'
             f'        <td class="num" data-label="{labels["net"]}">{escape(nok(b.net_total))}</td>\n'
             f'      </tr>\n')

@@ -51,7 +51,7 @@ def test_the_overdue_filter_and_mark_agree_with_the_outstanding_rule(caseworker,
                     and selectors.invoice_outstanding(i) > 0 for i in basis.invoices.all())}
     assert truth == {"ubetalt", "delbetalt", "ventende", "delvis kreditert"}
     by_pk = {b.pk: t for t, b in cases.items()}
-    for overdue in (selectors.overdue_bases(on), selectors.overdue_exists(on)):
+    for overdue in (selectors.overdue_bases(on), selectors.overdue_exists(on), selectors.overdue_bases_stored(on)):
         filtered = InvoiceBasis.objects.filter(overdue).values_list("pk", flat=True)
         assert {by_pk[pk] for pk in filtered} == truth
     marked = selectors.mark_overdue(InvoiceBasis.objects.filter(pk__in=by_pk), on)
