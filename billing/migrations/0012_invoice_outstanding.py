@@ -12,7 +12,8 @@ whatever the interleaving.
 It lives in the database only (the ORM never writes it) and only the work list reads it: the partial
 index `billing_invoice_overdue` holds the issued, non-credit-note invoices with something outstanding by
 due date, so the overdue filter reads those index entries instead of summing every payment and credit
-note of every past-due invoice. Money is never computed from it. PostgreSQL only; SQLite (`make run`)
+note of every past-due invoice; `billing_invoice_open_by_basis` holds the same invoices by basis, for
+the overdue mark of one page's rows. Money is never computed from it. PostgreSQL only; SQLite (`make run`)
 keeps the grouped formula (`overdue_bases`).
 """
 
@@ -106,6 +107,9 @@ FORWARD = [
     "UPDATE billing_invoice SET outstanding = billing_invoice_outstanding_of(id)",
     """CREATE INDEX IF NOT EXISTS billing_invoice_overdue ON billing_invoice (due_date) INCLUDE (basis_id)
        WHERE number IS NOT NULL AND kind <> 'credit_note' AND outstanding > 0""",
+    # The same invoices by basis: the overdue mark of one page's rows is an index probe per row.
+    """CREATE INDEX IF NOT EXISTS billing_invoice_open_by_basis ON billing_invoice (basis_id) INCLUDE (due_date)
+       WHERE number IS NOT NULL AND kind <> 'credit_note' AND outstanding > 0""",
 ]
 
 BACKWARD = [
@@ -123,6 +127,7 @@ BACKWARD = [
     "DROP FUNCTION IF EXISTS billing_invoice_outstanding_refresh(bigint)",
     "DROP FUNCTION IF EXISTS billing_invoice_outstanding_of(bigint)",
     "DROP INDEX IF EXISTS billing_invoice_overdue",
+    "DROP INDEX IF EXISTS billing_invoice_open_by_basis",
     "ALTER TABLE billing_invoice DROP COLUMN IF EXISTS outstanding",
 ]
 
