@@ -240,8 +240,9 @@ def _counts_and_ids_pg(base, *, filters: WorklistFilters, limit: int, offset: in
 
     With a search or the overdue filter the filtered bases are a MATERIALIZED CTE read twice (counts per
     status; the page's ids sorted and cut): the trigram scan or the overdue pass runs once. Otherwise
-    the two are separate subqueries: the counts an index-only scan of the status index (no join for
-    the sort column), the page an index scan that stops after its rows."""
+    the two are separate subqueries: the page an index scan that stops after its rows; the counts, for
+    the whole list, the few rows of `billing_basis_status_count` (kept by triggers), else an index-only
+    scan of the filtered bases (no join for the sort column)."""
     column, desc = _sort(filters)
     if column == "customer__name":  # the stored copy of the name, indexed with the id (no join, no full sort)
         base = base.annotate(k=RawSQL(f'"{InvoiceBasis._meta.db_table}"."customer_sort"', []))  # noqa: S611  # nosec B611
@@ -257,9 +258,13 @@ def _counts_and_ids_pg(base, *, filters: WorklistFilters, limit: int, offset: in
                f"ARRAY(SELECT pk FROM m {status_where} ORDER BY k {order}, pk DESC LIMIT %s OFFSET %s)")
         params = [*ranked_params, *status_params, limit, offset]
     else:
-        counted, counted_params = base.values_list("status").query.sql_with_params()
+        if filters.source or filters.mine or filters.expiring:
+            counted, counted_params = base.annotate(one=Value(1)).values_list("status", "one").query.sql_with_params()
+        else:  # every basis: the counts kept by triggers (billing/migrations/0013_basis_status_counts.py)
+            counted, counted_params = "SELECT status, n FROM billing_basis_status_count", []
         sql = (f"SELECT (SELECT json_object_agg(status, n)::text FROM "  # nosec B608: the parts are our own SQL
-               f"(SELECT status, COUNT(*) AS n FROM ({counted}) m (status) GROUP BY status) c), "
+               f"(SELECT status, SUM(n) AS n FROM ({counted}) m (status, n) GROUP BY status "
+               f"HAVING SUM(n) <> 0) c), "
                f"ARRAY(SELECT pk FROM ({ranked}) m (pk, status, k) {status_where} "
                f"ORDER BY k {order}, pk DESC LIMIT %s OFFSET %s)")
         params = [*counted_params, *ranked_params, *status_params, limit, offset]

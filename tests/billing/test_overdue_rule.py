@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from billing import selectors, services
 from billing.models import InvoiceBasis, Payment
@@ -51,7 +52,10 @@ def test_the_overdue_filter_and_mark_agree_with_the_outstanding_rule(caseworker,
                     and selectors.invoice_outstanding(i) > 0 for i in basis.invoices.all())}
     assert truth == {"ubetalt", "delbetalt", "ventende", "delvis kreditert"}
     by_pk = {b.pk: t for t, b in cases.items()}
-    for overdue in (selectors.overdue_bases(on), selectors.overdue_exists(on), selectors.overdue_bases_stored(on)):
+    filters = [selectors.overdue_bases(on), selectors.overdue_exists(on)]
+    if connection.vendor == "postgresql":  # the invoices' stored outstanding amounts
+        filters.append(selectors.overdue_bases_stored(on))
+    for overdue in filters:
         filtered = InvoiceBasis.objects.filter(overdue).values_list("pk", flat=True)
         assert {by_pk[pk] for pk in filtered} == truth
     marked = selectors.mark_overdue(InvoiceBasis.objects.filter(pk__in=by_pk), on)

@@ -15,6 +15,12 @@ from tests.support.factories import NO_CUSTOMER, make_basis, make_customer
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def postgres(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("the stored columns and their triggers are PostgreSQL's")
+
+
 def found(q, **filters) -> set[int]:
     page = selectors.worklist_page(user=None, filters=WorklistFilters(q=q, **filters), per_page=200)
     assert page.count == len(page.rows)
