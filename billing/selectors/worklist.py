@@ -237,14 +237,16 @@ def _page_number(raw, num_pages: int) -> int:
     return number if 1 <= number <= num_pages else num_pages
 
 
-def _counts_and_ids_pg(base, *, filters: WorklistFilters, limit: int, offset: int) -> tuple[dict, list[int]]:
-    """The chips' counts and one page of ids in one statement.
+def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.date) -> tuple[dict, list]:
+    """The chips' counts and one page of rows in one statement.
 
     With a search or the overdue filter the filtered bases are a MATERIALIZED CTE read twice (counts per
-    status; the page's ids sorted and cut): the trigram scan or the overdue pass runs once. Otherwise
+    status; the page's ids sorted and cut): the trigram scan or the overdue lookup runs once. Otherwise
     the two are separate subqueries: the page an index scan that stops after its rows; the counts, for
     the whole list, the few rows of `billing_basis_status_count` (kept by triggers), else an index-only
-    scan of the filtered bases (no join for the sort column)."""
+    scan of the filtered bases (no join for the sort column). The page's ids keep their order through
+    `ARRAY(… ORDER BY …)` and `WITH ORDINALITY`; its rows are then read whole by key (`_row_columns`).
+    The counts come in every row, and in one row with no basis when the page is empty."""
     column, desc = _sort(filters)
     if column == "customer__name":  # the stored copy of the name, indexed with the id (no join, no full sort)
         base = base.annotate(k=RawSQL(f'"{InvoiceBasis._meta.db_table}"."customer_sort"', []))  # noqa: S611  # nosec B611
@@ -254,72 +256,78 @@ def _counts_and_ids_pg(base, *, filters: WorklistFilters, limit: int, offset: in
     status_where = "WHERE status = %s" if filters.status else ""
     status_params = [filters.status] if filters.status else []
     if filters.q.strip() or filters.overdue:
-        sql = (f"WITH m (pk, status, k) AS MATERIALIZED ({ranked}) "  # nosec B608: the parts are our own SQL
-               f"SELECT (SELECT json_object_agg(status, n)::text FROM "
-               f"(SELECT status, COUNT(*) AS n FROM m GROUP BY status) c), "
-               f"ARRAY(SELECT pk FROM m {status_where} ORDER BY k {order}, pk DESC LIMIT %s OFFSET %s)")
-        params = [*ranked_params, *status_params, limit, offset]
+        head, head_params = f"m (pk, status, k) AS MATERIALIZED ({ranked}), ", list(ranked_params)
+        counted, counted_params, listed, listed_params = "SELECT status, 1 FROM m", [], "m", []
     else:
+        head, head_params = "", []
         if filters.source or filters.mine or filters.expiring:
             counted, counted_params = base.annotate(one=Value(1)).values_list("status", "one").query.sql_with_params()
         else:  # every basis: the counts kept by triggers (billing/migrations/0013_basis_status_counts.py)
             counted, counted_params = "SELECT status, n FROM billing_basis_status_count", []
-        sql = (f"SELECT (SELECT json_object_agg(status, n)::text FROM "  # nosec B608: the parts are our own SQL
-               f"(SELECT status, SUM(n) AS n FROM ({counted}) m (status, n) GROUP BY status "
-               f"HAVING SUM(n) <> 0) c), "
-               f"ARRAY(SELECT pk FROM ({ranked}) m (pk, status, k) {status_where} "
-               f"ORDER BY k {order}, pk DESC LIMIT %s OFFSET %s)")
-        params = [*counted_params, *ranked_params, *status_params, limit, offset]
+        listed, listed_params = f"({ranked}) m (pk, status, k)", list(ranked_params)
+    columns, column_params = _row_columns(on)
+    sql = (f"WITH {head}"  # nosec B608: the parts are our own SQL and the ORM's
+           f"c (counts) AS (SELECT json_object_agg(status, n)::text FROM "
+           f"(SELECT status, SUM(n) AS n FROM ({counted}) x (status, n) GROUP BY status HAVING SUM(n) <> 0) y), "
+           f"p (pk, ord) AS (SELECT * FROM unnest(ARRAY(SELECT pk FROM {listed} {status_where} "
+           f"ORDER BY k {order}, pk DESC LIMIT %s OFFSET %s)) WITH ORDINALITY) "
+           f"SELECT c.counts, r.* FROM c LEFT JOIN (SELECT p.ord, {columns} "
+           f"FROM p JOIN {InvoiceBasis._meta.db_table} b ON b.id = p.pk) r ON true ORDER BY r.ord")
+    params = [*head_params, *counted_params, *listed_params, *status_params, limit, offset, *column_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        counts_json, ids = cursor.fetchone()
-    return (json.loads(counts_json) if counts_json else {}), list(ids)
+        fetched = cursor.fetchall()
+    counts_json = fetched[0][0] if fetched else None
+    rows = [_row(r[2:]) for r in fetched if r[1] is not None]
+    return (json.loads(counts_json) if counts_json else {}), rows
 
 
-def _counts_and_ids_portable(base, *, filters: WorklistFilters, limit: int, offset: int) -> tuple[dict, list[int]]:
-    """`_counts_and_ids_pg` with the ORM, for other databases (SQLite in development): two queries."""
+def _page_portable(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.date) -> tuple[dict, list]:
+    """`_page_pg` with the ORM, for other databases (SQLite in development): three queries."""
     counts = dict(base.values_list("status").annotate(n=Count("*")).order_by())
     column, desc = _sort(filters)
     qs = base.filter(status=filters.status) if filters.status else base
     qs = qs.order_by(("-" if desc else "") + column, "-id")
-    return counts, list(qs.values_list("pk", flat=True)[offset:offset + limit])
+    return counts, worklist_rows_by_ids(list(qs.values_list("pk", flat=True)[offset:offset + limit]), on)
 
 
 def worklist_page(*, user, filters: WorklistFilters, page=None, per_page: int = 50,
                   on: dt.date | None = None) -> WorklistPage:
-    """One page of the work list in a fixed number of queries: the chips' counts and the page's ids in
-    one (a second only when the requested page is out of range), the page's rows in another.
+    """One page of the work list in one query on PostgreSQL (a second only when the requested page is
+    past the last): the chips' counts and the page's rows.
 
     Sorting and paging run on the narrow basis query alone (ids); only the page's rows are then read
     whole, with the customer's name, the net estimate and the overdue mark."""
     on = on or timezone.localdate()
     base = _filtered(user=user, filters=filters, on=on)
-    fetch = _counts_and_ids_pg if _postgres() else _counts_and_ids_portable
+    fetch = _page_pg if _postgres() else _page_portable
     wanted = _page_number(page, 10**6)  # the count is not known yet: checked below
-    found, ids = fetch(base, filters=filters, limit=per_page, offset=(wanted - 1) * per_page)
+    found, rows = fetch(base, filters=filters, limit=per_page, offset=(wanted - 1) * per_page, on=on)
     counts = {s: 0 for s in Status.values}
     counts.update(found)
     count = counts.get(filters.status, 0) if filters.status else sum(counts.values())
     num_pages = max(1, -(-count // per_page))
     number = _page_number(page, num_pages)
     if number != wanted:
-        _found, ids = fetch(base, filters=filters, limit=per_page, offset=(number - 1) * per_page)
-    return WorklistPage(counts=counts, count=count, number=number, num_pages=num_pages,
-                        rows=worklist_rows_by_ids(ids, on))
+        _found, rows = fetch(base, filters=filters, limit=per_page, offset=(number - 1) * per_page, on=on)
+    return WorklistPage(counts=counts, count=count, number=number, num_pages=num_pages, rows=rows)
 
 
-def _rows_sql() -> tuple[str, list]:
-    """The rows' SQL: the customer's name from the basis' stored copy (`customer_sort`), the overdue mark
-    from the invoices' stored outstanding amounts."""
-    basis, line, invoice = InvoiceBasis._meta.db_table, CostLine._meta.db_table, Invoice._meta.db_table
+def _row_columns(on: dt.date) -> tuple[str, list]:
+    """The columns of a work-list row of the basis `b`: the customer's name from the basis' stored copy
+    (`customer_sort`), the net estimate, the overdue mark from the invoices' stored outstanding amounts."""
+    line, invoice = CostLine._meta.db_table, Invoice._meta.db_table
     sql = (
-        f"SELECT b.id, b.number, b.title, b.customer_sort, b.status, b.offer_valid_until, "  # nosec B608
-        f"b.created_at, b.site_street, b.site_city, "
+        "b.id, b.number, b.title, b.customer_sort, b.status, b.offer_valid_until, "  # nosec B608
+        "b.created_at, b.site_street, b.site_city, "
         f"COALESCE((SELECT SUM(l.amount) FROM {line} l WHERE l.basis_id = b.id AND l.phase = %s), 0), "
         f"EXISTS (SELECT 1 FROM {invoice} i WHERE i.basis_id = b.id AND i.number IS NOT NULL "
-        f"AND i.due_date < %s AND i.kind <> %s AND i.outstanding > 0) "
-        f"FROM {basis} b WHERE b.id = ANY(%s)")
-    return sql, [CostLine.Phase.ESTIMATE, Invoice.Kind.CREDIT_NOTE]
+        f"AND i.due_date < %s AND i.kind <> %s AND i.outstanding > 0)")
+    return sql, [CostLine.Phase.ESTIMATE, on, Invoice.Kind.CREDIT_NOTE]
+
+
+def _row(r) -> WorklistRow:
+    return WorklistRow(*r[:9], net_total=r[9], is_overdue=r[10])
 
 
 def worklist_rows_by_ids(ids: list[int], on: dt.date | None = None) -> list[WorklistRow]:
@@ -332,11 +340,11 @@ def worklist_rows_by_ids(ids: list[int], on: dt.date | None = None) -> list[Work
         return []
     on = on or timezone.localdate()
     if _postgres():
-        sql, params = _rows_sql()
-        phase, *rest = params
+        columns, params = _row_columns(on)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [phase, on, *rest, list(ids)])
-            by_id = {r[0]: WorklistRow(*r[:9], net_total=r[9], is_overdue=r[10]) for r in cursor.fetchall()}
+            cursor.execute(f"SELECT {columns} FROM {InvoiceBasis._meta.db_table} b WHERE b.id = ANY(%s)",  # nosec B608
+                           [*params, list(ids)])
+            by_id = {r[0]: _row(r) for r in cursor.fetchall()}
     else:
         bases = mark_overdue(InvoiceBasis.objects.select_related("customer").annotate(net_total=Coalesce(Subquery(
             CostLine.objects.filter(basis=OuterRef("pk"), phase=CostLine.Phase.ESTIMATE)
