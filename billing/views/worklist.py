@@ -46,12 +46,13 @@ def worklist_rows(rows) -> list[str]:
         if b.is_overdue:
             chip += f' <span class="chip status-declined">{labels["overdue"]}</span>'
         site = escape(b.site_street) + (", " + escape(b.site_city) if b.site_city else "")
+        number = escape(b.number)
         out.append(
             f'\n<tr{OVERDUE_CLASS if b.is_overdue else ""}>\n'
             f'        <td><input type="checkbox" name="ids" value="{b.pk}" aria-label="'
-            f'{select % {"n": escape(b.number)}}"></td>\n'
+            f'{select % {"n": number}}"></td>\n'
             f'        <td data-label="{labels["number"]}"><a href="{url.replace(URL_SENTINEL, str(b.pk))}">'
-            f'{escape(b.number)}</a></td>\n'
+            f'{number}</a></td>\n'
             f'        <td data-label="{labels["title"]}">{escape(b.title)}</td>\n'
             f'        <td data-label="{labels["customer"]}">{escape(b.customer_name) if b.customer_name else "—"}</td>\n'
             f'        <td data-label="{labels["status"]}">{chip}</td>\n'
