@@ -123,16 +123,12 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Caches ---------------------------------------------------------------------------------------
-# "fragments" holds rendered, content-addressed pieces of pages (a work-list row is keyed by every
-# value it shows), so a per-process memory cache can never serve anything stale. "pages" holds
-# larger page parts keyed by the database snapshot they were rendered under (kundefaktura.pagecache);
-# few entries, short-lived: a write anywhere makes every entry unreachable.
+# "pages" holds page parts keyed by the database snapshot they were rendered under
+# (kundefaktura.pagecache); few entries, short-lived: a write anywhere makes every entry unreachable.
 CACHES = {
     # The default cache holds the login-link rate limit: give several processes one Redis with
     # CACHE_URL=redis://host:6379/2 so the limit is global (memory per process otherwise).
     "default": env.cache_url("CACHE_URL", default="locmemcache://default"),
-    "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments",
-                  "OPTIONS": {"MAX_ENTRIES": 20000}},
     "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages",
               "TIMEOUT": 300, "OPTIONS": {"MAX_ENTRIES": 300}},
 }

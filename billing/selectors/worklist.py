@@ -6,10 +6,13 @@ and mirror `billing/selectors/owed.py` (`invoice_outstanding`): gross − issued
 """
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
+    BooleanField,
     Count,
     DecimalField,
     Exists,
@@ -113,6 +116,19 @@ def overdue_bases(on: dt.date | None = None):
     return Q(pk__in=RawSQL(sql, params))  # noqa: S611  # nosec B611
 
 
+def overdue_bases_stored(on: dt.date | None = None):
+    """`overdue_bases` from each invoice's stored outstanding amount (PostgreSQL: kept by triggers,
+    billing/migrations/0012_invoice_outstanding.py): an index-only scan of the partial index of issued
+    invoices with something outstanding, instead of summing every past-due invoice's payments and
+    credit notes. `tests/billing/test_overdue_rule.py` holds it to the same answers."""
+    on = on or timezone.localdate()
+    # = ANY(ARRAY(…)), not IN (…): the overdue bases are then read by primary key, where IN hashes the
+    # ids and reads every basis.
+    sql = (f'"{InvoiceBasis._meta.db_table}"."id" = ANY(ARRAY(SELECT basis_id FROM {Invoice._meta.db_table} '  # nosec B608
+           f"WHERE number IS NOT NULL AND kind <> %s AND outstanding > 0 AND due_date < %s))")
+    return RawSQL(sql, [Invoice.Kind.CREDIT_NOTE, on], output_field=BooleanField())  # noqa: S611  # nosec B611
+
+
 @dataclass
 class WorklistFilters:
     q: str = ""
@@ -125,33 +141,75 @@ class WorklistFilters:
     extra: dict = field(default_factory=dict)
 
 
-def _search(qs, q: str):
-    """Substring search over number, title, site address, metering point, customer name and related
-    case id. A UNION of per-column lookups lets PostgreSQL use each column's trigram index (an OR
-    across a join would scan every row)."""
-    from billing.models import Customer
+def _postgres() -> bool:
+    """The fast paths (stored search text, one-statement counts and rows) are PostgreSQL's; other
+    databases (SQLite for `make run`) take the ORM."""
+    return connection.vendor == "postgresql"
 
+
+SEARCH_COLUMNS = ("number", "reference", "title", "site_street", "site_postal_code", "site_city",
+                  "metering_point_id", "customer__name", "customer__email", "customer__orgnr")
+
+
+def _search(qs, q: str):
+    """Substring search over the basis' number, external reference, title, site address and metering
+    point, its customer's name, e-mail and organisation number, and its related case ids.
+
+    On PostgreSQL one LIKE on the basis' stored, normalised `search_text` (kept by triggers,
+    `billing/migrations/0011_basis_search_text.py`), which one trigram index serves; the term is
+    normalised and its LIKE wildcards escaped in SQL by the same functions (`billing_search_like`).
+    A term of digits and spaces also matches with the spaces left out (a metering point written in
+    groups). Elsewhere (SQLite for `make run`) an icontains per column."""
     q = q.strip()
     if not q:
         return qs
-    # Each part without ordering: SQLite refuses ORDER BY inside a compound statement (the models
-    # have a default ordering), and the order of ids in an IN (…) means nothing anyway.
-    parts = [InvoiceBasis.objects.filter(**{f"{column}__icontains": q}).order_by().values("pk")
-             for column in ("number", "title", "site_street", "site_city")]
-    parts.append(InvoiceBasis.objects.filter(customer__in=Customer.objects.filter(name__icontains=q)
-                                             .values("pk")).order_by().values("pk"))
-    parts.append(InvoiceBasis.objects.filter(related_cases__external_id__icontains=q).order_by().values("pk"))
-    digits = "".join(ch for ch in q if ch.isdigit())
-    if len(digits) >= 4 and len(digits) == len(q.replace(" ", "")):
-        parts.append(InvoiceBasis.objects.filter(metering_point_id__icontains=digits).order_by().values("pk"))
-    return qs.filter(pk__in=parts[0].union(*parts[1:]))
+    digits = q.replace(" ", "")
+    terms = [q] + ([digits] if " " in q and len(digits) >= 4 and digits.isdigit() else [])
+    if _postgres():
+        column = f'"{InvoiceBasis._meta.db_table}"."search_text"'
+        sql = " OR ".join([f"{column} LIKE billing_search_like(%s)"] * len(terms))
+        return qs.filter(RawSQL(f"({sql})", terms, output_field=BooleanField()))  # noqa: S611  # nosec B611
+    cond = Q()
+    for term in terms:
+        for name in SEARCH_COLUMNS:
+            cond |= Q(**{f"{name}__icontains": term})
+        cond |= Q(pk__in=InvoiceBasis.objects.filter(related_cases__external_id__icontains=term)
+                  .order_by().values("pk"))
+    return qs.filter(cond)
 
 
-def basis_list(*, user, filters: WorklistFilters, on: dt.date | None = None):
-    """(queryset before status filter, ordered queryset), both narrow — the caller counts chips on the
-    first, takes one page of ids from the second and fetches those rows with `worklist_page_rows`."""
-    on = on or timezone.localdate()
-    qs = _search(InvoiceBasis.objects.all(), filters.q)
+@dataclass
+class WorklistRow:
+    """One row of the work list: what the row shows, nothing more."""
+
+    pk: int
+    number: str
+    title: str
+    customer_name: str | None
+    status: str
+    offer_valid_until: dt.date | None
+    created_at: dt.datetime
+    site_street: str
+    site_city: str
+    net_total: Decimal
+    is_overdue: bool
+
+
+@dataclass
+class WorklistPage:
+    """One page of the work list: the status chips' counts (every status, before the status filter),
+    how many bases the list holds, the page's number and count, and its rows."""
+
+    counts: dict[str, int]
+    count: int
+    number: int
+    num_pages: int
+    rows: list[WorklistRow]
+
+
+def _filtered(*, user, filters: WorklistFilters, on: dt.date):
+    """The bases the filters select, before the status filter, unordered."""
+    qs = _search(InvoiceBasis.objects.order_by(), filters.q)
     if filters.source:
         qs = qs.filter(source=filters.source)
     if filters.mine:
@@ -159,30 +217,145 @@ def basis_list(*, user, filters: WorklistFilters, on: dt.date | None = None):
     if filters.expiring:
         qs = qs.filter(status=Status.OFFER_SENT, offer_valid_until__gte=on,
                        offer_valid_until__lte=on + dt.timedelta(days=EXPIRING_DAYS))
-    unfiltered_status = qs
     if filters.overdue:
-        # The chips count every overdue basis (one grouped pass); the page stops after its rows.
-        unfiltered_status = qs.filter(overdue_bases(on))
-        qs = qs.filter(overdue_exists(on))
-    if filters.status:
-        qs = qs.filter(status=filters.status)
+        qs = qs.filter(overdue_bases_stored(on) if _postgres() else overdue_bases(on))
+    return qs
+
+
+def _sort(filters: WorklistFilters) -> tuple[str, bool]:
+    """(column to sort by, descending?); ties are broken by the newest id."""
     key = filters.sort.lstrip("-")
     column = SORTS.get(key, "created_at")
-    desc = filters.sort.startswith("-") if key in SORTS else True
+    return column, (filters.sort.startswith("-") if key in SORTS else True)
+
+
+def _page_number(raw, num_pages: int) -> int:
+    """The page shown for the requested number, as Django's `Paginator.get_page` picks it: not a number
+    → the first page, out of range → the last."""
+    try:
+        number = int(float(raw)) if raw not in (None, "") else 1
+    except (TypeError, ValueError, OverflowError):
+        return 1
+    return number if 1 <= number <= num_pages else num_pages
+
+
+def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.date) -> tuple[dict, list]:
+    """The chips' counts and one page of rows in one statement.
+
+    With a search or the overdue filter the filtered bases are a MATERIALIZED CTE read twice (counts per
+    status; the page's ids sorted and cut): the trigram scan or the overdue lookup runs once. Otherwise
+    the two are separate subqueries: the page an index scan that stops after its rows; the counts, for
+    the whole list, the few rows of `billing_basis_status_count` (kept by triggers), else an index-only
+    scan of the filtered bases (no join for the sort column). The page's ids keep their order through
+    `ARRAY(… ORDER BY …)` and `WITH ORDINALITY`; its rows are then read whole by key (`_row_columns`).
+    The counts come in every row, and in one row with no basis when the page is empty."""
+    column, desc = _sort(filters)
+    if column == "customer__name":  # the stored copy of the name, indexed with the id (no join, no full sort)
+        base = base.annotate(k=RawSQL(f'"{InvoiceBasis._meta.db_table}"."customer_sort"', []))  # noqa: S611  # nosec B611
+        column = "k"
+    ranked, ranked_params = base.values_list("pk", "status", column).query.sql_with_params()
+    order = "DESC" if desc else "ASC"
+    status_where = "WHERE status = %s" if filters.status else ""
+    status_params = [filters.status] if filters.status else []
+    if filters.q.strip() or filters.overdue:
+        head, head_params = f"m (pk, status, k) AS MATERIALIZED ({ranked}), ", list(ranked_params)
+        counted, counted_params, listed, listed_params = "SELECT status, 1 FROM m", [], "m", []
+    else:
+        head, head_params = "", []
+        if filters.source or filters.mine or filters.expiring:
+            counted, counted_params = base.annotate(one=Value(1)).values_list("status", "one").query.sql_with_params()
+        else:  # every basis: the counts kept by triggers (billing/migrations/0013_basis_status_counts.py)
+            counted, counted_params = "SELECT status, n FROM billing_basis_status_count", []
+        listed, listed_params = f"({ranked}) m (pk, status, k)", list(ranked_params)
+    columns, column_params = _row_columns(on)
+    sql = (f"WITH {head}"  # nosec B608: the parts are our own SQL and the ORM's
+           f"c (counts) AS (SELECT json_object_agg(status, n)::text FROM "
+           f"(SELECT status, SUM(n) AS n FROM ({counted}) x (status, n) GROUP BY status HAVING SUM(n) <> 0) y), "
+           f"p (pk, ord) AS (SELECT * FROM unnest(ARRAY(SELECT pk FROM {listed} {status_where} "
+           f"ORDER BY k {order}, pk DESC LIMIT %s OFFSET %s)) WITH ORDINALITY) "
+           f"SELECT c.counts, r.* FROM c LEFT JOIN (SELECT p.ord, {columns} "
+           f"FROM p JOIN {InvoiceBasis._meta.db_table} b ON b.id = p.pk) r ON true ORDER BY r.ord")
+    params = [*head_params, *counted_params, *listed_params, *status_params, limit, offset, *column_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    counts_json = fetched[0][0] if fetched else None
+    rows = [_row(r[2:]) for r in fetched if r[1] is not None]
+    return (json.loads(counts_json) if counts_json else {}), rows
+
+
+def _page_portable(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.date) -> tuple[dict, list]:
+    """`_page_pg` with the ORM, for other databases (SQLite in development): three queries."""
+    counts = dict(base.values_list("status").annotate(n=Count("*")).order_by())
+    column, desc = _sort(filters)
+    qs = base.filter(status=filters.status) if filters.status else base
     qs = qs.order_by(("-" if desc else "") + column, "-id")
-    return unfiltered_status, qs
+    return counts, worklist_rows_by_ids(list(qs.values_list("pk", flat=True)[offset:offset + limit]), on)
 
 
-def worklist_page_rows(ids: list[int], on: dt.date | None = None) -> list[InvoiceBasis]:
-    """The bases of one work-list page, in the order of `ids`, with customer, net total and overdue.
+def worklist_page(*, user, filters: WorklistFilters, page=None, per_page: int = 50,
+                  on: dt.date | None = None) -> WorklistPage:
+    """One page of the work list in one query on PostgreSQL (a second only when the requested page is
+    past the last): the chips' counts and the page's rows.
 
     Sorting and paging run on the narrow basis query alone (ids); only the page's rows are then read
-    whole. Sorting 20 000 full rows joined to their customers took 40 ms, the ids alone 13 ms."""
-    by_id = InvoiceBasis.objects.select_related("customer").annotate(net_total=Coalesce(Subquery(
-        CostLine.objects.filter(basis=OuterRef("pk"), phase=CostLine.Phase.ESTIMATE)
-        .order_by().values("basis").annotate(s=Sum("amount")).values("s")[:1],
-        output_field=MONEY_FIELD), ZERO)).in_bulk(ids)
-    return mark_overdue([by_id[pk] for pk in ids if pk in by_id], on)
+    whole, with the customer's name, the net estimate and the overdue mark."""
+    on = on or timezone.localdate()
+    base = _filtered(user=user, filters=filters, on=on)
+    fetch = _page_pg if _postgres() else _page_portable
+    wanted = _page_number(page, 10**6)  # the count is not known yet: checked below
+    found, rows = fetch(base, filters=filters, limit=per_page, offset=(wanted - 1) * per_page, on=on)
+    counts = {s: 0 for s in Status.values}
+    counts.update(found)
+    count = counts.get(filters.status, 0) if filters.status else sum(counts.values())
+    num_pages = max(1, -(-count // per_page))
+    number = _page_number(page, num_pages)
+    if number != wanted:
+        _found, rows = fetch(base, filters=filters, limit=per_page, offset=(number - 1) * per_page, on=on)
+    return WorklistPage(counts=counts, count=count, number=number, num_pages=num_pages, rows=rows)
+
+
+def _row_columns(on: dt.date) -> tuple[str, list]:
+    """The columns of a work-list row of the basis `b`: the customer's name from the basis' stored copy
+    (`customer_sort`), the net estimate, the overdue mark from the invoices' stored outstanding amounts."""
+    line, invoice = CostLine._meta.db_table, Invoice._meta.db_table
+    sql = (
+        "b.id, b.number, b.title, b.customer_sort, b.status, b.offer_valid_until, "  # nosec B608
+        "b.created_at, b.site_street, b.site_city, "
+        f"COALESCE((SELECT SUM(l.amount) FROM {line} l WHERE l.basis_id = b.id AND l.phase = %s), 0), "
+        f"EXISTS (SELECT 1 FROM {invoice} i WHERE i.basis_id = b.id AND i.number IS NOT NULL "
+        f"AND i.due_date < %s AND i.kind <> %s AND i.outstanding > 0)")
+    return sql, [CostLine.Phase.ESTIMATE, on, Invoice.Kind.CREDIT_NOTE]
+
+
+def _row(r) -> WorklistRow:
+    return WorklistRow(*r[:9], net_total=r[9], is_overdue=r[10])
+
+
+def worklist_rows_by_ids(ids: list[int], on: dt.date | None = None) -> list[WorklistRow]:
+    """The work-list rows of these bases, in the order of `ids`, in one query.
+
+    The overdue mark is the rule of `overdue_bases` (an issued invoice past its due date with something
+    outstanding: gross − issued credit notes − confirmed payments + confirmed refunds), read on
+    PostgreSQL from the invoices' stored outstanding amounts (`overdue_bases_stored`)."""
+    if not ids:
+        return []
+    on = on or timezone.localdate()
+    if _postgres():
+        columns, params = _row_columns(on)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {columns} FROM {InvoiceBasis._meta.db_table} b WHERE b.id = ANY(%s)",  # nosec B608
+                           [*params, list(ids)])
+            by_id = {r[0]: _row(r) for r in cursor.fetchall()}
+    else:
+        bases = mark_overdue(InvoiceBasis.objects.select_related("customer").annotate(net_total=Coalesce(Subquery(
+            CostLine.objects.filter(basis=OuterRef("pk"), phase=CostLine.Phase.ESTIMATE)
+            .order_by().values("basis").annotate(s=Sum("amount")).values("s")[:1],
+            output_field=MONEY_FIELD), ZERO)).filter(pk__in=ids), on)
+        by_id = {b.pk: WorklistRow(b.pk, b.number, b.title, b.customer.name if b.customer_id else None, b.status,
+                                   b.offer_valid_until, b.created_at, b.site_street, b.site_city, b.net_total,
+                                   b.is_overdue) for b in bases}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def mark_overdue(bases, on: dt.date | None = None) -> list:
@@ -201,15 +374,6 @@ def mark_overdue(bases, on: dt.date | None = None) -> list:
     for b in bases:
         b.is_overdue = b.pk in overdue
     return bases
-
-
-def status_counts(qs) -> dict[str, int]:
-    """One query: how many bases per status (for the chips)."""
-    rows = qs.order_by().values("status").annotate(n=Count("*"))  # COUNT(*): index-only scan
-    counts = {s: 0 for s in Status.values}
-    for row in rows:
-        counts[row["status"]] = row["n"]
-    return counts
 
 
 def _related_model(model, name: str):

@@ -22,7 +22,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -398,6 +398,18 @@ class MoneyMachine(RuleBasedStateMachine):
                 self.try_(services.refund_mark_paid_out, payment=p, by=self.by, account=PAYOUT_ACCOUNT)
 
     # --- invariants -----------------------------------------------------------------------------
+
+    @invariant()
+    def stored_outstanding_is_exact(self):
+        """The outstanding amount PostgreSQL stores per invoice for the work list's overdue filter
+        (billing/migrations/0012_invoice_outstanding.py, kept by triggers) is the rule's, after every step."""
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id, outstanding FROM billing_invoice WHERE basis_id = %s", [self.basis.pk])
+            stored = dict(cursor.fetchall())
+        for inv in Invoice.objects.filter(basis=self.basis, number__isnull=False).exclude(kind=Invoice.Kind.CREDIT_NOTE):
+            assert stored[inv.pk] == selectors.invoice_outstanding(inv), inv
 
     @invariant()
     def money_is_right(self):

@@ -1,5 +1,5 @@
 """The work list's overdue filters (grouped SQL over all invoices for the chips, EXISTS per basis for the
-page) and the page's overdue mark
+page) and the page's overdue mark (`mark_overdue`, and the rows' own SQL in `worklist_rows_by_ids`)
 give the answer of `selectors.invoice_outstanding`: unpaid, part-paid, paid, overpaid, credited in full
 or in part, pending payments, not yet due."""
 
@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from billing import selectors, services
 from billing.models import InvoiceBasis, Payment
@@ -51,8 +52,13 @@ def test_the_overdue_filter_and_mark_agree_with_the_outstanding_rule(caseworker,
                     and selectors.invoice_outstanding(i) > 0 for i in basis.invoices.all())}
     assert truth == {"ubetalt", "delbetalt", "ventende", "delvis kreditert"}
     by_pk = {b.pk: t for t, b in cases.items()}
-    for overdue in (selectors.overdue_bases(on), selectors.overdue_exists(on)):
+    filters = [selectors.overdue_bases(on), selectors.overdue_exists(on)]
+    if connection.vendor == "postgresql":  # the invoices' stored outstanding amounts
+        filters.append(selectors.overdue_bases_stored(on))
+    for overdue in filters:
         filtered = InvoiceBasis.objects.filter(overdue).values_list("pk", flat=True)
         assert {by_pk[pk] for pk in filtered} == truth
     marked = selectors.mark_overdue(InvoiceBasis.objects.filter(pk__in=by_pk), on)
     assert {by_pk[b.pk] for b in marked if b.is_overdue} == truth
+    rows = selectors.worklist_rows_by_ids(list(by_pk), on)  # the work list's rows: their own SQL
+    assert {by_pk[r.pk] for r in rows if r.is_overdue} == truth

@@ -52,7 +52,7 @@ def test_second_request_under_the_same_snapshot_is_served_without_querying(casew
     make_basis(by=caseworker, title="Hyttetilknytning Fjellveien")
     client = _client(caseworker)
     first, queried = _basis_queries(client)
-    assert queried >= 2 and "Hyttetilknytning Fjellveien" in first.content.decode()
+    assert queried >= 1 and "Hyttetilknytning Fjellveien" in first.content.decode()  # a render reads the bases (one query)
     for _ in range(50):
         before = pagecache.db_snapshot()
         _basis_queries(client)
@@ -136,5 +136,5 @@ def test_switched_off_by_setting(caseworker, company, settings):
     client = _client(caseworker)
     client.get(URL)
     _, queried = _basis_queries(client)
-    assert queried >= 2, "rendered every time"
+    assert queried >= 1, "rendered every time"  # a render reads the bases in one query
     assert pagecache.db_snapshot() is None
