@@ -51,6 +51,7 @@ def _verify(database: str, storage_env: dict) -> subprocess.CompletedProcess:
     return _run(sys.executable, "manage.py", "verify_documents", cwd=REPO_ROOT, env=env)
 
 
+@pytest.mark.long(15)
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_backup_and_restore_keep_every_stored_document_intact(s3_storage, s3_server, company, caseworker,

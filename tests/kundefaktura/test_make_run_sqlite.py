@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 from tests.support.settings_env import SETTINGS_VARS
 
@@ -40,6 +42,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.long(20)
 def test_demo_pages_answer_on_sqlite(tmp_path):
     env = {k: v for k, v in __import__("os").environ.items() if k not in SETTINGS_VARS}
     env.update({"DJANGO_SETTINGS_MODULE": "kundefaktura.settings", "DEBUG": "true",

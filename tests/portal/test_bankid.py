@@ -191,6 +191,7 @@ def test_offer_email_link_connects_once_and_disconnect_is_audited(settings, oidc
 def test_offer_above_the_amount_needs_a_recent_bankid(settings, oidc_provider, company, customer_client,
                                                       customer_user, caseworker_client):
     configure(settings, oidc_provider, above=Decimal("50000"))
+    oidc_provider.set_user(SUB)
     basis = customer_basis(customer_user)  # 58 892,90 kr
     offer = services.current_offer(basis)
     page_url = reverse("portal:basis", args=[basis.pk])

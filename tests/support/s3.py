@@ -57,6 +57,12 @@ class S3Server:
                 n += 1
         return n
 
+    def names(self, bucket: str) -> set[str]:
+        """The key of every object of the bucket (a listing: no object is read)."""
+        client = self.client()
+        return {obj["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+                for obj in page.get("Contents", [])}
+
     def keys(self, bucket: str) -> dict[str, bytes]:
         """Every object of the bucket: {key: bytes}."""
         client = self.client()

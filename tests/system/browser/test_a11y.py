@@ -134,6 +134,7 @@ def test_public_pages(role_groups, company, checker):
     assert not checker.problems, "\n".join(checker.problems)
 
 
+@pytest.mark.long(30)
 def test_caseworker_pages(role_groups, world, checker, caseworker):
     from billing.access import company_admin_grant
     from tests.support.factories import add_line, make_basis

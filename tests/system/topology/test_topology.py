@@ -47,7 +47,7 @@ from tests.conftest import ARTIFACTS_DIR, REPO_ROOT, free_port, redis_ping, requ
 from tests.support.celery_worker import reset_celery_connections, test_database_url
 from tests.support.factories import add_line, make_basis, make_customer
 
-pytestmark = [pytest.mark.topology, pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.topology, pytest.mark.long(150), pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 BASES = int(os.environ.get("TOPOLOGY_BASES", "200"))
 # Seconds for the flow up to the last invoice e-mail, and then for the export. Generous: the test is about
@@ -137,8 +137,9 @@ def topology(tmp_path, settings, redis_url, smtp_sink, s3_server, s3_storage):
            "EMAIL_URL": f"smtp://127.0.0.1:{settings.EMAIL_PORT}", "MEDIA_ROOT": str(media),
            "DOCUMENT_RENDERER": "text", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_FORMAT": "json",
            "SITE_URL": f"http://127.0.0.1:{ports['web_a']}", "ERP_ADAPTER": "demo",
-           "ERP_DROP_DIR": str(tmp_path / "erp-drop"), "DB_CONN_MAX_AGE": "0", **s3_server.env(s3_storage)}
+           "ERP_DROP_DIR": str(tmp_path / "erp-drop"), **s3_server.env(s3_storage)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.pop("DB_CONN_MAX_AGE", None)  # persistent connections, as in production
     settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = redis_url
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_QUEUE_NAMES = {role: f"{prefix}{role}" for role in ("default", "render", "email")}
@@ -278,29 +279,41 @@ def test_two_web_two_workers_and_beat_with_a_worker_killed(topology, company, ca
     assert len(docs) == 3 * BASES, "an offer, an invoice and the receipt of the acceptance per basis"
     names = [doc.pdf.name for _k, doc in docs]
     assert all(names) and len(set(names)) == len(names)
-    for _kind, doc in docs:
-        with default_storage.open(doc.pdf.name, "rb") as fh:
-            assert hashlib.sha256(fh.read()).hexdigest() == doc.pdf_sha256
+    export_s = time.monotonic() - started - setup_s - flow_s
+
+    def read_stored(some):  # straight from the bucket, through this process's storage backend
+        out = []
+        for _kind, doc in some:
+            with default_storage.open(doc.pdf.name, "rb") as fh:
+                out.append((doc.pdf.name, doc.pdf_sha256, hashlib.sha256(fh.read()).hexdigest()))
+        return out
 
     def download(http, base, some):  # one thread per web process (each runs one sync gunicorn worker)
         return [(kind, doc.pk, doc.pdf_sha256, http.get(base + reverse("offers:pdf", args=[kind, doc.pk]),
                                                         timeout=30)) for kind, doc in some]
 
-    # Every document from one web process, every other one from the other, one in ten from both.
-    with ThreadPoolExecutor(2) as pool:
+    # Every document from one web process, every other one from the other, one in ten from both; and
+    # every document read from the bucket by this process. The three read at the same time: each web
+    # process serves one request at a time, and the waits on S3 overlap.
+    with ThreadPoolExecutor(4) as pool:
         got = pool.submit(download, http_a, web_a, [d for n, d in enumerate(docs) if n % 2 == 0 or n % 10 == 1])
         got_b = pool.submit(download, http_b, web_b, [d for n, d in enumerate(docs) if n % 2 == 1 or n % 10 == 0])
+        stored_reads = [pool.submit(read_stored, docs[half::2]) for half in (0, 1)]
+        read_back = [row for future in stored_reads for row in future.result()]
         responses = got.result() + got_b.result()
+    assert len(read_back) == len(docs)
+    for name, recorded, sha in read_back:
+        assert sha == recorded, name
     assert len(responses) == len(docs) + sum(1 for n in range(len(docs)) if n % 10 in (0, 1))
     for kind, pk, sha, response in responses:
         assert response.status_code == 200, (response.url, response.status_code)
         assert hashlib.sha256(response.content).hexdigest() == sha, (kind, pk)
-    download_s = time.monotonic() - started - setup_s - flow_s
+    download_s = time.monotonic() - started - setup_s - flow_s - export_s
 
     # One object per stored file (documents, the export's CSV, EHF and receipts archives), nothing on local disk.
     # The killed worker may have uploaded its PDF before dying, before its transaction committed: that
     # object is a stray no row names (the redelivered task stored the document under a new name).
-    keys = set(topology["s3"].keys(topology["bucket"]))
+    keys = topology["s3"].names(topology["bucket"])
     stored = {*names, batch.csv_file, batch.ehf_archive, batch.receipts_archive}
     assert stored <= keys, sorted(stored - keys)[:5]
     strays = keys - stored
@@ -321,5 +334,6 @@ def test_two_web_two_workers_and_beat_with_a_worker_killed(topology, company, ca
     # The main worker logged JSON lines with the task's context (LOG_FORMAT=json).
     lines = [json.loads(line) for line in procs.log("main").splitlines() if line.startswith("{")]
     assert any(line.get("task") == "offers.email_send" and line.get("task_id") for line in lines)
-    print(f"topology: {BASES} bases, setup {setup_s:.1f} s, flow {flow_s:.1f} s, downloads {download_s:.1f} s, render worker killed after "
+    print(f"topology: {BASES} bases, setup {setup_s:.1f} s, flow {flow_s:.1f} s, export {export_s:.1f} s, "
+          f"downloads {download_s:.1f} s, checks {time.monotonic() - started - setup_s - flow_s - export_s - download_s:.1f} s, render worker killed after "
           f"{killed_at} offers rendered holding {lost}, {len(strays)} stray object(s), {len(emails)} e-mails, {len(docs)} documents")
