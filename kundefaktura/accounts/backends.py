@@ -14,6 +14,8 @@ valid, and it would read the same permissions again. It loads the session's user
 customer row (one query for both).
 """
 
+import functools
+
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
@@ -22,7 +24,8 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 
-def _permission_names_sql(user_model) -> str:
+@functools.cache
+def _permission_names_sql(user_model, vendor: str) -> str:
     """SQL for the names ("app_label.codename") of the permissions of the outer query's user row, own
     and through groups: the rows `get_all_permissions` reads. An array on PostgreSQL, a space-separated
     string elsewhere (names are identifiers: no spaces)."""
@@ -46,7 +49,7 @@ def _permission_names_sql(user_model) -> str:
         f"UNION SELECT {col(group_perms, 'permission')} FROM {quote(group_perms.db_table)} "
         f"JOIN {quote(member.db_table)} ON {col(member, 'group')} = {col(group_perms, 'group')} "
         f"WHERE {col(member, user.model_name)} = {user_id})")
-    if connection.vendor == "postgresql":
+    if vendor == "postgresql":
         return f"ARRAY({names})"
     return f"(SELECT group_concat(name, ' ') FROM ({names}))"
 
@@ -60,7 +63,7 @@ class ModelBackend(DjangoModelBackend):
         model = get_user_model()
         try:
             user = (model._default_manager.select_related("customer")
-                    .annotate(permission_names=RawSQL(_permission_names_sql(model), [])).get(pk=user_id))
+                    .annotate(permission_names=RawSQL(_permission_names_sql(model, connection.vendor), [])).get(pk=user_id))
         except model.DoesNotExist:
             return None
         names = user.__dict__.pop("permission_names")
