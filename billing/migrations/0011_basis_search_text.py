@@ -20,6 +20,8 @@ search no longer reads those columns (the customer name's stays: the customer se
 
 from django.db import migrations
 
+from kundefaktura.pgsql import postgres_only
+
 SEARCHED = ("number", "reference", "title", "site_street", "site_postal_code", "site_city", "metering_point_id",
             "customer_id", "search_extra")
 OLD_INDEXES = ("billing_basis_number_trgm", "billing_basis_title_trgm", "billing_basis_street_trgm",
@@ -95,20 +97,6 @@ BACKWARD = [
 ]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for sql in FORWARD:
-        schema_editor.execute(sql, None)  # no parameters: the % signs are SQL
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for sql in BACKWARD:
-        schema_editor.execute(sql, None)  # no parameters: the % signs are SQL
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -116,5 +104,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(forward, backward),
+        postgres_only(FORWARD, BACKWARD),
     ]

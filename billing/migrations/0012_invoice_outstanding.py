@@ -19,6 +19,8 @@ keeps the grouped formula (`overdue_bases`).
 
 from django.db import migrations
 
+from kundefaktura.pgsql import postgres_only
+
 OUTSTANDING_OF = """
     SELECT i.gross_total
          - COALESCE((SELECT SUM(cn.gross_total) FROM billing_invoice cn
@@ -132,20 +134,6 @@ BACKWARD = [
 ]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for sql in FORWARD:
-        schema_editor.execute(sql, None)  # no parameters: the % signs are SQL
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for sql in BACKWARD:
-        schema_editor.execute(sql, None)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -153,5 +141,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(forward, backward),
+        postgres_only(FORWARD, BACKWARD),
     ]

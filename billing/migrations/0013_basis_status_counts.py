@@ -15,6 +15,8 @@ bases (`billing/selectors/worklist.py`).
 
 from django.db import migrations
 
+from kundefaktura.pgsql import postgres_only
+
 FORWARD = [
     "CREATE TABLE billing_basis_status_count (status varchar(20) NOT NULL, n bigint NOT NULL)",
     """CREATE OR REPLACE FUNCTION billing_basis_status_count_fold() RETURNS void LANGUAGE plpgsql AS $$
@@ -73,20 +75,6 @@ BACKWARD = [
 ]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for sql in FORWARD:
-        schema_editor.execute(sql, None)  # no parameters: the % signs are SQL
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for sql in BACKWARD:
-        schema_editor.execute(sql, None)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -94,5 +82,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(forward, backward),
+        postgres_only(FORWARD, BACKWARD),
     ]

@@ -5,6 +5,8 @@ Statement-level, so a bulk insert updates each basis once. PostgreSQL only."""
 
 from django.db import migrations
 
+from kundefaktura.pgsql import postgres_only
+
 FORWARD = [
     """CREATE OR REPLACE FUNCTION integrations_case_search_refresh(ids bigint[]) RETURNS void
        LANGUAGE sql VOLATILE AS $$
@@ -48,20 +50,6 @@ BACKWARD = [
 ]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for sql in FORWARD:
-        schema_editor.execute(sql, None)  # no parameters: the % signs are SQL
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for sql in BACKWARD:
-        schema_editor.execute(sql, None)  # no parameters: the % signs are SQL
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -70,5 +58,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(forward, backward),
+        postgres_only(FORWARD, BACKWARD),
     ]
