@@ -22,7 +22,8 @@ What it does:
    and their offer, the API client, the bases the batch API posts to) are made through the real
    services.
 2. Starts gunicorn (production settings: DEBUG off, SECRET_KEY set, ALLOWED_HOSTS 127.0.0.1; only
-   SECURE_SSL_REDIRECT=false is passed so plain http works on loopback) on a free loopback port.
+   SECURE_SSL_REDIRECT=false is passed so plain http works on loopback; production's gunicorn hooks,
+   kundefaktura/gunicorn.py) on a free loopback port.
 3. Logs in as the case worker and the customer by POSTing the login form (CSRF token from the GET),
    and hands the session cookie to wrk (a second process; bench/load.lua).
 4. Runs, each for --duration seconds after a short warm-up: first the floor (GET /login/ without a
@@ -650,7 +651,7 @@ class Server:
     def __enter__(self):
         cmd = [str(VENV_BIN / "gunicorn"), "kundefaktura.wsgi:application", "--bind", f"{HOST}:{self.port}",
                "--workers", str(self.workers), "--log-level", "warning", "--timeout", "60",
-               "--backlog", "256"]
+               "--backlog", "256", "-c", "python:kundefaktura.gunicorn"]  # production's hooks
         if self.threads > 1:
             cmd += ["--worker-class", "gthread", "--threads", str(self.threads)]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, start_new_session=True)

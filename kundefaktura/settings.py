@@ -101,6 +101,16 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # invoices PostgreSQL spent 30 of 89 ms compiling (measured, bench/load.py data). An explicit
     # `options` in DATABASE_URL wins.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # Parameters bound by the server, and a query text a connection has run 5 times kept prepared:
+    # PostgreSQL then skips parsing and planning it again. On the bench data this cut the database's
+    # CPU per request by half or more (docs/performance.md). Off (DB_SERVER_SIDE_BINDING=false) behind
+    # a pooler in transaction mode (PgBouncer before 1.21), which cannot keep prepared statements.
+    if env.bool("DB_SERVER_SIDE_BINDING", default=True):
+        from kundefaktura.pgcursor import Cursor
+
+        DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+        DATABASES["default"]["OPTIONS"].setdefault("cursor_factory", Cursor)
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=5))
 elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Wait for a writer instead of failing at once; SQLite is for `make run` only.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
