@@ -11,6 +11,8 @@ after `prefetch_related`.
 A flag is read in the same query as the row, so it is as current as the row itself.
 """
 
+import functools
+
 from django.db import connection
 from django.db.models import CharField, Model, Prefetch, prefetch_related_objects
 from django.db.models.expressions import RawSQL
@@ -19,10 +21,16 @@ from django.db.models.expressions import RawSQL
 def nonempty_flags(model, relations) -> RawSQL:
     """An annotation: one character per name in `relations` (reverse foreign keys of `model`, by their
     accessor names), "1" when the row has a related row there, else "0"."""
+    return RawSQL(_flags_sql(model, tuple(relations), connection.vendor), [], output_field=CharField())  # nosec B611
+
+
+@functools.lru_cache(maxsize=64)
+def _flags_sql(model, names: tuple, vendor: str) -> str:
+    """The annotation's SQL, the same on every request: built once per process."""
     quote = connection.ops.quote_name
     meta = model._meta
     parts = []
-    for k, name in enumerate(relations):
+    for k, name in enumerate(names):
         rel = meta.get_field(name)
         if not (rel.one_to_many and rel.auto_created):
             raise ValueError(f"{model.__name__}.{name} is not a reverse foreign key")
@@ -31,7 +39,7 @@ def nonempty_flags(model, relations) -> RawSQL:
             f"(CASE WHEN EXISTS (SELECT 1 FROM {quote(rel.related_model._meta.db_table)} {alias} "  # nosec B608
             f"WHERE {alias}.{quote(rel.field.column)} = {quote(meta.db_table)}.{quote(rel.field.target_field.column)})"
             f" THEN '1' ELSE '0' END)")
-    return RawSQL(" || ".join(parts), [], output_field=CharField())  # nosec B611
+    return " || ".join(parts)
 
 
 def set_loaded(instance, name: str, rows) -> None:
@@ -53,8 +61,10 @@ def mark_empty(instance, name: str) -> None:
 def load_related(rows, relations: dict) -> None:
     """Prefetch, for each relation in `relations`, the rows of `rows` (one instance or several) whose flag
     says it has related rows there, and mark it empty on the others. Each row carries `nonempty`, from
-    `nonempty_flags` over the same names in the same order; `relations` maps each name to its lookup (the
-    name itself or a `Prefetch` of it). One query per relation that any of the rows has rows in."""
+    `nonempty_flags` over the same names in the same order; `relations` maps each name to its lookup: the
+    name itself, a `Prefetch` of it, or a function that returns one (called only when some row has rows
+    there, so a set nobody has costs not even the building of its queryset). One query per relation that
+    any of the rows has rows in."""
     rows = [rows] if isinstance(rows, Model) else list(rows)
     if any(len(row.nonempty) != len(relations) for row in rows):
         raise ValueError("the flags do not match the relations")
@@ -66,4 +76,6 @@ def load_related(rows, relations: dict) -> None:
             else:
                 mark_empty(row, name)
         if having:
+            if callable(lookup):
+                lookup = lookup()
             prefetch_related_objects(having, lookup if isinstance(lookup, Prefetch) else Prefetch(name))

@@ -16,24 +16,31 @@ def customer_bases(user):
             .order_by("-created_at", "-id"))
 
 
-def _offer_page_relations() -> dict:
-    """What the offer page reads of a basis besides the row: the customer's answers (with their receipts)
-    and the issued invoices other than credit notes, with what is outstanding and their reminders."""
+def _answers() -> Prefetch:
     from billing.models import Acceptance
 
+    return Prefetch("acceptances", queryset=Acceptance.objects.select_related("receipt"))
+
+
+def _issued_invoices() -> Prefetch:
     invoices = (invoices_with_outstanding(Invoice.objects.filter(number__isnull=False)
                                           .exclude(kind=Invoice.Kind.CREDIT_NOTE))
                 .prefetch_related("reminders").order_by("issue_date", "number"))
-    return {"acceptances": Prefetch("acceptances", queryset=Acceptance.objects.select_related("receipt")),
-            "invoices": Prefetch("invoices", queryset=invoices)}
+    return Prefetch("invoices", queryset=invoices)
+
+
+# What the offer page reads of a basis besides the row: the customer's answers (with their receipts) and
+# the issued invoices other than credit notes, with what is outstanding and their reminders. Each
+# queryset is built only when the basis has such rows (kundefaktura/related.py).
+OFFER_PAGE_RELATIONS = {"acceptances": _answers, "invoices": _issued_invoices}
 
 
 def basis_for_user(user, pk, *, for_page: bool = False) -> InvoiceBasis:
     """One basis of this customer user (404 for anyone else's). `for_page`: with what the offer page shows
-    (see _offer_page_relations), one query per set that is not empty; `basis.invoices` then holds only
+    (OFFER_PAGE_RELATIONS), one query per set that is not empty; `basis.invoices` then holds only
     the issued invoices other than credit notes."""
     bases = InvoiceBasis.objects.filter(customer__user=user, pk=pk).select_related("customer").order_by()
-    relations = _offer_page_relations() if for_page else {}
+    relations = OFFER_PAGE_RELATIONS if for_page else {}
     if relations:
         bases = bases.annotate(nonempty=nonempty_flags(InvoiceBasis, relations))
     basis = next(iter(bases[:1]), None)

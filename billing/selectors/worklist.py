@@ -404,25 +404,25 @@ INVOICE_PAGE_RELATIONS = {"payments": Prefetch("payments", queryset=Payment.obje
                           "reminders": "reminders"}
 
 
-def _basis_page_relations() -> dict:
-    """What the basis page reads of a basis besides the row, by relation."""
-    invoices = (Invoice.objects.select_related("credited_invoice")
-                .annotate(nonempty=nonempty_flags(Invoice, INVOICE_PAGE_RELATIONS)).order_by("created_at", "id"))
-    return {
-        "lines": Prefetch("lines", queryset=CostLine.objects.select_related("change_notice")),
-        "invoices": Prefetch("invoices", queryset=invoices),
-        "events": Prefetch("events", queryset=AuditEvent.objects.select_related("actor_user").order_by("-at", "-id")),
-        "related_cases": Prefetch("related_cases", queryset=_related_model(InvoiceBasis, "related_cases").objects
-                                  .select_related("installer")),
-        "offers": Prefetch("offers", queryset=Offer.objects.order_by("-version")),
-        "acceptances": Prefetch("acceptances", queryset=Acceptance.objects.select_related("user")),
-        # The receipts of the customer's answers and the e-mails (the upper apps' rows).
-        "receipts": Prefetch("receipts", queryset=_related_model(InvoiceBasis, "receipts").objects
-                             .select_related("acceptance", "change_notice").order_by("created_at", "id")),
-        "emails": "emails",
-        "shared_participations": Prefetch("shared_participations",
-                                          queryset=SharedCostParticipant.objects.select_related("shared_cost")),
-    }
+# What the basis page reads of a basis besides the row, by relation; each queryset is built only when the
+# basis has rows there (kundefaktura/related.py). The receipts of the customer's answers and the e-mails
+# are the upper apps' rows.
+BASIS_PAGE_RELATIONS = {
+    "lines": lambda: Prefetch("lines", queryset=CostLine.objects.select_related("change_notice")),
+    "invoices": lambda: Prefetch("invoices", queryset=(
+        Invoice.objects.select_related("credited_invoice")
+        .annotate(nonempty=nonempty_flags(Invoice, INVOICE_PAGE_RELATIONS)).order_by("created_at", "id"))),
+    "events": lambda: Prefetch("events", queryset=AuditEvent.objects.select_related("actor_user").order_by("-at", "-id")),
+    "related_cases": lambda: Prefetch("related_cases", queryset=_related_model(InvoiceBasis, "related_cases")
+                                      .objects.select_related("installer")),
+    "offers": lambda: Prefetch("offers", queryset=Offer.objects.order_by("-version")),
+    "acceptances": lambda: Prefetch("acceptances", queryset=Acceptance.objects.select_related("user")),
+    "receipts": lambda: Prefetch("receipts", queryset=_related_model(InvoiceBasis, "receipts").objects
+                                 .select_related("acceptance", "change_notice").order_by("created_at", "id")),
+    "emails": "emails",
+    "shared_participations": lambda: Prefetch("shared_participations", queryset=SharedCostParticipant.objects
+                                              .select_related("shared_cost")),
+}
 
 
 def basis_detail(pk: int) -> InvoiceBasis:
@@ -437,10 +437,9 @@ def basis_detail(pk: int) -> InvoiceBasis:
     category and VAT code lists and the basis' own invoices, which the page loads anyway (a line's
     invoice is always one of its basis' invoices), so each is one shared object and the lines' query
     stays narrow; likewise an answer's offer is the basis' own."""
-    relations = _basis_page_relations()
     basis = (InvoiceBasis.objects.select_related("customer", "created_by")
-             .annotate(nonempty=nonempty_flags(InvoiceBasis, relations)).get(pk=pk))
-    load_related(basis, relations)
+             .annotate(nonempty=nonempty_flags(InvoiceBasis, BASIS_PAGE_RELATIONS)).get(pk=pk))
+    load_related(basis, BASIS_PAGE_RELATIONS)
     invoices = list(basis.invoices.all())
     load_related(invoices, INVOICE_PAGE_RELATIONS)
     # A credit note's lines name the cost lines it credits (the line table marks them).
