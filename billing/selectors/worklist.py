@@ -5,6 +5,7 @@ and mirror `billing/selectors/owed.py` (`invoice_outstanding`): gross − issued
 + confirmed refunds.
 """
 
+import contextlib
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from billing.models import (
 )
 from billing.selectors.reference import reference
 from billing.status import Status
+from kundefaktura.pgcursor import unprepared
 from kundefaktura.related import load_related, nonempty_flags, set_loaded
 
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
@@ -205,6 +207,18 @@ class WorklistPage:
     number: int
     num_pages: int
     rows: list[WorklistRow]
+    # A search that matches more than SEARCH_COUNT_CAP bases: `counts` is empty and `counted` false (the
+    # chips show no numbers). `capped`: the list itself (its status, if one is chosen) holds more than
+    # SEARCH_COUNT_CAP; `count` is then the cap and only the first SEARCH_COUNT_CAP matches, in the
+    # chosen order, are paged.
+    counted: bool = True
+    capped: bool = False
+    cap: int | None = None  # the count's cap in force (a search), else None
+
+
+# A search counts its matches exactly up to this many, then says "more than": counting every match of a
+# term that a twelfth of all bases contain reads a twelfth of the table, and grows with it.
+SEARCH_COUNT_CAP = 1000
 
 
 def _filtered(*, user, filters: WorklistFilters, on: dt.date):
@@ -239,11 +253,15 @@ def _page_number(raw, num_pages: int) -> int:
     return number if 1 <= number <= num_pages else num_pages
 
 
-def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.date) -> tuple[dict, list]:
+def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.date,
+             cap: int | None = None, counted: bool = True) -> tuple[dict, list]:
     """The chips' counts and one page of rows in one statement.
 
     With a search or the overdue filter the filtered bases are a MATERIALIZED CTE read twice (counts per
-    status; the page's ids sorted and cut): the trigram scan or the overdue lookup runs once. Otherwise
+    status; the page's ids sorted and cut): the trigram scan or the overdue lookup runs once. `cap`: a
+    search's CTE holds at most `cap` + 1 matches (the counts then say whether there are more; the page's
+    rows are right only when there are not). `counted=False`: no counts, the page's rows alone, sorted
+    and cut straight from the filtered bases (the rows of a capped search). Otherwise
     the two are separate subqueries: the page an index scan that stops after its rows; the counts, for
     the whole list, the few rows of `billing_basis_status_count` (kept by triggers), else an index-only
     scan of the filtered bases (no join for the sort column). The page's ids keep their order through
@@ -257,12 +275,18 @@ def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.
     order = "DESC" if desc else "ASC"
     status_where = "WHERE status = %s" if filters.status else ""
     status_params = [filters.status] if filters.status else []
-    if filters.q.strip() or filters.overdue:
-        head, head_params = f"m (pk, status, k) AS MATERIALIZED ({ranked}), ", list(ranked_params)
+    if counted and (filters.q.strip() or filters.overdue):
+        if cap is not None and filters.q.strip():
+            head = f"m (pk, status, k) AS MATERIALIZED (SELECT * FROM ({ranked}) r LIMIT %s), "
+            head_params = [*ranked_params, cap + 1]
+        else:
+            head, head_params = f"m (pk, status, k) AS MATERIALIZED ({ranked}), ", list(ranked_params)
         counted, counted_params, listed, listed_params = "SELECT status, 1 FROM m", [], "m", []
     else:
         head, head_params = "", []
-        if filters.source or filters.mine or filters.expiring:
+        if not counted:
+            counted, counted_params = "SELECT NULL::text, 0 WHERE false", []
+        elif filters.source or filters.mine or filters.expiring:
             counted, counted_params = base.annotate(one=Value(1)).values_list("status", "one").query.sql_with_params()
         else:  # every basis: the counts kept by triggers (billing/migrations/0013_basis_status_counts.py)
             counted, counted_params = "SELECT status, n FROM billing_basis_status_count", []
@@ -276,7 +300,8 @@ def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.
            f"SELECT c.counts, r.* FROM c LEFT JOIN (SELECT p.ord, {columns} "
            f"FROM p JOIN {InvoiceBasis._meta.db_table} b ON b.id = p.pk) r ON true ORDER BY r.ord")
     params = [*head_params, *counted_params, *listed_params, *status_params, limit, offset, *column_params]
-    with connection.cursor() as cursor:
+    # A search is planned for its term each time (kundefaktura/pgcursor.py).
+    with unprepared() if filters.q.strip() else contextlib.nullcontext(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     counts_json = fetched[0][0] if fetched else None
@@ -284,9 +309,11 @@ def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.
     return (json.loads(counts_json) if counts_json else {}), rows
 
 
-def _page_portable(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.date) -> tuple[dict, list]:
-    """`_page_pg` with the ORM, for other databases (SQLite in development): three queries."""
-    counts = dict(base.values_list("status").annotate(n=Count("*")).order_by())
+def _page_portable(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.date,
+                   cap: int | None = None, counted: bool = True) -> tuple[dict, list]:
+    """`_page_pg` with the ORM, for other databases (SQLite in development): three queries. The counts
+    are exact (`cap` is for the database's sake: the page's rows are always right here)."""
+    counts = dict(base.values_list("status").annotate(n=Count("*")).order_by()) if counted else {}
     column, desc = _sort(filters)
     qs = base.filter(status=filters.status) if filters.status else base
     qs = qs.order_by(("-" if desc else "") + column, "-id")
@@ -296,7 +323,8 @@ def _page_portable(base, *, filters: WorklistFilters, limit: int, offset: int, o
 def worklist_page(*, user, filters: WorklistFilters, page=None, per_page: int = 50,
                   on: dt.date | None = None) -> WorklistPage:
     """One page of the work list in one query on PostgreSQL (a second only when the requested page is
-    past the last): the chips' counts and the page's rows.
+    past the last, or when a search matches more than SEARCH_COUNT_CAP bases): the chips' counts and
+    the page's rows.
 
     Sorting and paging run on the narrow basis query alone (ids); only the page's rows are then read
     whole, with the customer's name, the net estimate and the overdue mark."""
@@ -304,15 +332,40 @@ def worklist_page(*, user, filters: WorklistFilters, page=None, per_page: int = 
     base = _filtered(user=user, filters=filters, on=on)
     fetch = _page_pg if _postgres() else _page_portable
     wanted = _page_number(page, 10**6)  # the count is not known yet: checked below
-    found, rows = fetch(base, filters=filters, limit=per_page, offset=(wanted - 1) * per_page, on=on)
-    counts = {s: 0 for s in Status.values}
-    counts.update(found)
-    count = counts.get(filters.status, 0) if filters.status else sum(counts.values())
+    cap = SEARCH_COUNT_CAP if filters.q.strip() else None
+    offset = (wanted - 1) * per_page
+    found, rows = fetch(base, filters=filters, limit=per_page, offset=offset, on=on, cap=cap)
+    listed = base
+    if cap is not None and sum(found.values()) > cap:
+        # More matches than are counted: the chips show no numbers. A list of one status counts that
+        # status alone, up to the cap.
+        counts = {}
+        count = None
+        if filters.status:
+            listed = base.filter(status=filters.status)
+            found, rows = fetch(listed, filters=filters, limit=per_page, offset=offset, on=on, cap=cap)
+            count = sum(found.values())
+    else:
+        counts = {s: 0 for s in Status.values}
+        counts.update(found)
+        count = counts.get(filters.status, 0) if filters.status else sum(counts.values())
+    if cap is not None and (count is None or count > cap):
+        # The first `cap` matches in the chosen order are paged; each page's rows are sorted and cut from
+        # all the matches (the capped set above holds arbitrary ones).
+        num_pages = max(1, -(-cap // per_page))
+        number = _page_number(page, num_pages)
+        offset = (number - 1) * per_page
+        _found, rows = fetch(listed, filters=filters, limit=min(per_page, cap - offset), offset=offset, on=on,
+                             counted=False)
+        return WorklistPage(counts=counts, count=cap, number=number, num_pages=num_pages, rows=rows,
+                            counted=bool(counts), capped=True, cap=cap)
     num_pages = max(1, -(-count // per_page))
     number = _page_number(page, num_pages)
     if number != wanted:
-        _found, rows = fetch(base, filters=filters, limit=per_page, offset=(number - 1) * per_page, on=on)
-    return WorklistPage(counts=counts, count=count, number=number, num_pages=num_pages, rows=rows)
+        _found, rows = fetch(listed, filters=filters, limit=per_page, offset=(number - 1) * per_page, on=on,
+                             cap=cap)
+    return WorklistPage(counts=counts, count=count, number=number, num_pages=num_pages, rows=rows,
+                        counted=bool(counts), cap=cap)
 
 
 def _row_columns(on: dt.date) -> tuple[str, list]:

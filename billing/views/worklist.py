@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -105,14 +105,18 @@ def _worklist_context(request) -> dict:
     sort_params.pop("sort", None)
     status_params = params.copy()
     status_params.pop("status", None)
-    chips = [{"code": "", "label": _("Alle"), "count": sum(counts.values()), "active": not filters.status}]
-    chips += [{"code": s.value, "label": s.label, "count": counts[s.value], "active": filters.status == s.value}
-              for s in Status]
+    # A search with more matches than are counted (selectors.SEARCH_COUNT_CAP): "Alle" says "more than",
+    # the statuses show no number.
+    over = formats.number_format(result.cap, force_grouping=True) + "+" if result.cap else ""
+    chips = [{"code": "", "label": _("Alle"), "count": sum(counts.values()) if result.counted else over,
+              "active": not filters.status}]
+    chips += [{"code": s.value, "label": s.label, "count": counts[s.value] if result.counted else None,
+               "active": filters.status == s.value} for s in Status]
     columns = [("number", _("Nummer")), ("title", _("Tittel")), ("customer", _("Kunde")),
                ("status", _("Status")), ("valid_until", _("Tilbud gyldig til")), ("created", _("Opprettet"))]
     return {
         "form": form, "page": page, "paginator": paginator, "chips": chips, "filters": filters,
         "query": params.urlencode(), "sort_query": sort_params.urlencode(),
         "status_query": status_params.urlencode(), "columns": columns, "per_page": per_page,
-        "page_sizes": PAGE_SIZES, "rows": rows,
+        "page_sizes": PAGE_SIZES, "rows": rows, "capped": result.capped, "cap": result.cap,
     }

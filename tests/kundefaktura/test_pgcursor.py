@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from billing.models import CostCategory
-from kundefaktura.pgcursor import MAX_BOUND_PARAMETERS, Cursor
+from kundefaktura.pgcursor import MAX_BOUND_PARAMETERS, Cursor, unprepared
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +44,22 @@ def test_more_parameters_than_the_server_can_bind():
     # Text with a literal % still reads right once the values are merged into it.
     names = CostCategory.objects.filter(pk__in=many, label__contains="%").count()
     assert names == CostCategory.objects.filter(label__contains="%").count()
+
+
+def test_statements_run_unprepared_are_never_kept():
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+    with unprepared():
+        for _ in range(threshold + 2):
+            list(CostCategory.objects.filter(code__in=["ANLEGG"]).values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ['%"billing_costcategory"%'])
+        assert cursor.fetchone()[0] == 0
+    for _ in range(threshold + 1):  # outside it, the same statement is prepared again
+        list(CostCategory.objects.filter(code__in=["ANLEGG"]).values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ['%"billing_costcategory"%'])
+        assert cursor.fetchone()[0] == 1
