@@ -259,9 +259,10 @@ def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.
 
     With a search or the overdue filter the filtered bases are a MATERIALIZED CTE read twice (counts per
     status; the page's ids sorted and cut): the trigram scan or the overdue lookup runs once. `cap`: a
-    search's CTE holds at most `cap` + 1 matches (the counts then say whether there are more; the page's
-    rows are right only when there are not). `counted=False`: no counts, the page's rows alone, sorted
-    and cut straight from the filtered bases (the rows of a capped search). Otherwise
+    search's CTE holds at most `cap` + 1 matches, for the counts (which then say whether there are
+    more), and the page's ids are sorted and cut from all the matches in a subquery of their own (for a
+    common term PostgreSQL walks the sort column's index and stops after the page). `counted=False`: no
+    counts, the page's rows alone. Otherwise
     the two are separate subqueries: the page an index scan that stops after its rows; the counts, for
     the whole list, the few rows of `billing_basis_status_count` (kept by triggers), else an index-only
     scan of the filtered bases (no join for the sort column). The page's ids keep their order through
@@ -276,12 +277,14 @@ def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.
     status_where = "WHERE status = %s" if filters.status else ""
     status_params = [filters.status] if filters.status else []
     if counted and (filters.q.strip() or filters.overdue):
+        counted, counted_params, listed, listed_params = "SELECT status, 1 FROM m", [], "m", []
         if cap is not None and filters.q.strip():
             head = f"m (pk, status, k) AS MATERIALIZED (SELECT * FROM ({ranked}) r LIMIT %s), "
             head_params = [*ranked_params, cap + 1]
+            # The page is sorted and cut from all the matches, not from the capped few.
+            listed, listed_params = f"({ranked}) m (pk, status, k)", list(ranked_params)
         else:
             head, head_params = f"m (pk, status, k) AS MATERIALIZED ({ranked}), ", list(ranked_params)
-        counted, counted_params, listed, listed_params = "SELECT status, 1 FROM m", [], "m", []
     else:
         head, head_params = "", []
         if not counted:
@@ -323,8 +326,8 @@ def _page_portable(base, *, filters: WorklistFilters, limit: int, offset: int, o
 def worklist_page(*, user, filters: WorklistFilters, page=None, per_page: int = 50,
                   on: dt.date | None = None) -> WorklistPage:
     """One page of the work list in one query on PostgreSQL (a second only when the requested page is
-    past the last, or when a search matches more than SEARCH_COUNT_CAP bases): the chips' counts and
-    the page's rows.
+    past the last, or when a status is chosen in a search that matches more than SEARCH_COUNT_CAP
+    bases): the chips' counts and the page's rows.
 
     Sorting and paging run on the narrow basis query alone (ids); only the page's rows are then read
     whole, with the customer's name, the net estimate and the overdue mark."""
@@ -350,15 +353,15 @@ def worklist_page(*, user, filters: WorklistFilters, page=None, per_page: int = 
         counts.update(found)
         count = counts.get(filters.status, 0) if filters.status else sum(counts.values())
     if cap is not None and (count is None or count > cap):
-        # The first `cap` matches in the chosen order are paged; each page's rows are sorted and cut from
-        # all the matches (the capped set above holds arbitrary ones).
+        # The first `cap` matches in the chosen order are paged (the rows above are those of the page
+        # asked for, sorted and cut from all the matches).
         num_pages = max(1, -(-cap // per_page))
         number = _page_number(page, num_pages)
         offset = (number - 1) * per_page
-        _found, rows = fetch(listed, filters=filters, limit=min(per_page, cap - offset), offset=offset, on=on,
-                             counted=False)
-        return WorklistPage(counts=counts, count=cap, number=number, num_pages=num_pages, rows=rows,
-                            counted=bool(counts), capped=True, cap=cap)
+        if number != wanted:
+            _found, rows = fetch(listed, filters=filters, limit=per_page, offset=offset, on=on, counted=False)
+        return WorklistPage(counts=counts, count=cap, number=number, num_pages=num_pages,
+                            rows=rows[:cap - offset], counted=bool(counts), capped=True, cap=cap)
     num_pages = max(1, -(-count // per_page))
     number = _page_number(page, num_pages)
     if number != wanted:

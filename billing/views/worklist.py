@@ -105,8 +105,8 @@ def _worklist_context(request) -> dict:
     sort_params.pop("sort", None)
     status_params = params.copy()
     status_params.pop("status", None)
-    # A search with more matches than are counted (selectors.SEARCH_COUNT_CAP): "Alle" says "more than",
-    # the statuses show no number.
+    # A search with more matches than are counted (SEARCH_COUNT_CAP, billing/selectors/worklist.py): "Alle"
+    # says "more than", the statuses show no number.
     over = formats.number_format(result.cap, force_grouping=True) + "+" if result.cap else ""
     chips = [{"code": "", "label": _("Alle"), "count": sum(counts.values()) if result.counted else over,
               "active": not filters.status}]
