@@ -103,7 +103,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
     # Parameters bound by the server, and a query text a connection has run 5 times kept prepared:
     # PostgreSQL then skips parsing and planning it again. On the bench data this cut the database's
-    # CPU per request by half or more (docs/performance.md). Off (DB_SERVER_SIDE_BINDING=false) behind
+    # CPU per request by a quarter to three quarters (docs/performance.md). Off (DB_SERVER_SIDE_BINDING=false) behind
     # a pooler in transaction mode (PgBouncer before 1.21), which cannot keep prepared statements.
     if env.bool("DB_SERVER_SIDE_BINDING", default=True):
         from kundefaktura.pgcursor import Cursor
