@@ -258,16 +258,18 @@ def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.
     """The chips' counts and one page of rows in one statement.
 
     With a search or the overdue filter the filtered bases are a MATERIALIZED CTE read twice (counts per
-    status; the page's ids sorted and cut): the trigram scan or the overdue lookup runs once. `cap`: a
-    search's CTE holds at most `cap` + 1 matches, for the counts (which then say whether there are
-    more), and the page's ids are sorted and cut from all the matches in a subquery of their own (for a
-    common term PostgreSQL walks the sort column's index and stops after the page). `counted=False`: no
-    counts, the page's rows alone. Otherwise
+    status; the page's ids sorted and cut): the trigram scan or the overdue lookup runs once. Otherwise
     the two are separate subqueries: the page an index scan that stops after its rows; the counts, for
     the whole list, the few rows of `billing_basis_status_count` (kept by triggers), else an index-only
     scan of the filtered bases (no join for the sort column). The page's ids keep their order through
     `ARRAY(… ORDER BY …)` and `WITH ORDINALITY`; its rows are then read whole by key (`_row_columns`).
-    The counts come in every row, and in one row with no basis when the page is empty."""
+    The counts come in every row, and in one row with no basis when the page is empty.
+
+    `cap` (a search): the CTE holds at most `cap` + 1 matches, which the counts read (and so say whether
+    there are more). When it holds them all the page is cut from it; when there are more, from all the
+    matches in a subquery of its own (for a common term PostgreSQL walks the sort column's index and
+    stops after the page). PostgreSQL runs only the branch taken. `counted=False`: no counts, the page's
+    rows alone."""
     column, desc = _sort(filters)
     if column == "customer__name":  # the stored copy of the name, indexed with the id (no join, no full sort)
         base = base.annotate(k=RawSQL(f'"{InvoiceBasis._meta.db_table}"."customer_sort"', []))  # noqa: S611  # nosec B611
@@ -276,15 +278,23 @@ def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.
     order = "DESC" if desc else "ASC"
     status_where = "WHERE status = %s" if filters.status else ""
     status_params = [filters.status] if filters.status else []
+
+    def page_ids(source: str, source_params) -> tuple[str, list]:
+        return (f"ARRAY(SELECT pk FROM {source} {status_where} ORDER BY k {order}, pk DESC LIMIT %s OFFSET %s)",  # nosec B608
+                [*source_params, *status_params, limit, offset])
+
     if counted and (filters.q.strip() or filters.overdue):
-        counted, counted_params, listed, listed_params = "SELECT status, 1 FROM m", [], "m", []
+        counted, counted_params = "SELECT status, 1 FROM m", []
         if cap is not None and filters.q.strip():
             head = f"m (pk, status, k) AS MATERIALIZED (SELECT * FROM ({ranked}) r LIMIT %s), "  # nosec B608
             head_params = [*ranked_params, cap + 1]
-            # The page is sorted and cut from all the matches, not from the capped few.
-            listed, listed_params = f"({ranked}) m (pk, status, k)", list(ranked_params)
+            few, few_params = page_ids("m", [])
+            every, every_params = page_ids(f"({ranked}) f (pk, status, k)", ranked_params)
+            ids = f"CASE WHEN (SELECT count(*) FROM m) <= %s THEN {few} ELSE {every} END"  # nosec B608
+            ids_params = [cap, *few_params, *every_params]
         else:
             head, head_params = f"m (pk, status, k) AS MATERIALIZED ({ranked}), ", list(ranked_params)
+            ids, ids_params = page_ids("m", [])
     else:
         head, head_params = "", []
         if not counted:
@@ -293,16 +303,15 @@ def _page_pg(base, *, filters: WorklistFilters, limit: int, offset: int, on: dt.
             counted, counted_params = base.annotate(one=Value(1)).values_list("status", "one").query.sql_with_params()
         else:  # every basis: the counts kept by triggers (billing/migrations/0013_basis_status_counts.py)
             counted, counted_params = "SELECT status, n FROM billing_basis_status_count", []
-        listed, listed_params = f"({ranked}) m (pk, status, k)", list(ranked_params)
+        ids, ids_params = page_ids(f"({ranked}) m (pk, status, k)", ranked_params)
     columns, column_params = _row_columns(on)
     sql = (f"WITH {head}"  # nosec B608: the parts are our own SQL and the ORM's
            f"c (counts) AS (SELECT json_object_agg(status, n)::text FROM "
            f"(SELECT status, SUM(n) AS n FROM ({counted}) x (status, n) GROUP BY status HAVING SUM(n) <> 0) y), "
-           f"p (pk, ord) AS (SELECT * FROM unnest(ARRAY(SELECT pk FROM {listed} {status_where} "
-           f"ORDER BY k {order}, pk DESC LIMIT %s OFFSET %s)) WITH ORDINALITY) "
+           f"p (pk, ord) AS (SELECT * FROM unnest({ids}) WITH ORDINALITY) "
            f"SELECT c.counts, r.* FROM c LEFT JOIN (SELECT p.ord, {columns} "
            f"FROM p JOIN {InvoiceBasis._meta.db_table} b ON b.id = p.pk) r ON true ORDER BY r.ord")
-    params = [*head_params, *counted_params, *listed_params, *status_params, limit, offset, *column_params]
+    params = [*head_params, *counted_params, *ids_params, *column_params]
     # A search is planned for its term each time (kundefaktura/pgcursor.py).
     with unprepared() if filters.q.strip() else contextlib.nullcontext(), connection.cursor() as cursor:
         cursor.execute(sql, params)
