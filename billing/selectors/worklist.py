@@ -381,16 +381,17 @@ def worklist_page(*, user, filters: WorklistFilters, page=None, per_page: int = 
 
 
 def _row_columns(on: dt.date) -> tuple[str, list]:
-    """The columns of a work-list row of the basis `b`: the customer's name from the basis' stored copy
-    (`customer_sort`), the net estimate, the overdue mark from the invoices' stored outstanding amounts."""
-    line, invoice = CostLine._meta.db_table, Invoice._meta.db_table
+    """The columns of a work-list row of the basis `b`: the customer's name and the net estimate from the
+    basis' stored copies (`customer_sort`, `estimate_net`: billing/migrations/0011_basis_search_text.py,
+    0014_basis_estimate_net.py; a row costs the same however many lines its basis has), the overdue mark
+    from the invoices' stored outstanding amounts."""
+    invoice = Invoice._meta.db_table
     sql = (
         "b.id, b.number, b.title, b.customer_sort, b.status, b.offer_valid_until, "  # nosec B608
-        "b.created_at, b.site_street, b.site_city, "
-        f"COALESCE((SELECT SUM(l.amount) FROM {line} l WHERE l.basis_id = b.id AND l.phase = %s), 0), "
+        "b.created_at, b.site_street, b.site_city, round(b.estimate_net, 2), "
         f"EXISTS (SELECT 1 FROM {invoice} i WHERE i.basis_id = b.id AND i.number IS NOT NULL "
         f"AND i.due_date < %s AND i.kind <> %s AND i.outstanding > 0)")
-    return sql, [CostLine.Phase.ESTIMATE, on, Invoice.Kind.CREDIT_NOTE]
+    return sql, [on, Invoice.Kind.CREDIT_NOTE]
 
 
 def _row(r) -> WorklistRow:
