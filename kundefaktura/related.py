@@ -12,10 +12,13 @@ A flag is read in the same query as the row, so it is as current as the row itse
 """
 
 import functools
+import weakref
 
 from django.db import connection
 from django.db.models import CharField, Model, Prefetch, prefetch_related_objects
 from django.db.models.expressions import RawSQL
+
+from kundefaktura.compiled import compiled
 
 
 def nonempty_flags(model, relations) -> RawSQL:
@@ -75,7 +78,54 @@ def load_related(rows, relations: dict) -> None:
                 having.append(row)
             else:
                 mark_empty(row, name)
-        if having:
+        if len(having) == 1 and (load := _one_row_loader(type(having[0]), name, lookup)) is not None:
+            load(having[0])
+        elif having:
             if callable(lookup):
                 lookup = lookup()
             prefetch_related_objects(having, lookup if isinstance(lookup, Prefetch) else Prefetch(name))
+
+
+# The compiled loaders of one row's relation, by lookup (a name or a function returning a Prefetch; a
+# function's entries go with it) and then by (model, name).
+_NAMED_LOADERS: dict = {}
+_BUILT_LOADERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _one_row_loader(model, name: str, lookup):
+    """For one row: a function that loads its `name` rows with SQL compiled once (kundefaktura/compiled.py)
+    and records them as prefetch_related would (each related row's link back to the row set, the set
+    marked loaded). None where the lookup is not one this handles (a Prefetch object given as such, one
+    with `to_attr` or nested lookups): prefetch_related_objects loads those."""
+    if isinstance(lookup, str):
+        loaders = _NAMED_LOADERS.setdefault(lookup, {})
+    elif callable(lookup):
+        loaders = _BUILT_LOADERS.setdefault(lookup, {})
+    else:
+        return None
+    if (model, name) not in loaders:
+        loaders[(model, name)] = _build_loader(model, name, lookup() if callable(lookup) else Prefetch(lookup))
+    return loaders[(model, name)]
+
+
+def _build_loader(model, name: str, prefetch: Prefetch):
+    rel = model._meta.get_field(name)
+    if (not isinstance(prefetch, Prefetch) or prefetch.to_attr or prefetch.prefetch_through != name
+            or not (rel.one_to_many and rel.auto_created)):
+        return None
+    queryset = prefetch.queryset if prefetch.queryset is not None else rel.related_model._default_manager.all()
+    if queryset._prefetch_related_lookups:
+        return None
+    field, target = rel.field, rel.field.target_field.attname
+
+    @compiled
+    def related_rows(key):
+        return queryset.filter(**{field.attname: key})
+
+    def load(row):
+        related = related_rows(getattr(row, target))
+        for obj in related:
+            field.set_cached_value(obj, row)
+        set_loaded(row, name, related)
+
+    return load

@@ -5,6 +5,7 @@ from django.http import Http404
 
 from billing.models import CheckoutAttempt, Invoice, InvoiceBasis, Payment
 from billing.selectors import invoices_with_outstanding
+from kundefaktura.compiled import compiled
 from kundefaktura.related import load_related, nonempty_flags
 
 
@@ -39,16 +40,24 @@ def basis_for_user(user, pk, *, for_page: bool = False) -> InvoiceBasis:
     """One basis of this customer user (404 for anyone else's). `for_page`: with what the offer page shows
     (OFFER_PAGE_RELATIONS), one query per set that is not empty; `basis.invoices` then holds only
     the issued invoices other than credit notes."""
-    bases = InvoiceBasis.objects.filter(customer__user=user, pk=pk).select_related("customer").order_by()
-    relations = OFFER_PAGE_RELATIONS if for_page else {}
-    if relations:
-        bases = bases.annotate(nonempty=nonempty_flags(InvoiceBasis, relations))
-    basis = next(iter(bases[:1]), None)
-    if basis is None:
+    found = (_page_basis if for_page else _basis)(user.pk, pk)
+    if not found:
         raise Http404
-    if relations:
-        load_related(basis, relations)
+    basis = found[0]
+    if for_page:
+        load_related(basis, OFFER_PAGE_RELATIONS)
     return basis
+
+
+def _basis_query(user_id, pk):
+    return InvoiceBasis.objects.filter(customer__user=user_id, pk=pk).select_related("customer").order_by()
+
+
+# The basis of the customer user `user_id`, alone or with the flags of OFFER_PAGE_RELATIONS; each compiled
+# once (kundefaktura/compiled.py).
+_basis = compiled(lambda user_id, pk: _basis_query(user_id, pk)[:1])
+_page_basis = compiled(lambda user_id, pk: _basis_query(user_id, pk).annotate(
+    nonempty=nonempty_flags(InvoiceBasis, OFFER_PAGE_RELATIONS))[:1])
 
 
 def customer_invoices(user):

@@ -10,6 +10,7 @@ from billing import money
 from billing.models import Acceptance, CompanyProfile, CostLine, InvoiceBasis, Offer, VatCode
 from billing.money import ZERO
 from billing.status import AFTER_ACCEPTANCE
+from kundefaktura.compiled import compiled
 
 CONTRIBUTION_CATEGORY = "connection_contribution"
 
@@ -46,7 +47,17 @@ def basis_totals(basis, lines=None, *, phase=CostLine.Phase.ESTIMATE) -> money.T
 
 
 def current_offer(basis) -> Offer | None:
-    return basis.offers.filter(kind="offer").order_by("-version").first()
+    found = _newest_offer(basis.pk)
+    for offer in found:
+        Offer.basis.field.set_cached_value(offer, basis)
+    return found[0] if found else None
+
+
+# The pages' and the services' per-basis queries, compiled once (kundefaktura/compiled.py).
+_newest_offer = compiled(lambda basis_id: Offer.objects.filter(basis=basis_id, kind="offer").order_by("-version")[:1])
+_offer_lines = compiled(lambda basis_id: CostLine.objects.filter(
+    basis=basis_id, phase=CostLine.Phase.ESTIMATE, is_change=False).select_related("category", "vat_code")
+    .order_by("position", "id"))
 
 
 def accepted_offer(basis) -> Offer | None:
@@ -58,8 +69,10 @@ def accepted_offer(basis) -> Offer | None:
 
 def offer_lines(basis) -> list[CostLine]:
     """The lines an offer is made of: the basis' estimate lines that are not change lines."""
-    return list(basis.lines.filter(phase=CostLine.Phase.ESTIMATE, is_change=False)
-                .select_related("category", "vat_code").order_by("position", "id"))
+    lines = _offer_lines(basis.pk)
+    for line in lines:
+        CostLine.basis.field.set_cached_value(line, basis)
+    return lines
 
 
 def offer_snapshot(basis, lines) -> dict:

@@ -44,6 +44,7 @@ from billing.models import (
 )
 from billing.selectors.reference import reference
 from billing.status import Status
+from kundefaktura.compiled import compiled
 from kundefaktura.pgcursor import unprepared
 from kundefaktura.related import load_related, nonempty_flags, set_loaded
 
@@ -491,6 +492,12 @@ BASIS_PAGE_RELATIONS = {
 }
 
 
+@compiled
+def _basis_page_row(pk):
+    return (InvoiceBasis.objects.select_related("customer", "created_by")
+            .annotate(nonempty=nonempty_flags(InvoiceBasis, BASIS_PAGE_RELATIONS)).filter(pk=pk))
+
+
 def basis_detail(pk: int) -> InvoiceBasis:
     """The basis with everything its page shows, prefetched: one query for the basis, then one per kind
     of related row it has (never per row; a kind it has none of costs nothing, see
@@ -503,8 +510,10 @@ def basis_detail(pk: int) -> InvoiceBasis:
     category and VAT code lists and the basis' own invoices, which the page loads anyway (a line's
     invoice is always one of its basis' invoices), so each is one shared object and the lines' query
     stays narrow; likewise an answer's offer is the basis' own."""
-    basis = (InvoiceBasis.objects.select_related("customer", "created_by")
-             .annotate(nonempty=nonempty_flags(InvoiceBasis, BASIS_PAGE_RELATIONS)).get(pk=pk))
+    found = _basis_page_row(pk)
+    if not found:
+        raise InvoiceBasis.DoesNotExist
+    basis = found[0]
     load_related(basis, BASIS_PAGE_RELATIONS)
     invoices = list(basis.invoices.all())
     load_related(invoices, INVOICE_PAGE_RELATIONS)

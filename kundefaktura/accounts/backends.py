@@ -23,6 +23,8 @@ from django.db import connection
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
+from kundefaktura.compiled import compiled
+
 
 @functools.cache
 def _permission_names_sql(user_model, vendor: str) -> str:
@@ -54,18 +56,25 @@ def _permission_names_sql(user_model, vendor: str) -> str:
     return f"(SELECT group_concat(name, ' ') FROM ({names}))"  # nosec B608
 
 
+@compiled
+def _session_user(user_id):
+    """The query of every signed-in request, compiled once (kundefaktura/compiled.py)."""
+    from django.contrib.auth import get_user_model
+
+    model = get_user_model()
+    return (model._default_manager.select_related("customer")
+            .annotate(permission_names=RawSQL(_permission_names_sql(model, connection.vendor), []))  # nosec B611
+            .filter(pk=user_id))
+
+
 class ModelBackend(DjangoModelBackend):
     def get_user(self, user_id):
         """The session's user with their customer row in the same query: every page reads the customer's
         language preference (kundefaktura/languages.py) and the portal the customer itself."""
-        from django.contrib.auth import get_user_model
-
-        model = get_user_model()
-        try:
-            user = (model._default_manager.select_related("customer")
-                    .annotate(permission_names=RawSQL(_permission_names_sql(model, connection.vendor), [])).get(pk=user_id))  # nosec B611
-        except model.DoesNotExist:
+        found = _session_user(user_id)
+        if not found:
             return None
+        user = found[0]
         names = user.__dict__.pop("permission_names")
         if not user.is_superuser:  # a superuser holds every permission: read when asked, as Django does
             user._perm_cache = set(names.split() if isinstance(names, str) else names or ())
