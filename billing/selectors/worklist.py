@@ -503,8 +503,8 @@ def basis_detail(pk: int) -> InvoiceBasis:
     of related row it has (never per row; a kind it has none of costs nothing, see
     kundefaktura/related.py). Its invoices carry `outstanding` and `credited` (as from
     `invoices_with_outstanding`); each offer holds its answers (`offer.acceptances`, newest first, from
-    the basis' own); `page_categories` and `page_vat_codes` hold the cost categories and VAT codes (for
-    the page's forms and guards).
+    the basis' own); `page_categories`, `page_vat_codes` and `page_profile` hold the cost categories, the
+    VAT codes and the company profile (for the page's forms and guards).
 
     The lines are read without joining their category, VAT code and invoice: those are taken from the
     category and VAT code lists and the basis' own invoices, which the page loads anyway (a line's
@@ -528,8 +528,9 @@ def basis_detail(pk: int) -> InvoiceBasis:
         answers.setdefault(answer.offer_id, []).append(answer)
     for offer in offers.values():
         set_loaded(offer, "acceptances", answers.get(offer.pk, []))
-    catalog = reference("categories", "vat_codes")
+    catalog = reference()  # one stamp query for the three
     basis.page_categories, basis.page_vat_codes = list(catalog.categories), list(catalog.vat_codes)
+    basis.page_profile = catalog.profile
     categories = {c.pk: c for c in basis.page_categories}
     vat_codes = {v.pk: v for v in basis.page_vat_codes}
     by_id = {i.pk: i for i in invoices}

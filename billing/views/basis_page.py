@@ -94,7 +94,8 @@ def basis_actions(basis, invoices, *, lines=None, categories=None, vat_codes=Non
     creditable = [i for i in issued if not services.invoice_credit_refusals(i, credited=i.credited, basis=basis)]
     offer = max((o for o in basis.offers.all() if o.kind == "offer"), key=lambda o: o.version, default=None)
     lines = list(basis.lines.all()) if lines is None else lines
-    profile = selectors.reference("profile").profile
+    # Read with the basis by selectors.basis_detail; read here for a basis loaded otherwise.
+    profile = basis.page_profile if hasattr(basis, "page_profile") else selectors.reference("profile").profile
     refusals = {
         "send_offer": services.offer_send_refusals(basis, lines=lines, profile=profile),
         "accept": services.offer_accept_refusals(basis, offer, newest=offer, lines=lines),
