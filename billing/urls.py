@@ -22,6 +22,7 @@ urlpatterns = [
     path("", worklist.worklist, name="worklist"),
     path("grunnlag/ny/", bases.basis_create, name="basis_create"),
     path("grunnlag/<int:pk>/", bases.basis_detail, name="basis_detail"),
+    path("grunnlag/<int:pk>/endre/", bases.basis_header_form, name="basis_header_form"),
     path("grunnlag/<int:pk>/linjer/", lines.lines_section, name="lines"),
     path("grunnlag/<int:pk>/linjer/ny/", lines.line_add, name="line_add"),
     path("grunnlag/<int:pk>/linjer/<int:line_pk>/", lines.line_edit, name="line_edit"),

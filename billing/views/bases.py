@@ -11,7 +11,7 @@ from kundefaktura.accounts.roles import caseworker_required
 from .. import selectors, services
 from ..errors import BillingError
 from ..forms import BasisForm, add_billing_error
-from ..models import Customer
+from ..models import Customer, InvoiceBasis
 from .basis_page import basis_context, basis_form_initial, get_basis
 
 
@@ -80,10 +80,22 @@ def basis_detail(request, pk):
             status = 422
         basis = get_basis(pk)
     else:
-        form = BasisForm(initial=basis_form_initial(basis))
-    context = basis_context(request, basis, basis_form=form, picked_customer=basis.customer,
-                             header_open=request.method == "POST")
+        # The header form sits in a closed panel that loads it when opened (basis_header_form); `?endre=1`
+        # (the panel's link without JavaScript) shows it open in the page.
+        form = BasisForm(initial=basis_form_initial(basis)) if request.GET.get("endre") else None
+    context = basis_context(request, basis, basis_form=form, picked_customer=basis.customer)
     return render(request, "workspace/basis_detail.html", context, status=status)
+
+
+@caseworker_required
+@require_GET
+def basis_header_form(request, pk):
+    """The basis page's header form (customer, site, metering point, order date, prepayment), loaded when
+    its panel is opened: most visits to the page never open it, and it is a fifth of the page's work."""
+    basis = get_object_or_404(InvoiceBasis.objects.select_related("customer"), pk=pk)
+    return render(request, "workspace/_basis_header_form.html",
+                  {"basis": basis, "basis_form": BasisForm(initial=basis_form_initial(basis)),
+                   "picked_customer": basis.customer})
 
 
 @caseworker_required

@@ -90,7 +90,8 @@ def test_an_organisation_number_is_enough_and_the_name_and_phone_can_be_edited(
     page_url = reverse("billing:basis_detail", args=[basis.pk])
     page = html(caseworker_client.get(page_url))
     assert MISSING not in page and action_url(basis, "invoice") in page
-    assert 'value="Vestbygg"' in page  # the picked customer's fields are prefilled
+    form = html(caseworker_client.get(reverse("billing:basis_header_form", args=[basis.pk])))
+    assert 'value="Vestbygg"' in form  # the picked customer's fields are prefilled
     response = caseworker_client.post(page_url, {"title": basis.title, "customer": customer.pk,
                                                  "new_customer_name": "Vestbygg AS",
                                                  "new_customer_phone": "55 12 34 56"})

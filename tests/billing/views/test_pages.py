@@ -231,6 +231,28 @@ def test_basis_header_is_saved_and_invalid_metering_point_is_refused(caseworker_
     assert basis.title == "Nytt navn" and basis.site_street == "Nygata 1"
 
 
+def test_basis_header_form_loads_when_its_panel_opens_and_is_in_the_page_when_asked(caseworker_client, caseworker,
+                                                                                   customer_client, company):
+    basis = make_basis(by=caseworker, metering_point_id="707057500012345671")
+    page_url = reverse("billing:basis_detail", args=[basis.pk])
+    form_url = reverse("billing:basis_header_form", args=[basis.pk])
+    page = html(caseworker_client.get(page_url))
+    # Closed, with the address it loads from when opened, and a plain link to the page with it open.
+    panel = page[page.index('<details id="header-edit"'):page.index("</details>", page.index('id="header-edit"'))]
+    assert f'hx-get="{form_url}"' in panel and 'hx-trigger="toggle once"' in panel and " open" not in panel
+    assert 'href="?endre=1#header-edit"' in panel and 'name="metering_point_id"' not in page
+    fragment = html(caseworker_client.get(form_url))
+    assert fragment.lstrip().startswith("<form") and f'action="{page_url}"' in fragment
+    assert 'value="707057500012345671"' in fragment and basis.customer.name in fragment
+    assert 'name="csrfmiddlewaretoken"' in fragment and "<html" not in fragment
+    opened = html(caseworker_client.get(page_url + "?endre=1"))
+    assert '<details id="header-edit" open>' in opened and 'value="707057500012345671"' in opened
+    # The case worker's only: others are refused, an unknown basis is 404.
+    assert customer_client.get(form_url).status_code == 403
+    assert caseworker_client.get(reverse("billing:basis_header_form", args=[10**9])).status_code == 404
+    assert caseworker_client.post(form_url).status_code == 405
+
+
 # --- company settings ---------------------------------------------------------------------------------
 
 

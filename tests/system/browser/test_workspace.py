@@ -93,3 +93,21 @@ def test_caseworker_selects_all_and_sends_offers_in_bulk(live_server, page, case
     page.get_by_label("Søk").fill("Bulk 1")
     expect(page.locator("table.worklist tbody tr")).to_have_count(1)
     expect(page.locator("table.worklist tbody")).to_contain_text("Bulk 1")
+
+
+def test_caseworker_opens_the_header_panel_and_saves_it(live_server, page, caseworker, company):
+    """The header form is loaded when its panel opens; saving it works as when it came with the page."""
+    from tests.support.factories import make_basis
+
+    basis = make_basis(by=caseworker, title="Ny tilknytning, Lia 4")
+    page.goto(f"{live_server.url}/arbeid/grunnlag/{basis.pk}/")
+    fill_login(page, caseworker.username)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Ny tilknytning, Lia 4")
+    title = page.locator("#header-edit").get_by_label("Tittel")
+    expect(title).to_have_count(0)
+    page.get_by_text("Endre kunde og anlegg").click()
+    expect(title).to_have_value("Ny tilknytning, Lia 4")
+    title.fill("Ny tilknytning, Lia 6")
+    page.locator("#header-edit").get_by_role("button", name="Lagre").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Ny tilknytning, Lia 6")
+    expect(page.locator(".messages")).to_contain_text("Grunnlaget er lagret.")
