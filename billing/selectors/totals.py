@@ -54,6 +54,8 @@ def current_offer(basis) -> Offer | None:
 
 
 # The pages' and the services' per-basis queries, compiled once (kundefaktura/compiled.py).
+_accepted_answer = compiled(lambda basis_id: Acceptance.objects.filter(basis=basis_id, decision="accepted")
+                            .select_related("offer").order_by("-at", "-pk")[:1])
 _newest_offer = compiled(lambda basis_id: Offer.objects.filter(basis=basis_id, kind="offer").order_by("-version")[:1])
 _offer_lines = compiled(lambda basis_id: CostLine.objects.filter(
     basis=basis_id, phase=CostLine.Phase.ESTIMATE, is_change=False).select_related("category", "vat_code")
@@ -62,9 +64,8 @@ _offer_lines = compiled(lambda basis_id: CostLine.objects.filter(
 
 def accepted_offer(basis) -> Offer | None:
     """The offer version the customer accepted: the agreement the estimate is invoiced from."""
-    answer = (Acceptance.objects.filter(basis=basis, decision="accepted").select_related("offer")
-              .order_by("-at", "-pk").first())
-    return answer.offer if answer else None
+    found = _accepted_answer(basis.pk)
+    return found[0].offer if found else None
 
 
 def offer_lines(basis) -> list[CostLine]:

@@ -1,7 +1,13 @@
 """Small display helpers for the case worker workspace."""
 
+from html import escape  # what autoescape does, without Django's lazy-text wrapper
+
 from django import template
+from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+
+from .money import status_chip
 
 register = template.Library()
 
@@ -61,3 +67,22 @@ EVENT_LABELS = {
 def event_label(action: str) -> str:
     # Every action the code writes has a label (tests/billing/views/test_event_labels.py scans the code base).
     return str(EVENT_LABELS.get(action, action))
+
+
+@register.simple_tag
+def timeline_rows(events) -> str:
+    """The timeline's rows (`<li>` per event), written in Python: through the template engine an event
+    cost about 90 µs. `workspace/_timeline_row.html` is the reference: tests/billing/views/test_timeline_rows.py
+    renders events of every kind both ways, in every language, and compares the bytes."""
+    rows = []
+    for e in events:
+        at = timezone.localtime(e.at) if timezone.is_aware(e.at) else e.at
+        chips = ""
+        if e.to_status and e.from_status != e.to_status:
+            chips = (f"{status_chip(e.from_status)} → " if e.from_status else "") + status_chip(e.to_status)
+        note = f'<br><span class="note">{escape(e.note)}</span>' if e.note else ""
+        rows.append(f'<li><time datetime="{at.isoformat()}">{at:%d.%m.%Y %H:%M}</time> '
+                    f"<strong>{escape(event_label(e.action))}</strong>\n      {chips}\n"
+                    f'      <span class="muted">{escape(e.actor_label)}</span>{note}</li>')
+    # Our own markup and escaped text only, as the autoescaping template writes it.
+    return SafeString("\n    ".join(rows))  # nosec B703

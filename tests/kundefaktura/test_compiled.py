@@ -12,7 +12,7 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.test.utils import CaptureQueriesContext
 
 from billing import selectors, services
-from billing.models import CostLine, InvoiceBasis
+from billing.models import Acceptance, CostLine, InvoiceBasis
 from billing.selectors import totals
 from billing.selectors.worklist import BASIS_PAGE_RELATIONS
 from kundefaktura.accounts import backends
@@ -139,6 +139,10 @@ def test_the_newest_offer_and_the_offer_lines_are_the_orms(caseworker, company):
     assert [state(ln, 1)[1] for ln in lines] == [state(ln, 1)[1] for ln in expected]
     assert all(ln.basis is fresh and ln.category.code and ln.vat_code.code for ln in lines)
     assert totals.current_offer(make_basis(by=caseworker)) is None
+    answer = (Acceptance.objects.filter(basis=basis, decision="accepted").select_related("offer")
+              .order_by("-at", "-pk").first())
+    assert state(totals.accepted_offer(fresh), 0) == state(answer.offer, 0)
+    assert totals.accepted_offer(make_basis(by=caseworker)) is None
 
 
 def _prefetched(basis_pk):
