@@ -12,7 +12,7 @@ from billing.models import AuditEvent
 from billing.templatetags.workspace import timeline_rows
 
 HOSTILE = "<b>\"Ærlig\" & 'åpen'</b> %(n)s {{ x }} «»\nny linje"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def events():
