@@ -479,6 +479,11 @@ def replicate(n: int, first: int) -> None:
                     exprs.append(f"t.{f.column} + g.k * {span[f.related_model]}")
                 else:
                     exprs.append(f't."{f.column}"')
+            if table == "billing_invoicebasis":
+                # The stored net estimate (a database-only column) as its source's: the copy's lines are the
+                # source's, so the lines' trigger then finds every sum right and rewrites no basis row.
+                cols.append('"estimate_net"')
+                exprs.append('t."estimate_net"')
             where = [f"t.id <= {span[m]}"]
             join = ""
             if table == "billing_customer":

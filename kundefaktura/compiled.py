@@ -23,6 +23,7 @@ import functools
 import threading
 from collections.abc import Callable
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
@@ -45,14 +46,21 @@ class _Plan:
         if queryset._prefetch_related_lookups or queryset._known_related_objects:
             raise CompileError("prefetch_related and related-manager querysets are not compiled")
         compiler = queryset.query.get_compiler(using=queryset.db)
-        sql, params = compiler.as_sql()
+        try:
+            sql, params = compiler.as_sql()
+        except (EmptyResultSet, FullResultSet):
+            raise CompileError("a placeholder id is out of the field's range") from None
         slots = {_SLOT - k: k for k in range(arity)}
         self.positions = []  # (index in params, argument number)
         for i, value in enumerate(params):
             if type(value) is int and value in slots:
                 self.positions.append((i, slots[value]))
+            elif (isinstance(value, int) and any(abs(value - slot) < 10**6 for slot in slots)) or \
+                    any(str(-slot) in str(value) for slot in slots):
+                # Something computed from an argument (pk + 1, a text holding it) would keep the placeholder's.
+                raise CompileError("an argument reaches the SQL other than as a plain parameter")
         found = {k for _, k in self.positions}
-        if found != set(range(arity)):
+        if found != set(range(arity)) or any(str(-slot) in sql for slot in slots):
             raise CompileError("an argument does not reach the SQL as a plain parameter")
         self.sql, self.params = sql, list(params)
         self.db = queryset.db

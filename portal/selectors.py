@@ -40,6 +40,8 @@ def basis_for_user(user, pk, *, for_page: bool = False) -> InvoiceBasis:
     """One basis of this customer user (404 for anyone else's). `for_page`: with what the offer page shows
     (OFFER_PAGE_RELATIONS), one query per set that is not empty; `basis.invoices` then holds only
     the issued invoices other than credit notes."""
+    if user.pk is None:  # no customer user: nothing is theirs
+        raise Http404
     found = (_page_basis if for_page else _basis)(user.pk, pk)
     if not found:
         raise Http404

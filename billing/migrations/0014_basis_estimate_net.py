@@ -6,11 +6,13 @@ a page cost more the more lines its bases have (a basis filled with thousands of
 every page that lists it slow). Statement-level triggers over the transition tables keep it: a statement
 that inserts, deletes or changes the basis, phase or amount of lines recomputes the whole sum (never adds
 deltas) of each basis it touched, once per statement, so a bulk insert of a thousand lines recomputes
-once. The recomputation first locks those bases (`FOR UPDATE`, in id order) and then reads the sums in a
-statement of its own: under READ COMMITTED that statement sees every line a concurrent transaction
-committed while this one waited, so the stored sum is exact whatever the interleaving (the same scheme
-as the invoices' outstanding amounts, 0012_invoice_outstanding.py). The services lock the basis before
-they write its lines, so there the lock is already held.
+once. The recomputation first locks those bases (`FOR NO KEY UPDATE`, in id order) and then reads the
+sums in a statement of its own: under READ COMMITTED that statement sees every line a concurrent
+transaction committed while this one waited, so the stored sum is exact whatever the interleaving (the
+same scheme as the invoices' outstanding amounts, 0012_invoice_outstanding.py). A line write thus locks
+its basis: the services lock the basis before they write its lines (the shared-cost shares lock every
+participant's basis, in id order, first), so there the lock is already held and the order is the one
+every service keeps.
 
 The column is `numeric` without a precision: a sum of many amounts may need more digits than one
 amount, and a stored copy must never make a write fail. It lives in the database only (the ORM never
@@ -32,8 +34,10 @@ FORWARD = [
            END IF;
            -- Wait for any other transaction writing these bases' lines (in id order: no deadlock between
            -- two statements that touch the same bases); the next statement takes a new snapshot and so
-           -- sees what that transaction committed.
-           PERFORM 1 FROM billing_invoicebasis WHERE id = ANY (ids) ORDER BY id FOR UPDATE;
+           -- sees what that transaction committed. NO KEY UPDATE, the lock the UPDATE below takes anyway:
+           -- it does not conflict with the KEY SHARE lock a line's foreign key check holds on its basis,
+           -- so two writers of one basis' lines queue instead of deadlocking.
+           PERFORM 1 FROM billing_invoicebasis WHERE id = ANY (ids) ORDER BY id FOR NO KEY UPDATE;
            UPDATE billing_invoicebasis b SET estimate_net = s.net
              FROM (SELECT x.id, COALESCE((SELECT SUM(l.amount) FROM billing_costline l
                                            WHERE l.basis_id = x.id AND l.phase = 'estimate'), 0) AS net

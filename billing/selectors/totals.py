@@ -47,7 +47,7 @@ def basis_totals(basis, lines=None, *, phase=CostLine.Phase.ESTIMATE) -> money.T
 
 
 def current_offer(basis) -> Offer | None:
-    found = _newest_offer(basis.pk)
+    found = _newest_offer(basis.pk) if basis.pk is not None else []
     for offer in found:
         Offer.basis.field.set_cached_value(offer, basis)
     return found[0] if found else None
@@ -64,13 +64,13 @@ _offer_lines = compiled(lambda basis_id: CostLine.objects.filter(
 
 def accepted_offer(basis) -> Offer | None:
     """The offer version the customer accepted: the agreement the estimate is invoiced from."""
-    found = _accepted_answer(basis.pk)
+    found = _accepted_answer(basis.pk) if basis.pk is not None else []
     return found[0].offer if found else None
 
 
 def offer_lines(basis) -> list[CostLine]:
     """The lines an offer is made of: the basis' estimate lines that are not change lines."""
-    lines = _offer_lines(basis.pk)
+    lines = _offer_lines(basis.pk) if basis.pk is not None else []
     for line in lines:
         CostLine.basis.field.set_cached_value(line, basis)
     return lines

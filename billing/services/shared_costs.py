@@ -18,6 +18,7 @@ from billing.models import (
     CostCategory,
     CostLine,
     Invoice,
+    InvoiceBasis,
     InvoiceLine,
     SharedCost,
     SharedCostLine,
@@ -82,7 +83,14 @@ def shared_cost_add_line(*, shared_cost, by, **data) -> SharedCostLine:
 
 def _sync_shares(shared, *, by) -> list[TenYearRefund]:
     """Keep every participant's share line in step; propose ten-year refunds to earlier payers."""
-    participants = list(shared.participants.select_related("basis").order_by("id"))
+    participants = list(shared.participants.order_by("id"))
+    # Every participant's basis locked first, in id order, and its status read under the lock: a share
+    # line's write locks its basis (the stored sums, billing/migrations/0014_basis_estimate_net.py), and
+    # the other services lock a basis before its lines, so this order cannot deadlock with them.
+    bases = {b.pk: b for b in InvoiceBasis.objects.select_for_update(of=("self",)).select_related("customer")
+             .filter(pk__in={p.basis_id for p in participants}).order_by("pk")}
+    for p in participants:
+        SharedCostParticipant.basis.field.set_cached_value(p, bases[p.basis_id])
     try:
         alloc = shared_cost_allocation(shared, participants)
     except ValueError as exc:
@@ -102,7 +110,7 @@ def _sync_shares(shared, *, by) -> list[TenYearRefund]:
                 continue
             if line and line.amount == share:
                 continue
-            basis = p.basis
+            basis = bases[p.basis_id]
             if basis.status == Status.CANCELLED:
                 continue
             with customer_language(basis.customer):

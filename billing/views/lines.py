@@ -11,9 +11,9 @@ from kundefaktura.accounts.roles import caseworker_required
 
 from .. import services
 from ..errors import BillingError
-from ..forms import BasisForm, LineForm, add_billing_error
+from ..forms import LineForm, add_billing_error
 from ..models import CostLine, InvoiceBasis
-from .basis_page import basis_context, basis_form_initial, get_basis
+from .basis_page import basis_context, get_basis
 
 
 def _lines_response(request, basis_pk, *, status=200, **extra):
@@ -21,9 +21,8 @@ def _lines_response(request, basis_pk, *, status=200, **extra):
     context = basis_context(request, basis, **extra)
     if not request.htmx:
         if status >= 400:
-            return render(request, "workspace/basis_detail.html",
-                          {**context, "basis_form": BasisForm(initial=basis_form_initial(basis)),
-                           "picked_customer": basis.customer}, status=status)
+            # The header panel stays closed (its form loads when opened): the error is a line's.
+            return render(request, "workspace/basis_detail.html", context, status=status)
         return redirect("billing:basis_detail", pk=basis.pk)
     html = render_to_string("workspace/_lines.html", context, request=request)
     html += render_to_string("workspace/_totals.html", {**context, "oob": True}, request=request)

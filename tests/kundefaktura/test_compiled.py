@@ -97,6 +97,10 @@ def test_a_value_that_is_not_an_id_goes_through_the_orm(caseworker, company):
     lambda pk: InvoiceBasis.objects.filter(pk=pk).values("pk"),
     lambda pk: InvoiceBasis.objects.filter(pk=pk).prefetch_related("lines"),
     lambda pk: InvoiceBasis.objects.filter(title=str(pk)),  # the id does not reach the SQL as a parameter
+    lambda pk: InvoiceBasis.objects.filter(pk=pk, id__gt=pk + 1),  # a value computed from it
+    lambda pk: InvoiceBasis.objects.filter(pk=pk, title__contains=f"FG-{pk}"),  # a text holding it
+    lambda pk: InvoiceBasis.objects.filter(pk=pk).extra(where=[f"id <> {pk}"]),  # written into the SQL
+    lambda pk: InvoiceBasis.objects.filter(lines__position=pk),  # a positive field: no query for a placeholder
 ])
 def test_what_cannot_be_rerun_is_refused_at_once(build, caseworker, company):
     with pytest.raises(CompileError):
@@ -113,6 +117,17 @@ def test_the_session_user_is_the_orm_user_with_permissions(caseworker, customer_
         assert state(loaded) == state(type(user).objects.select_related("customer").get(pk=user.pk))
     assert backend.get_user(10**12) is None
     assert backend.get_user(customer_user.pk).customer.user_id == customer_user.pk
+
+
+def test_no_user_sees_no_basis(customer_user, company):
+    from django.contrib.auth.models import AnonymousUser
+
+    own = customer_basis(customer_user)
+    own.customer.user = None  # a basis of a customer without a portal user: still no one else's
+    own.customer.save(update_fields=["user"])
+    with pytest.raises(Exception) as refused:
+        portal_selectors.basis_for_user(AnonymousUser(), own.pk)
+    assert refused.typename == "Http404"
 
 
 def test_the_portal_basis_is_only_the_customers_own(customer_user, make_user, company):

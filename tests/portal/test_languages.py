@@ -89,7 +89,8 @@ def test_the_case_worker_changes_an_existing_customers_language_on_the_basis_pag
     customer = make_customer(name="Nils Nynorsk")
     basis = accepted_basis(by=caseworker, customer=customer)
     page_url = reverse("billing:basis_detail", args=[basis.pk])
-    assert '<option value="nb" selected lang="nb">' in page(caseworker_client.get(page_url))
+    header_form = reverse("billing:basis_header_form", args=[basis.pk])  # loaded when its panel opens
+    assert '<option value="nb" selected lang="nb">' in page(caseworker_client.get(header_form))
     response = caseworker_client.post(page_url, {
         "title": basis.title, "customer": customer.pk, "new_customer_name": customer.name,
         "new_customer_email": customer.email, "new_customer_street": customer.street,
