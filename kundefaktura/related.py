@@ -96,7 +96,8 @@ def _one_row_loader(model, name: str, lookup):
     """For one row: a function that loads its `name` rows with SQL compiled once (kundefaktura/compiled.py)
     and records them as prefetch_related would (each related row's link back to the row set, the set
     marked loaded). None where the lookup is not one this handles (a Prefetch object given as such, one
-    with `to_attr` or nested lookups): prefetch_related_objects loads those."""
+    with `to_attr` or nested lookups): prefetch_related_objects loads those. A lookup function is called
+    once per process here: its queryset must not depend on the request, the day or the language."""
     if isinstance(lookup, str):
         loaders = _NAMED_LOADERS.setdefault(lookup, {})
     elif callable(lookup):
