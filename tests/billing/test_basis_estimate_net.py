@@ -15,13 +15,7 @@ from billing.models import CostLine, InvoiceBasis
 from billing.selectors.worklist import WorklistFilters
 from tests.support.factories import add_line, make_basis
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def postgres(db):
-    if connection.vendor != "postgresql":
-        pytest.skip("the stored columns and their triggers are PostgreSQL's")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stored_columns")]
 
 
 def stored() -> dict[int, Decimal]:

@@ -12,13 +12,7 @@ from billing.selectors.worklist import WorklistFilters
 from integrations import services as integrations_services
 from tests.support.factories import NO_CUSTOMER, make_basis, make_customer
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def postgres(db):
-    if connection.vendor != "postgresql":
-        pytest.skip("the stored columns and their triggers are PostgreSQL's")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stored_columns")]
 
 
 def found(q, **filters) -> set[int]:

@@ -11,13 +11,7 @@ from billing.models import InvoiceBasis
 from billing.selectors.worklist import WorklistFilters
 from tests.support.factories import add_line, make_basis
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def postgres(db):
-    if connection.vendor != "postgresql":
-        pytest.skip("the stored columns and their triggers are PostgreSQL's")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stored_columns")]
 
 
 def kept() -> dict[str, int]:
@@ -36,7 +30,7 @@ def rows() -> int:
         return cursor.fetchone()[0]
 
 
-def test_counts_follow_every_change(postgres, caseworker, company):
+def test_counts_follow_every_change(caseworker, company):
     first = make_basis(by=caseworker)
     second = make_basis(by=caseworker)
     add_line(second, caseworker)
@@ -52,14 +46,14 @@ def test_counts_follow_every_change(postgres, caseworker, company):
     assert page.counts["expired"] == 3 and page.count == 6
 
 
-def test_deltas_are_folded_and_the_sums_kept(postgres, caseworker, company):
+def test_deltas_are_folded_and_the_sums_kept(caseworker, company):
     for i in range(120):  # one statement each: one delta row each, until a writer folds them
         InvoiceBasis.objects.create(number=f"F-{i}", title="Fold", status="draft" if i % 3 else "offer_sent")
     assert rows() <= 101
     assert kept() == counted() == {"draft": 80, "offer_sent": 40}
 
 
-def test_truncating_the_bases_empties_the_counts(postgres, caseworker, company):
+def test_truncating_the_bases_empties_the_counts(caseworker, company):
     make_basis(by=caseworker)
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending: TRUNCATE refuses them
