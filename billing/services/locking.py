@@ -20,8 +20,15 @@ def lock_basis(basis) -> InvoiceBasis:
 
 
 def lock_line(line) -> tuple[CostLine, InvoiceBasis]:
-    line = CostLine.objects.select_for_update().select_related("basis").get(pk=line.pk)
-    basis = lock_basis(line.basis)
+    # The basis first, then the line: the order every service keeps (issuing an invoice locks the basis
+    # and then writes its lines; a line's write locks its basis, billing/migrations/0014_basis_estimate_net.py),
+    # so two services never wait for each other in a circle.
+    basis_id = CostLine.objects.filter(pk=line.pk).values_list("basis_id", flat=True).first()
+    if basis_id is None:
+        raise CostLine.DoesNotExist("CostLine matching query does not exist.")
+    basis = lock_basis(basis_id)
+    line = CostLine.objects.select_for_update().get(pk=line.pk, basis_id=basis_id)
+    CostLine.basis.field.set_cached_value(line, basis)
     if line.invoice_id:
         raise LockedError(_("Linjen står på en utstedt faktura og kan ikke endres."))
     # Read under the basis lock, which change_notice_answer also holds while it records the answer.
