@@ -15,22 +15,12 @@ def format_number(value, decimals: int = 2) -> str:
     if value is None or value == "":
         return ""
     try:
-        number = Decimal(str(value))
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError):
         return str(value)
-    quant = Decimal(1).scaleb(-decimals)
-    number = number.quantize(quant)  # display only; amounts are already rounded by billing.money
-    sign = MINUS if number < 0 else ""
-    whole, _sep, frac = f"{abs(number):f}".partition(".")
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    text = NBSP.join(groups)
-    if decimals:
-        text += "," + frac.ljust(decimals, "0")
-    return sign + text
+    number = number.quantize(Decimal(1).scaleb(-decimals))  # display only; amounts are rounded by billing.money
+    text = f"{abs(number):,f}".replace(",", NBSP).replace(".", ",")
+    return MINUS + text if number < 0 else text
 
 
 def nok_plain(value) -> str:

@@ -529,7 +529,7 @@ def basis_detail(pk: int) -> InvoiceBasis:
     for offer in offers.values():
         set_loaded(offer, "acceptances", answers.get(offer.pk, []))
     catalog = reference()  # one stamp query for the three
-    basis.page_categories, basis.page_vat_codes = list(catalog.categories), list(catalog.vat_codes)
+    basis.page_categories, basis.page_vat_codes = catalog.categories, catalog.vat_codes  # shared: read only
     basis.page_profile = catalog.profile
     categories = {c.pk: c for c in basis.page_categories}
     vat_codes = {v.pk: v for v in basis.page_vat_codes}

@@ -1,11 +1,17 @@
 """Small display helpers for the case worker workspace."""
 
+import datetime as dt
 from html import escape  # what autoescape does, without Django's lazy-text wrapper
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from billing.formatting import nok
+from kundefaktura.choices import display
 
 from .money import status_chip
 
@@ -86,3 +92,63 @@ def timeline_rows(events) -> str:
                     f'      <span class="muted">{escape(e.actor_label)}</span>{note}</li>')
     # Our own markup and escaped text only, as the autoescaping template writes it.
     return SafeString("\n    ".join(rows))  # nosec B703
+
+
+def _date(value) -> str:
+    """`{{ value|date:"d.m.Y" }}`: a date, or a moment in the current time zone; "" for none."""
+    if not value:
+        return ""
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
+
+
+@register.simple_tag
+def invoice_rows(invoices) -> str:
+    """The basis page's invoice table rows, a row per invoice followed by one per payment, written in
+    Python: through the template engine an invoice with its payments cost about 0.5 ms.
+    `workspace/_invoice_row.html` is the reference: tests/billing/views/test_invoice_rows.py renders
+    invoices of every kind both ways, in every language, and compares the bytes."""
+    t = {key: escape(gettext(text)) for key, text in (
+        ("type", "Type"), ("number", "Nummer"), ("date", "Dato"), ("due", "Forfall"), ("kid", "KID"),
+        ("amount", "Beløp"), ("outstanding", "Utestående"), ("status", "Status"), ("payment", "Betaling"),
+        ("reference", "Referanse"), ("no_due", "Ingen forfall"))}
+    rows = []
+    for inv in invoices:
+        credit_note = inv.kind == "credit_note"
+        credited = ""
+        if inv.credited_invoice:
+            credited = (' <span class="muted">('
+                        f'{gettext("krediterer %(n)s") % {"n": escape(str(inv.credited_invoice.number))}})</span>')
+        number = escape(inv.display_number)
+        if inv.number:
+            number = (f'<a href="{escape(reverse("offers:preview", args=["invoice", inv.pk]))}">{number}</a> '
+                      f'<a class="muted" href="{escape(reverse("offers:pdf", args=["invoice", inv.pk]))}">PDF</a>')
+        due = f'<span class="muted">{t["no_due"]}</span>' if credit_note else _date(inv.due_date)
+        outstanding = escape(nok(inv.outstanding)) if not credit_note and inv.number else ""
+        rows.append(
+            "<tr>\n"
+            f'  <td data-label="{t["type"]}"><span class="cell">{escape(display(inv, "kind"))}{credited}</span></td>\n'
+            f'  <td data-label="{t["number"]}"><span class="cell">{number}</span></td>\n'
+            f'  <td data-label="{t["date"]}">{_date(inv.issue_date)}</td>\n'
+            f'  <td data-label="{t["due"]}">{due}</td>\n'
+            f'  <td data-label="{t["kid"]}">{escape(str(inv.kid))}</td>\n'
+            f'  <td class="num" data-label="{t["amount"]}">{escape(nok(inv.gross_total))}</td>\n'
+            f'  <td class="num" data-label="{t["outstanding"]}">{outstanding}</td>\n'
+            f'  <td data-label="{t["status"]}">{escape(display(inv, "status"))}</td>\n'
+            "</tr>")
+        for p in inv.payments.all():
+            rows.append(
+                '\n<tr class="payment-row">\n'
+                f'  <td colspan="2" class="muted" data-label="{t["payment"]}">↳ {escape(display(p, "direction"))} · '
+                f'{escape(display(p, "method"))}</td>\n'
+                f'  <td data-label="{t["date"]}">{_date(p.created_at)}</td>\n'
+                f'  <td colspan="2" class="muted" data-label="{t["reference"]}">'
+                f'{escape(str(p.provider_reference or p.note))}</td>\n'
+                f'  <td class="num" data-label="{t["amount"]}">{escape(nok(p.amount))}</td>\n'
+                "  <td></td>\n"
+                f'  <td data-label="{t["status"]}">{escape(display(p, "status"))}</td>\n'
+                "</tr>")
+        rows.append("\n")
+    # Our own markup and escaped text only, as the autoescaping template writes it.
+    return SafeString("".join(rows))  # nosec B703

@@ -10,7 +10,10 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from kundefaktura.choices import display
 
 from .. import selectors, services
 from ..formatting import nok_plain, qty
@@ -38,8 +41,7 @@ def basis_context(request, basis, **extra) -> dict:
         "basis": basis, "lines": lines, "totals": services.basis_totals(basis, lines),
         "line_rows": _line_rows(basis, lines, categories, vat_codes, edit_line=extra.pop("edit_line", None),
                                 edit_form=extra.pop("edit_form", None)),
-        "add_form": extra.pop("add_form", None) or LineForm(categories=categories, vat_codes=vat_codes,
-                                                            prefix="new", initial={"unit": "stk"}),
+        "add_form": extra.pop("add_form", None),
         "lines_editable": _lines_editable(basis),
         "invoices": invoices,
         "actions": basis_actions(basis, invoices, lines=lines, categories=categories, vat_codes=vat_codes),
@@ -50,6 +52,8 @@ def basis_context(request, basis, **extra) -> dict:
         "billing": _billing_summary(invoices), "overpayments": selectors.overpayment_attention(basis, events, invoices),
         "refunds": [p for i in invoices for p in i.payments.all() if p.direction == Payment.Direction.REFUND],
     }
+    if context["add_form"] is None and context["lines_editable"]:
+        context["add_fields"] = new_line_fields(categories, vat_codes)
     _mark_credited(context["line_rows"], invoices)
     write_line_rows(context["line_rows"])
     context.update(extra)
@@ -78,6 +82,26 @@ def _line_rows(basis, lines, categories, vat_codes, *, edit_line=None, edit_form
                                                 form_id=f"line-form-{line.pk}")
         rows.append(row)
     return rows
+
+
+NEW_LINE_FIELDS = "workspace/_line_add_fields.html"
+_new_line_fields_kept: dict[str, tuple] = {}  # language → (categories, VAT codes, markup)
+
+
+def new_line_fields(categories, vat_codes) -> SafeString:
+    """The empty new-line form's fields, as `NEW_LINE_FIELDS` renders them. They are the same for every
+    basis: they depend only on the language and on the cost categories and VAT codes, which
+    `selectors.reference()` hands out as the same tuples until they change. So the markup is kept per
+    language with the tuples it was rendered from, and rendered again when either is another object
+    (elsewhere than PostgreSQL outside a transaction, that is every time). A refused line comes back in
+    a bound form, which the template renders itself."""
+    language = get_language()
+    kept = _new_line_fields_kept.get(language)
+    if kept is None or kept[0] is not categories or kept[1] is not vat_codes:
+        form = LineForm(categories=categories, vat_codes=vat_codes, prefix="new", initial={"unit": "stk"})
+        kept = (categories, vat_codes, render_to_string(NEW_LINE_FIELDS, {"f": form}))
+        _new_line_fields_kept[language] = kept
+    return kept[2]
 
 
 def _lines_editable(basis) -> bool:
@@ -203,7 +227,7 @@ def write_line_rows(rows) -> None:
             source = (f'<span class="chip locked-chip" title="{title}">{lock} '
                       f'{_("Akseptert endring")}</span>')
         elif row["external"]:
-            source = (f'<span class="chip source-chip">{escape(str(line.get_source_display()))}</span> '
+            source = (f'<span class="chip source-chip">{escape(display(line, "source"))}</span> '
                       f'<span class="muted">{escape(line.source_reference)}</span>')
         else:
             source = f'<span class="muted">{t["manual"]}</span>'
