@@ -4,8 +4,11 @@ Formatting only (no arithmetic): Norwegian style with a non-breaking space as th
 separator, a decimal comma, always two decimals and a real minus sign for negatives.
 """
 
+import functools
+
 from django import template
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from billing.formatting import nok, nok_plain, qty
@@ -36,13 +39,16 @@ def vat_label(code, rate=None) -> str:
 def status_chip(status: str, label: str = "") -> str:
     """A status as text and colour: <span class="chip status-offer_sent">Tilbud sendt</span>."""
     if not label:
-        from billing.status import Status
+        label = _status_labels().get(status, status)
+    # format_html's own escaping, written out: pages show many chips (a timeline row has two).
+    return SafeString(f'<span class="chip status-{conditional_escape(status)}">{conditional_escape(label)}</span>')
 
-        try:
-            label = Status(status).label
-        except ValueError:
-            label = status
-    return format_html('<span class="chip status-{}">{}</span>', status, label)
+
+@functools.cache
+def _status_labels() -> dict:
+    from billing.status import Status
+
+    return dict(Status.choices)
 
 
 @register.simple_tag

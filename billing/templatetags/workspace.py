@@ -7,6 +7,7 @@ from django import template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -94,13 +95,17 @@ def timeline_rows(events) -> str:
     return SafeString("\n    ".join(rows))  # nosec B703
 
 
-def _date(value) -> str:
-    """`{{ value|date:"d.m.Y" }}`: a date, or a moment in the current time zone; "" for none."""
+def _date(value, clock: str = "") -> str:
+    """`{{ value|date:"d.m.Y" }}` (with `clock` "H:i" or "H:i:s": `"d.m.Y H:i"`, `"d.m.Y H:i:s"`): a date,
+    or a moment in the current time zone; "" for none."""
     if not value:
         return ""
     if isinstance(value, dt.datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
-    return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
+    text = f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
+    if clock:
+        text += f" {value.hour:02d}:{value.minute:02d}" + (f":{value.second:02d}" if clock == "H:i:s" else "")
+    return text
 
 
 @register.simple_tag
@@ -152,3 +157,45 @@ def invoice_rows(invoices) -> str:
         rows.append("\n")
     # Our own markup and escaped text only, as the autoescaping template writes it.
     return SafeString("".join(rows))  # nosec B703
+
+
+@register.simple_tag
+def offer_items(offers) -> str:
+    """The basis page's list of sent offers (`<li>` per offer), written in Python; `workspace/_offer_item.html`
+    is the reference (tests/billing/views/test_offer_items.py compares the bytes)."""
+    valid, outdated = escape(gettext("gyldig til")), escape(gettext("Utdatert"))
+    items = []
+    for o in offers:
+        version = gettext("Versjon %(v)s") % {"v": escape(str(o.version))}
+        chip = f' · <span class="chip">{outdated}</span>' if o.outdated_at else ""
+        items.append(f'<li><a href="{escape(reverse("offers:preview", args=["offer", o.pk]))}">{version}</a> · '
+                     f"{_date(o.sent_at)} · {valid} {_date(o.valid_until)} · {escape(nok(o.gross))} · "
+                     f'<a href="{escape(reverse("offers:pdf", args=["offer", o.pk]))}">PDF</a>{chip}</li>\n')
+    # Our own markup and escaped text only, as the autoescaping template writes it.
+    return SafeString("".join(items))  # nosec B703
+
+
+@register.simple_tag
+def acceptance_items(acceptances) -> str:
+    """The basis page's evidence of the customer's answers (`<li>` per answer: version, decision, when, how,
+    who, the login and its level, the BankID time, the IP address and the signed PDF's hash), written in
+    Python; `workspace/_acceptance_item.html` is the reference (tests/billing/views/test_offer_items.py)."""
+    login, unregistered = escape(gettext("innlogging")), escape(gettext("ikke registrert"))
+    level, bankid = escape(gettext("nivå")), escape(gettext("BankID"))
+    items = []
+    for a in acceptances:
+        answer = gettext("Versjon %(v)s: %(d)s") % {"v": escape(str(a.offer_version)),
+                                                      "d": escape(display(a, "decision"))}
+        who = f" · {escape(a.user.get_full_name() or a.user.username)}" if a.user else ""
+        method = escape(display(a, "login_method")) if a.login_method else unregistered
+        extra = f" ({level} {escape(a.auth_acr)})" if a.auth_acr else ""
+        if a.auth_time:
+            extra += f" · {bankid} {_date(a.auth_time, 'H:i:s')}"
+        if a.ip_address:
+            extra += f" · IP {escape(str(a.ip_address))}"
+        if a.pdf_sha256:
+            extra += f' · <span class="muted" title="SHA-256">{escape(Truncator(a.pdf_sha256).chars(13))}</span>'
+        items.append(f"<li>{answer} · {_date(a.at, 'H:i')} · {escape(display(a, 'channel'))}{who}\n"
+                     f"  · {login}: {method}{extra}</li>\n")
+    # Our own markup and escaped text only, as the autoescaping template writes it.
+    return SafeString("".join(items))  # nosec B703

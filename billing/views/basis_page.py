@@ -56,6 +56,9 @@ def basis_context(request, basis, **extra) -> dict:
         context["add_fields"] = new_line_fields(categories, vat_codes)
     _mark_credited(context["line_rows"], invoices)
     write_line_rows(context["line_rows"])
+    if context["line_rows"] and not any(row["form"] for row in context["line_rows"]):
+        # No row is being edited: the table body is the rows' own markup, joined here.
+        context["line_rows_html"] = SafeString("".join(row["html"] for row in context["line_rows"]))  # nosec B703
     context.update(extra)
     return context
 
@@ -196,10 +199,17 @@ def write_line_rows(rows) -> None:
         ("change", "Endring"), ("actual", "Faktisk"), ("customer_caused", "Kundeforårsaket"),
         ("manual", "Manuell"), ("edit", "Endre"), ("delete", "Slett"))}
     lock = _lock_icon()
+    cells: dict = {}  # a category's and a VAT code's cell, written once per page (lines share them)
     for row in rows:
         if row["form"] is not None:
             continue
         line = row["line"]
+        category = ("category", line.category.label)
+        if category not in cells:
+            cells[category] = escape(category_label(str(line.category.label or "")))
+        vat = ("vat", line.vat_code.code, line.vat_code.rate)
+        if vat not in cells:
+            cells[vat] = escape(vat_label(line.vat_code))
         accepted_change = line.is_accepted_change
         chips = ""
         if row["credited_by"]:
@@ -244,12 +254,12 @@ def write_line_rows(rows) -> None:
         css = "locked" if row["locked"] or accepted_change else "external" if row["external"] else ""
         html = (
             f'\n      <tr id="line-{line.pk}" class="{css}">\n'
-            f'        <td data-label="{t["category"]}">{escape(category_label(str(line.category.label or "")))}</td>\n'
+            f'        <td data-label="{t["category"]}">{cells[category]}</td>\n'
             f'        <td class="card-title" data-label="{t["description"]}"><span class="cell">'
             f'{escape(line.description)}{chips}</span></td>\n'
             f'        <td class="num" data-label="{t["quantity"]}">{escape(qty(line.quantity))} {escape(line.unit)}</td>\n'
             f'        <td class="num" data-label="{t["unit_price"]}">{escape(nok_plain(line.unit_price))}</td>\n'
-            f'        <td data-label="{t["vat"]}">{escape(vat_label(line.vat_code))}</td>\n'
+            f'        <td data-label="{t["vat"]}">{cells[vat]}</td>\n'
             f'        <td class="num amount" data-label="{t["amount"]}">{escape(nok_plain(line.amount))}</td>\n'
             f'        <td data-label="{t["source"]}"><span class="cell">{source}</span></td>\n'
             f'        <td class="line-actions">{actions}</td>\n'

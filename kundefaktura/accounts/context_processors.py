@@ -1,4 +1,7 @@
+from html import escape  # what autoescape does, without Django's lazy-text wrapper
+
 from django.urls import get_script_prefix, reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from .roles import CASEWORKER, CUSTOMER, INSTALLER, user_has_role
@@ -30,8 +33,9 @@ def _url(name: str) -> str:
     return _urls[key]
 
 
-def caseworker_menu(request) -> list[dict]:
-    """The case worker's menu items: url, label and whether it is the current page's item."""
+def caseworker_menu(request) -> SafeString:
+    """The case worker's menu items (`<li>` each), the current page's item marked with aria-current;
+    written here rather than by a template loop, as every case worker page shows it."""
     match = getattr(request, "resolver_match", None)
     here = (match.app_name, match.url_name) if match else None
     items = []
@@ -40,8 +44,10 @@ def caseworker_menu(request) -> list[dict]:
             current = bool(here) and here[0] == name.split(":")[0] and here not in _OWN_ITEMS
         else:
             current = here in pages
-        items.append({"url": _url(name), "label": label, "current": current})
-    return items
+        mark = ' aria-current="page"' if current else ""
+        items.append(f'<li><a href="{escape(_url(name))}"{mark}>{escape(str(label))}</a></li>')
+    # Our own markup and escaped text only.
+    return SafeString("\n          ".join(items))  # nosec B703
 
 
 def roles(request):
@@ -52,5 +58,5 @@ def roles(request):
         "is_customer": user_has_role(user, CUSTOMER),
         "is_installer": user_has_role(user, INSTALLER),
         # Called by the template only where the menu is shown (not for fragments).
-        "caseworker_menu": (lambda: caseworker_menu(request)) if is_caseworker else list,
+        "caseworker_menu": (lambda: caseworker_menu(request)) if is_caseworker else str,
     }
