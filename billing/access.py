@@ -8,14 +8,14 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 
-from kundefaktura.accounts.roles import CASEWORKER, role_required
+from kundefaktura.accounts.roles import CASEWORKER, forget_permissions, has_permission, role_required
 
 COMPANY_ADMIN_PERMISSION = "billing.change_companyprofile"
 COMPANY_ADMIN_GROUP = "Selskapsadministrator"
 
 
 def is_company_admin(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm(COMPANY_ADMIN_PERMISSION))
+    return has_permission(user, COMPANY_ADMIN_PERMISSION)
 
 
 def company_admin_required(view):
@@ -41,5 +41,4 @@ def company_admin_grant(*, user) -> None:
     group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label,
                                                      codename__in=[codename, "view_companyprofile"]))
     user.groups.add(group)
-    for attr in ("_perm_cache", "_group_perm_cache", "_user_perm_cache"):
-        user.__dict__.pop(attr, None)
+    forget_permissions(user)

@@ -11,7 +11,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from billing.formatting import nok
+from billing.formatting import nok, qty
 from kundefaktura.choices import display
 
 from .money import status_chip
@@ -199,3 +199,108 @@ def acceptance_items(acceptances) -> str:
                      f"  · {login}: {method}{extra}</li>\n")
     # Our own markup and escaped text only, as the autoescaping template writes it.
     return SafeString("".join(items))  # nosec B703
+
+
+def _texts(*pairs) -> dict:
+    """Our translated literals, escaped as `{% translate %}` writes them."""
+    return {key: escape(gettext(text)) for key, text in pairs}
+
+
+@register.simple_tag(takes_context=True)
+def totals_card(context) -> str:
+    """The basis page's totals card (VAT per code, the sums, and once invoiced what is invoiced, credited,
+    paid, refunded and owed), written in Python; `workspace/_totals.html` is the reference
+    (tests/billing/views/test_cards.py compares the bytes). Context: basis, totals, billing, oob."""
+    t = _texts(("title", "Sum og MVA"), ("code", "MVA-kode"), ("base", "Grunnlag"), ("vat", "MVA"),
+               ("none", "Ingen kostnadslinjer ennå."), ("net", "Sum eks. MVA"), ("gross", "Sum inkl. MVA"),
+               ("invoiced", "Fakturert"), ("credited", "Kreditert"), ("paid", "Betalt"),
+               ("refunded", "Tilbakebetalt"), ("owed", "Å betale"),
+               ("deduction", "Bunnfradrag (eldre ordning) er trukket fra anleggsbidraget."))
+    totals, billing = context["totals"], context.get("billing")
+    rows = "".join(
+        f'\n      <tr><td data-label="{t["code"]}">{escape(str(g.code))} ({qty(g.rate)} %)</td>'
+        f'<td class="num" data-label="{t["base"]}">{nok(g.base)}</td>'
+        f'<td class="num" data-label="{t["vat"]}">{nok(g.vat)}</td></tr>' for g in totals.groups
+    ) or f'\n      <tr><td colspan="3" class="muted">{t["none"]}</td></tr>'
+
+    def row(key, ident, amount, sign="", css=""):
+        return (f"\n      <tr{css}><td>{t[key]}</td><td class=\"num\" id=\"{ident}\" colspan=\"2\">"
+                f"{sign}{nok(amount)}</td></tr>")
+
+    foot = row("net", "total-net", totals.net) + row("vat", "total-vat", totals.vat)
+    if billing:
+        foot += row("gross", "total-gross", totals.gross) + row("invoiced", "total-invoiced", billing["invoiced"])
+        if billing["credited"]:
+            foot += row("credited", "total-credited", billing["credited"], "−")
+        foot += row("paid", "total-paid", billing["paid"])
+        if billing["refunded"]:
+            foot += row("refunded", "total-refunded", billing["refunded"], "−")
+        foot += row("owed", "total-owed", billing["owed"], css=' class="grand"')
+    else:
+        foot += row("owed", "total-gross", totals.gross, css=' class="grand"')
+    note = f'\n  <p class="muted">{t["deduction"]}</p>' if context["basis"].base_deduction_applied else ""
+    oob = ' hx-swap-oob="true"' if context.get("oob") else ""
+    # Our own markup, escaped text and formatted amounts only, as the autoescaping template writes them.
+    return SafeString(  # nosec B703
+        f'<section id="totals" class="card totals"{oob} aria-labelledby="totals-h" aria-live="polite">\n'
+        f'  <h2 id="totals-h">{t["title"]}</h2>\n'
+        '  <div class="table-wrap"><table class="responsive compact">\n'
+        f'    <thead><tr><th scope="col">{t["code"]}</th><th scope="col" class="num">{t["base"]}</th>'
+        f'<th scope="col" class="num">{t["vat"]}</th></tr></thead>\n'
+        f"    <tbody>{rows}\n    </tbody>\n    <tfoot>{foot}\n    </tfoot>\n  </table></div>{note}\n</section>\n")
+
+
+# The actions that open a panel on the basis page: (key, URL action, button class, label).
+_PANEL_ACTIONS = (("accept", "button", "Registrer aksept"), ("invoice", "button primary", "Utsted faktura"),
+                  ("payment", "button", "Registrer betaling"), ("credit", "button", "Krediter faktura"))
+
+
+@register.simple_tag(takes_context=True)
+def actions_bar(context) -> str:
+    """The basis page's actions (each only when its service's guard finds nothing against it) and the
+    notices beside them, written in Python; `workspace/_actions.html` is the reference
+    (tests/billing/views/test_cards.py compares the bytes). Context: basis, actions, oob."""
+    basis, actions = context["basis"], context["actions"]
+
+    def button(key, css, label):
+        url = escape(reverse("billing:basis_action", args=[basis.pk, key]))
+        return (f'\n    <a class="{css}" href="{url}" hx-get="{url}" hx-target="#action-panel">'
+                f"{escape(gettext(label))}</a>")
+
+    out = ""
+    if actions["send_offer"]:
+        out += button("send_offer", "button primary",
+                      "Send tilbud på nytt" if basis.status == "offer_sent" else "Send tilbud")
+    for key, css, label in _PANEL_ACTIONS:
+        if actions[key]:
+            out += button(key, css, label)
+    if basis.status in ("accepted", "invoiced", "paid"):
+        out += (f'\n    <a class="button" href="{escape(reverse("billing:changes", args=[basis.pk]))}">'
+                f'{escape(gettext("Endringer"))}</a>'
+                f'\n    <a class="button" href="{escape(reverse("billing:settlement", args=[basis.pk]))}">'
+                f'{escape(gettext("Sluttoppgjør"))}</a>')
+    if actions["cancel"]:
+        out += button("cancel", "button danger", "Kanseller")
+    out += "\n  </div>"
+    if actions["offer_outdated"]:
+        version = escape(str(actions["offer_outdated"].version))
+        out += ('\n  <div class="notice warn" role="alert" id="offer-outdated"><strong>'
+                f'{escape(gettext("Tilbudet som er sendt er utdatert – send ny versjon."))}</strong>\n    '
+                + gettext("Kostnadslinjene er endret etter at versjon %(v)s ble sendt. Kunden kan ikke akseptere "
+                          "versjon %(v)s; portalen viser at tilbudet revideres.") % {"v": version} + "</div>")
+    if actions["settled_at"]:
+        out += ('\n  <div class="notice" role="note" id="settled-note">'
+                + gettext("Sluttoppgjøret er utført %(d)s. Det kan ikke utstedes flere fakturaer på grunnlaget, "
+                          "bare kreditnotaer.") % {"d": _date(actions["settled_at"])} + "</div>")
+    if actions["buyer_blockers"]:
+        out += ('\n  <div class="notice warn" role="note" id="buyer-blockers">'
+                + "".join(f"<p>{escape(str(b))}</p>" for b in actions["buyer_blockers"]) + "</div>")
+    if actions["offer_blockers"]:
+        out += (f'\n  <div class="notice" role="note"><strong>{escape(gettext("Tilbudet kan ikke sendes ennå:"))}'
+                "</strong>\n    <ul>" + "".join(f"<li>{escape(str(b))}</li>" for b in actions["offer_blockers"])
+                + "</ul></div>")
+    oob = ' hx-swap-oob="true"' if context.get("oob") else ""
+    # Our own markup and escaped text only, as the autoescaping template writes it.
+    return SafeString(  # nosec B703
+        f'<div id="actions" class="actions"{oob}>\n  <h2 class="sr-only">{escape(gettext("Handlinger"))}</h2>\n'
+        f'  <div class="row">{out}\n</div>\n')

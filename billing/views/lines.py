@@ -13,6 +13,7 @@ from .. import services
 from ..errors import BillingError
 from ..forms import LineForm, add_billing_error
 from ..models import CostLine, InvoiceBasis
+from ..templatetags.workspace import actions_bar, totals_card
 from .basis_page import basis_context, get_basis
 
 
@@ -25,8 +26,7 @@ def _lines_response(request, basis_pk, *, status=200, **extra):
             return render(request, "workspace/basis_detail.html", context, status=status)
         return redirect("billing:basis_detail", pk=basis.pk)
     html = render_to_string("workspace/_lines.html", context, request=request)
-    html += render_to_string("workspace/_totals.html", {**context, "oob": True}, request=request)
-    html += render_to_string("workspace/_actions.html", {**context, "oob": True}, request=request)
+    html += totals_card({**context, "oob": True}) + actions_bar({**context, "oob": True})
     html += render_to_string("workspace/_timeline.html", {**context, "oob": True}, request=request)
     return HttpResponse(html, status=status)
 

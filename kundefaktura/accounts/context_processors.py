@@ -2,6 +2,7 @@ from html import escape  # what autoescape does, without Django's lazy-text wrap
 
 from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .roles import CASEWORKER, CUSTOMER, INSTALLER, user_has_role
@@ -22,22 +23,22 @@ CASEWORKER_MENU = (
 # Pages of an app with a menu item of their own (the app's catch-all item is not current there).
 _OWN_ITEMS = {page for _name, _label, pages in CASEWORKER_MENU if pages for page in pages} | {
     ("billing", "company_settings")}
-_urls: dict[tuple[str, str], str] = {}
-
-
-def _url(name: str) -> str:
-    """The menu's addresses, reversed once per script prefix."""
-    key = (get_script_prefix(), name)
-    if key not in _urls:
-        _urls[key] = reverse(name)
-    return _urls[key]
+_menus: dict[tuple, SafeString] = {}  # (script prefix, language, current page) → the items' markup
 
 
 def caseworker_menu(request) -> SafeString:
     """The case worker's menu items (`<li>` each), the current page's item marked with aria-current;
-    written here rather than by a template loop, as every case worker page shows it."""
+    written here rather than by a template loop, as every case worker page shows it, and kept per script
+    prefix, language and page (a few dozen at most: the URL names)."""
     match = getattr(request, "resolver_match", None)
     here = (match.app_name, match.url_name) if match else None
+    key = (get_script_prefix(), get_language(), here)
+    if key not in _menus:
+        _menus[key] = _menu(here)
+    return _menus[key]
+
+
+def _menu(here) -> SafeString:
     items = []
     for name, label, pages in CASEWORKER_MENU:
         if pages is None:
@@ -45,7 +46,7 @@ def caseworker_menu(request) -> SafeString:
         else:
             current = here in pages
         mark = ' aria-current="page"' if current else ""
-        items.append(f'<li><a href="{escape(_url(name))}"{mark}>{escape(str(label))}</a></li>')
+        items.append(f'<li><a href="{escape(reverse(name))}"{mark}>{escape(str(label))}</a></li>')
     # Our own markup and escaped text only.
     return SafeString("\n          ".join(items))  # nosec B703
 

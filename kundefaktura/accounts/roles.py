@@ -25,7 +25,30 @@ def permission_for(role: str) -> str:
 
 
 def user_has_role(user, role: str) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm(permission_for(role)))
+    return has_permission(user, permission_for(role))
+
+
+_ASKED = "_kf_has_perm"
+
+
+def forget_permissions(user) -> None:
+    """Drop what the user object holds of its permissions (Django's caches and `has_permission`'s), so a
+    role or permission just granted counts at once."""
+    for attr in ("_perm_cache", "_group_perm_cache", "_user_perm_cache", _ASKED):
+        user.__dict__.pop(attr, None)
+
+
+def has_permission(user, perm: str) -> bool:
+    """`user.has_perm(perm)` for an active signed-in user, False for anyone else; the answer is kept on the
+    user object, as Django keeps the permissions it read there (`_perm_cache`): a page asks for the same
+    roles several times (the view's check, the menu, the context), and each ask walks every
+    authentication backend."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    asked = user.__dict__.setdefault(_ASKED, {})
+    if perm not in asked:
+        asked[perm] = user.has_perm(perm)
+    return asked[perm]
 
 
 def is_customer_account(user) -> bool:

@@ -1,7 +1,7 @@
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from .roles import ROLE_GROUP_NAMES, ROLES
+from .roles import ROLE_GROUP_NAMES, ROLES, forget_permissions
 
 
 @transaction.atomic
@@ -12,9 +12,7 @@ def user_assign_role(*, user, role: str) -> None:
     others = Group.objects.filter(name__in=[n for r, n in ROLE_GROUP_NAMES.items() if r != role])
     user.groups.remove(*others)
     user.groups.add(Group.objects.get(name=ROLE_GROUP_NAMES[role]))
-    # Drop Django's per-instance permission caches so the new role counts at once.
-    for attr in ("_perm_cache", "_group_perm_cache", "_user_perm_cache"):
-        user.__dict__.pop(attr, None)
+    forget_permissions(user)
 
 
 def user_create(*, username: str, role: str, password: str | None = None, **fields):

@@ -162,3 +162,21 @@ def test_a_superuser_holds_every_permission(db):
     admin = User.objects.create_superuser("sjef", password=TEST_PASSWORD)
     user = ModelBackend().get_user(admin.pk)
     assert len(user.get_all_permissions()) == Permission.objects.count() > 3
+
+
+def test_a_role_asked_again_is_answered_from_the_user_object_until_a_grant(caseworker, monkeypatch):
+    """A page asks for the same roles several times (the view, the menu, the context): the answer is kept
+    on the user object, and assigning a role forgets it, as it forgets Django's permission caches."""
+    from kundefaktura.accounts.backends import ModelBackend
+    from kundefaktura.accounts.roles import CASEWORKER, CUSTOMER, user_has_role
+    from kundefaktura.accounts.services import user_assign_role
+
+    user = ModelBackend().get_user(caseworker.pk)
+    asked = []
+    real = type(user).has_perm
+    monkeypatch.setattr(type(user), "has_perm", lambda self, perm, obj=None: asked.append(perm) or real(self, perm, obj))
+    assert user_has_role(user, CASEWORKER) and user_has_role(user, CASEWORKER) and not user_has_role(user, CUSTOMER)
+    assert asked == ["accounts.act_as_caseworker", "accounts.act_as_customer"]
+    user_assign_role(user=user, role=CUSTOMER)
+    assert user_has_role(user, CUSTOMER) and not user_has_role(user, CASEWORKER)
+    assert not user_has_role(None, CASEWORKER)
