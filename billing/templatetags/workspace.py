@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.formatting import nok, qty
@@ -82,17 +82,37 @@ def timeline_rows(events) -> str:
     cost about 90 µs. `workspace/_timeline_row.html` is the reference: tests/billing/views/test_timeline_rows.py
     renders events of every kind both ways, in every language, and compares the bytes."""
     rows = []
+    zone = timezone.get_current_timezone()
+    chip, label = {}, {}  # each status's chip and each action's label, written once per timeline
     for e in events:
-        at = timezone.localtime(e.at) if timezone.is_aware(e.at) else e.at
+        at = e.at.astimezone(zone) if timezone.is_aware(e.at) else e.at
         chips = ""
         if e.to_status and e.from_status != e.to_status:
-            chips = (f"{status_chip(e.from_status)} → " if e.from_status else "") + status_chip(e.to_status)
+            for status in (e.from_status, e.to_status):
+                if status not in chip:
+                    chip[status] = status_chip(status)
+            chips = (f"{chip[e.from_status]} → " if e.from_status else "") + chip[e.to_status]
+        if e.action not in label:
+            label[e.action] = escape(event_label(e.action))
         note = f'<br><span class="note">{escape(e.note)}</span>' if e.note else ""
         rows.append(f'<li><time datetime="{at.isoformat()}">{at:%d.%m.%Y %H:%M}</time> '
-                    f"<strong>{escape(event_label(e.action))}</strong>\n      {chips}\n"
+                    f"<strong>{label[e.action]}</strong>\n      {chips}\n"
                     f'      <span class="muted">{escape(e.actor_label)}</span>{note}</li>')
     # Our own markup and escaped text only, as the autoescaping template writes it.
     return SafeString("\n    ".join(rows))  # nosec B703
+
+
+_TEXTS: dict[tuple, dict] = {}
+
+
+def texts(*pairs: tuple[str, str]) -> dict:
+    """Our translated literals by key, escaped as `{% translate %}` writes them: `pairs` is (key, literal)
+    each. Kept per language and set of pairs (the writers' own, a handful), as a page writes the same
+    ones on every request."""
+    key = (get_language(), pairs)
+    if key not in _TEXTS:
+        _TEXTS[key] = {name: escape(gettext(text)) for name, text in pairs}
+    return _TEXTS[key]
 
 
 def _date(value, clock: str = "") -> str:
@@ -114,10 +134,9 @@ def invoice_rows(invoices) -> str:
     Python: through the template engine an invoice with its payments cost about 0.5 ms.
     `workspace/_invoice_row.html` is the reference: tests/billing/views/test_invoice_rows.py renders
     invoices of every kind both ways, in every language, and compares the bytes."""
-    t = {key: escape(gettext(text)) for key, text in (
-        ("type", "Type"), ("number", "Nummer"), ("date", "Dato"), ("due", "Forfall"), ("kid", "KID"),
-        ("amount", "Beløp"), ("outstanding", "Utestående"), ("status", "Status"), ("payment", "Betaling"),
-        ("reference", "Referanse"), ("no_due", "Ingen forfall"))}
+    t = texts(("type", "Type"), ("number", "Nummer"), ("date", "Dato"), ("due", "Forfall"), ("kid", "KID"),
+              ("amount", "Beløp"), ("outstanding", "Utestående"), ("status", "Status"), ("payment", "Betaling"),
+              ("reference", "Referanse"), ("no_due", "Ingen forfall"))
     rows = []
     for inv in invoices:
         credit_note = inv.kind == "credit_note"
@@ -163,7 +182,8 @@ def invoice_rows(invoices) -> str:
 def offer_items(offers) -> str:
     """The basis page's list of sent offers (`<li>` per offer), written in Python; `workspace/_offer_item.html`
     is the reference (tests/billing/views/test_offer_items.py compares the bytes)."""
-    valid, outdated = escape(gettext("gyldig til")), escape(gettext("Utdatert"))
+    t = texts(("valid", "gyldig til"), ("outdated", "Utdatert"))
+    valid, outdated = t["valid"], t["outdated"]
     items = []
     for o in offers:
         version = gettext("Versjon %(v)s") % {"v": escape(str(o.version))}
@@ -180,8 +200,8 @@ def acceptance_items(acceptances) -> str:
     """The basis page's evidence of the customer's answers (`<li>` per answer: version, decision, when, how,
     who, the login and its level, the BankID time, the IP address and the signed PDF's hash), written in
     Python; `workspace/_acceptance_item.html` is the reference (tests/billing/views/test_offer_items.py)."""
-    login, unregistered = escape(gettext("innlogging")), escape(gettext("ikke registrert"))
-    level, bankid = escape(gettext("nivå")), escape(gettext("BankID"))
+    t = texts(("login", "innlogging"), ("unregistered", "ikke registrert"), ("level", "nivå"), ("bankid", "BankID"))
+    login, unregistered, level, bankid = t["login"], t["unregistered"], t["level"], t["bankid"]
     items = []
     for a in acceptances:
         answer = gettext("Versjon %(v)s: %(d)s") % {"v": escape(str(a.offer_version)),
@@ -201,9 +221,6 @@ def acceptance_items(acceptances) -> str:
     return SafeString("".join(items))  # nosec B703
 
 
-def _texts(*pairs) -> dict:
-    """Our translated literals, escaped as `{% translate %}` writes them."""
-    return {key: escape(gettext(text)) for key, text in pairs}
 
 
 @register.simple_tag(takes_context=True)
@@ -211,7 +228,7 @@ def totals_card(context) -> str:
     """The basis page's totals card (VAT per code, the sums, and once invoiced what is invoiced, credited,
     paid, refunded and owed), written in Python; `workspace/_totals.html` is the reference
     (tests/billing/views/test_cards.py compares the bytes). Context: basis, totals, billing, oob."""
-    t = _texts(("title", "Sum og MVA"), ("code", "MVA-kode"), ("base", "Grunnlag"), ("vat", "MVA"),
+    t = texts(("title", "Sum og MVA"), ("code", "MVA-kode"), ("base", "Grunnlag"), ("vat", "MVA"),
                ("none", "Ingen kostnadslinjer ennå."), ("net", "Sum eks. MVA"), ("gross", "Sum inkl. MVA"),
                ("invoiced", "Fakturert"), ("credited", "Kreditert"), ("paid", "Betalt"),
                ("refunded", "Tilbakebetalt"), ("owed", "Å betale"),
@@ -250,9 +267,14 @@ def totals_card(context) -> str:
         f"    <tbody>{rows}\n    </tbody>\n    <tfoot>{foot}\n    </tfoot>\n  </table></div>{note}\n</section>\n")
 
 
-# The actions that open a panel on the basis page: (key, URL action, button class, label).
+# The actions that open a panel on the basis page, after sending the offer: (key, button class, label).
 _PANEL_ACTIONS = (("accept", "button", "Registrer aksept"), ("invoice", "button primary", "Utsted faktura"),
                   ("payment", "button", "Registrer betaling"), ("credit", "button", "Krediter faktura"))
+_ACTION_TEXTS = (*((key, label) for key, _css, label in _PANEL_ACTIONS),
+                 ("send", "Send tilbud"), ("resend", "Send tilbud på nytt"), ("cancel", "Kanseller"),
+                 ("changes", "Endringer"), ("settlement", "Sluttoppgjør"), ("title", "Handlinger"),
+                 ("outdated", "Tilbudet som er sendt er utdatert – send ny versjon."),
+                 ("not_ready", "Tilbudet kan ikke sendes ennå:"))
 
 
 @register.simple_tag(takes_context=True)
@@ -261,31 +283,30 @@ def actions_bar(context) -> str:
     notices beside them, written in Python; `workspace/_actions.html` is the reference
     (tests/billing/views/test_cards.py compares the bytes). Context: basis, actions, oob."""
     basis, actions = context["basis"], context["actions"]
+    t = texts(*_ACTION_TEXTS)
 
     def button(key, css, label):
         url = escape(reverse("billing:basis_action", args=[basis.pk, key]))
-        return (f'\n    <a class="{css}" href="{url}" hx-get="{url}" hx-target="#action-panel">'
-                f"{escape(gettext(label))}</a>")
+        return f'\n    <a class="{css}" href="{url}" hx-get="{url}" hx-target="#action-panel">{label}</a>'
 
     out = ""
     if actions["send_offer"]:
-        out += button("send_offer", "button primary",
-                      "Send tilbud på nytt" if basis.status == "offer_sent" else "Send tilbud")
-    for key, css, label in _PANEL_ACTIONS:
+        out += button("send_offer", "button primary", t["resend" if basis.status == "offer_sent" else "send"])
+    for key, css, _label in _PANEL_ACTIONS:
         if actions[key]:
-            out += button(key, css, label)
+            out += button(key, css, t[key])
     if basis.status in ("accepted", "invoiced", "paid"):
         out += (f'\n    <a class="button" href="{escape(reverse("billing:changes", args=[basis.pk]))}">'
-                f'{escape(gettext("Endringer"))}</a>'
+                f'{t["changes"]}</a>'
                 f'\n    <a class="button" href="{escape(reverse("billing:settlement", args=[basis.pk]))}">'
-                f'{escape(gettext("Sluttoppgjør"))}</a>')
+                f'{t["settlement"]}</a>')
     if actions["cancel"]:
-        out += button("cancel", "button danger", "Kanseller")
+        out += button("cancel", "button danger", t["cancel"])
     out += "\n  </div>"
     if actions["offer_outdated"]:
         version = escape(str(actions["offer_outdated"].version))
         out += ('\n  <div class="notice warn" role="alert" id="offer-outdated"><strong>'
-                f'{escape(gettext("Tilbudet som er sendt er utdatert – send ny versjon."))}</strong>\n    '
+                f'{t["outdated"]}</strong>\n    '
                 + gettext("Kostnadslinjene er endret etter at versjon %(v)s ble sendt. Kunden kan ikke akseptere "
                           "versjon %(v)s; portalen viser at tilbudet revideres.") % {"v": version} + "</div>")
     if actions["settled_at"]:
@@ -296,11 +317,11 @@ def actions_bar(context) -> str:
         out += ('\n  <div class="notice warn" role="note" id="buyer-blockers">'
                 + "".join(f"<p>{escape(str(b))}</p>" for b in actions["buyer_blockers"]) + "</div>")
     if actions["offer_blockers"]:
-        out += (f'\n  <div class="notice" role="note"><strong>{escape(gettext("Tilbudet kan ikke sendes ennå:"))}'
+        out += (f'\n  <div class="notice" role="note"><strong>{t["not_ready"]}'
                 "</strong>\n    <ul>" + "".join(f"<li>{escape(str(b))}</li>" for b in actions["offer_blockers"])
                 + "</ul></div>")
     oob = ' hx-swap-oob="true"' if context.get("oob") else ""
     # Our own markup and escaped text only, as the autoescaping template writes it.
     return SafeString(  # nosec B703
-        f'<div id="actions" class="actions"{oob}>\n  <h2 class="sr-only">{escape(gettext("Handlinger"))}</h2>\n'
+        f'<div id="actions" class="actions"{oob}>\n  <h2 class="sr-only">{t["title"]}</h2>\n'
         f'  <div class="row">{out}\n</div>\n')

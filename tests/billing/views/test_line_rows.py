@@ -86,3 +86,22 @@ def test_the_basis_page_rows_match_the_template(caseworker, company, rf):
     for row in context["line_rows"]:
         assert row["html"] == template.render({"row": row})
     assert "&lt;b&gt;&quot;Ærlig&quot; &amp; &#x27;åpen&#x27;&lt;/b&gt;" in context["line_rows"][0]["html"]
+
+
+@pytest.mark.django_db
+def test_each_editable_row_has_its_own_addresses_and_names(caseworker, company, rf):
+    """The edit and delete addresses are reversed once per page and completed with each line's id."""
+    from django.urls import reverse
+
+    basis = make_basis(by=caseworker)
+    lines = [add_line(basis, caseworker, description=d) for d in (HOSTILE, "Montasje", "Kabel 1")]
+    request = rf.get("/")
+    request.user = caseworker
+    with translation.override("en"):
+        rows = basis_context(request, get_basis(basis.pk))["line_rows"]
+    assert [r["line"].pk for r in rows] == [ln.pk for ln in lines]
+    for row, line in zip(rows, lines, strict=True):
+        assert row["editable"]
+        assert row["edit_url"] == reverse("billing:line_edit", args=[basis.pk, line.pk])
+        assert row["delete_url"] == reverse("billing:line_delete", args=[basis.pk, line.pk])
+        assert row["edit_label"] == f"Change “{line.description}”" and line.description in row["delete_confirm"]
