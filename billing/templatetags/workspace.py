@@ -12,6 +12,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.formatting import nok, qty
+from kundefaktura.addresses import reverser
 from kundefaktura.choices import display
 
 from .money import status_chip
@@ -138,6 +139,7 @@ def invoice_rows(invoices) -> str:
               ("amount", "Beløp"), ("outstanding", "Utestående"), ("status", "Status"), ("payment", "Betaling"),
               ("reference", "Referanse"), ("no_due", "Ingen forfall"))
     rows = []
+    preview, pdf = reverser("offers:preview", "invoice"), reverser("offers:pdf", "invoice")
     for inv in invoices:
         credit_note = inv.kind == "credit_note"
         credited = ""
@@ -146,8 +148,8 @@ def invoice_rows(invoices) -> str:
                         f'{gettext("krediterer %(n)s") % {"n": escape(str(inv.credited_invoice.number))}})</span>')
         number = escape(inv.display_number)
         if inv.number:
-            number = (f'<a href="{escape(reverse("offers:preview", args=["invoice", inv.pk]))}">{number}</a> '
-                      f'<a class="muted" href="{escape(reverse("offers:pdf", args=["invoice", inv.pk]))}">PDF</a>')
+            number = (f'<a href="{escape(preview(inv.pk))}">{number}</a> '
+                      f'<a class="muted" href="{escape(pdf(inv.pk))}">PDF</a>')
         due = f'<span class="muted">{t["no_due"]}</span>' if credit_note else _date(inv.due_date)
         outstanding = escape(nok(inv.outstanding)) if not credit_note and inv.number else ""
         rows.append(
@@ -185,12 +187,13 @@ def offer_items(offers) -> str:
     t = texts(("valid", "gyldig til"), ("outdated", "Utdatert"))
     valid, outdated = t["valid"], t["outdated"]
     items = []
+    preview, pdf = reverser("offers:preview", "offer"), reverser("offers:pdf", "offer")
     for o in offers:
         version = gettext("Versjon %(v)s") % {"v": escape(str(o.version))}
         chip = f' · <span class="chip">{outdated}</span>' if o.outdated_at else ""
-        items.append(f'<li><a href="{escape(reverse("offers:preview", args=["offer", o.pk]))}">{version}</a> · '
+        items.append(f'<li><a href="{escape(preview(o.pk))}">{version}</a> · '
                      f"{_date(o.sent_at)} · {valid} {_date(o.valid_until)} · {escape(nok(o.gross))} · "
-                     f'<a href="{escape(reverse("offers:pdf", args=["offer", o.pk]))}">PDF</a>{chip}</li>\n')
+                     f'<a href="{escape(pdf(o.pk))}">PDF</a>{chip}</li>\n')
     # Our own markup and escaped text only, as the autoescaping template writes it.
     return SafeString("".join(items))  # nosec B703
 

@@ -8,11 +8,11 @@ from html import escape  # what Django's `escape` (and autoescape) does, without
 from django.http import Http404
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
-from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from kundefaktura.addresses import reverser
 from kundefaktura.choices import display
 
 from .. import selectors, services
@@ -64,19 +64,13 @@ def basis_context(request, basis, **extra) -> dict:
     return context
 
 
-# A line id longer than any database id: reversed once per page, then replaced by each line's.
-_LINE = 10**22 + 1
-_LINE_TEXT = str(_LINE)
-
-
 def _line_rows(basis, lines, categories, vat_codes, *, edit_line=None, edit_form=None):
     """Each line with what may be done to it; an editable one with its edit and delete addresses and the
     buttons' accessible names (built here, once per line, rather than by template tags)."""
     rows = []
     editable = _lines_editable(basis)
     if editable:  # the addresses and names are the same for every line but its id and description
-        edit_url, delete_url = (reverse(name, args=[basis.pk, _LINE]) for name in ("billing:line_edit",
-                                                                                   "billing:line_delete"))
+        edit_url, delete_url = reverser("billing:line_edit", basis.pk), reverser("billing:line_delete", basis.pk)
         edit, delete, confirm = _("Endre «%(d)s»"), _("Slett «%(d)s»"), _("Slette linjen «%(d)s»?")
     for line in lines:
         row = {"line": line, "locked": line.invoice_id is not None,
@@ -84,8 +78,8 @@ def _line_rows(basis, lines, categories, vat_codes, *, edit_line=None, edit_form
                "external": line.source != CostLine.Source.MANUAL, "form": None}
         row["editable"] = editable and not row["locked"] and not row["accepted_offer"] and not row["external"]
         if row["editable"]:
-            named, pk = {"d": line.description}, str(line.pk)
-            row.update(edit_url=edit_url.replace(_LINE_TEXT, pk), delete_url=delete_url.replace(_LINE_TEXT, pk),
+            named = {"d": line.description}
+            row.update(edit_url=edit_url(line.pk), delete_url=delete_url(line.pk),
                        edit_label=edit % named, delete_label=delete % named, delete_confirm=confirm % named)
         if edit_line is not None and line.pk == edit_line.pk:
             row["form"] = edit_form or LineForm(initial=LineForm.initial_for(line), categories=categories,
