@@ -6,6 +6,7 @@ from html import escape  # what autoescape does, without Django's lazy-text wrap
 from django import template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.utils.translation import get_language, gettext
@@ -328,3 +329,37 @@ def actions_bar(context) -> str:
     return SafeString(  # nosec B703
         f'<div id="actions" class="actions"{oob}>\n  <h2 class="sr-only">{t["title"]}</h2>\n'
         f'  <div class="row">{out}\n</div>\n')
+
+
+@register.simple_tag
+def status_chips(chips, status_query) -> str:
+    """The work list's status chips (`<li>` each: the filter's link, the number of bases), written in
+    Python; `workspace/_worklist_chip.html` is the reference (tests/billing/views/test_worklist_parts.py)."""
+    query = f"{escape(status_query)}&amp;" if status_query else ""
+    items = []
+    for chip in chips:
+        code = escape(str(chip["code"]))
+        active = chip["active"]
+        count = "" if chip["count"] is None else f' <span class="count">{escape(str(localize(chip["count"])))}</span>'
+        css, current = (" active", ' aria-current="true"') if active else ("", "")
+        items.append(f'<li><a class="chip {f"status-{code}" if chip["code"] else "status-all"}{css}" '
+                     f'href="?{query}status={code}"{current}>{escape(str(chip["label"]))}{count}</a></li>')
+    # Our own markup and escaped text only, as the autoescaping template writes it.
+    return SafeString("\n    ".join(items))  # nosec B703
+
+
+@register.simple_tag
+def sort_headers(columns, sort, sort_query) -> str:
+    """The work list's sortable column headings (`<th>` each, a link that sorts by the column, the other
+    way when it is sorted by it already), written in Python; `workspace/_worklist_sort_header.html` is the
+    reference (tests/billing/views/test_worklist_parts.py)."""
+    query = f"{escape(sort_query)}&amp;" if sort_query else ""
+    cells = []
+    for key, label in columns:
+        asc, desc = str(key), f"-{key}"
+        state, arrow = ((' aria-sort="ascending"', " ▲") if sort == asc
+                        else (' aria-sort="descending"', " ▼") if sort == desc else ("", ""))
+        cells.append(f'<th scope="col"{state}><a href="?{query}sort={escape(desc if sort == asc else asc)}">'
+                     f"{escape(str(label))}{arrow}</a></th>")
+    # Our own markup and escaped text only, as the autoescaping template writes it.
+    return SafeString("\n      ".join(cells))  # nosec B703
