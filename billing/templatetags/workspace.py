@@ -84,10 +84,8 @@ def timeline_rows(events) -> str:
     cost about 90 µs. `workspace/_timeline_row.html` is the reference: tests/billing/views/test_timeline_rows.py
     renders events of every kind both ways, in every language, and compares the bytes."""
     rows = []
-    zone = timezone.get_current_timezone()
     chip, label = {}, {}  # each status's chip and each action's label, written once per timeline
     for e in events:
-        at = e.at.astimezone(zone) if timezone.is_aware(e.at) else e.at
         chips = ""
         if e.to_status and e.from_status != e.to_status:
             for status in (e.from_status, e.to_status):
@@ -97,7 +95,7 @@ def timeline_rows(events) -> str:
         if e.action not in label:
             label[e.action] = escape(event_label(e.action))
         note = f'<br><span class="note">{escape(e.note)}</span>' if e.note else ""
-        rows.append(f'<li><time datetime="{at.isoformat()}">{at:%d.%m.%Y %H:%M}</time> '
+        rows.append(f"<li>{_moment(e.at)} "
                     f"<strong>{label[e.action]}</strong>\n      {chips}\n"
                     f'      <span class="muted">{escape(e.actor_label)}</span>{note}</li>')
     # Our own markup and escaped text only, as the autoescaping template writes it.
@@ -115,6 +113,22 @@ def texts(*pairs: tuple[str, str]) -> dict:
     if key not in _TEXTS:
         _TEXTS[key] = {name: escape(gettext(text)) for name, text in pairs}
     return _TEXTS[key]
+
+
+def _moment(at) -> str:
+    """`<time datetime="{{ at|date:'c' }}">{{ at|date:"d.m.Y H:i" }}</time>`: a moment in the current time
+    zone, readable and machine-readable."""
+    if timezone.is_aware(at):
+        at = at.astimezone(timezone.get_current_timezone())
+    return f'<time datetime="{at.isoformat()}">{_date(at, "H:i")}</time>'
+
+
+@register.simple_tag
+def time_tag(at) -> str:
+    """`{% time_tag moment %}`: `<time>` of a moment (see `_moment`), written in Python: the two `date`
+    filters cost about 0.1 ms a moment."""
+    # Digits, dots, colons, a "T" and a time zone offset only.
+    return SafeString(_moment(at))  # nosec B703
 
 
 def _date(value, clock: str = "") -> str:

@@ -45,3 +45,17 @@ def test_the_timeline_partial_lists_every_event_once():
     html = get_template("workspace/_timeline.html").render({"events": events()})
     assert html.count("<li>") == len(events()) and html.count("</li>") == len(events())
     assert get_template("workspace/_timeline.html").render({"events": []}).count("<li>") == 0
+
+
+def test_time_tag_is_the_date_filters_bytes():
+    """`{% time_tag %}` writes what `<time datetime="{{ at|date:'c' }}">{{ at|date:"d.m.Y H:i" }}</time>`
+    writes (the installer's case page and the company settings' history use it)."""
+    from django.template import Context, Template
+
+    reference = Template("""<time datetime="{{ at|date:'c' }}">{{ at|date:"d.m.Y H:i" }}</time>""")
+    tag = Template("{% load workspace %}{% time_tag at %}")
+    moments = [e.at for e in events()] + [dt.datetime(2026, 10, 25, 1, 30), dt.datetime(999, 1, 2, 3, 4, tzinfo=UTC)]
+    for at in moments:
+        assert tag.render(Context({"at": at})) == reference.render(Context({"at": at})), at
+    assert '<time datetime="2026-03-29T03:00:00+02:00">29.03.2026 03:00</time>' in tag.render(
+        Context({"at": moments[1]}))
