@@ -35,7 +35,10 @@ def forget_permissions(user) -> None:
     """Drop what the user object holds of its permissions (Django's caches and `has_permission`'s), so a
     role or permission just granted counts at once."""
     for attr in ("_perm_cache", "_group_perm_cache", "_user_perm_cache", _ASKED):
-        user.__dict__.pop(attr, None)
+        try:
+            delattr(user, attr)  # through request.user's lazy wrapper too: on the user object itself
+        except AttributeError:
+            pass
 
 
 def has_permission(user, perm: str) -> bool:
@@ -45,7 +48,10 @@ def has_permission(user, perm: str) -> bool:
     authentication backend."""
     if not (user and user.is_authenticated and user.is_active):
         return False
-    asked = user.__dict__.setdefault(_ASKED, {})
+    asked = getattr(user, _ASKED, None)
+    if asked is None:  # kept on the user object itself, also behind request.user's lazy wrapper
+        asked = {}
+        setattr(user, _ASKED, asked)
     if perm not in asked:
         asked[perm] = user.has_perm(perm)
     return asked[perm]

@@ -180,3 +180,21 @@ def test_a_role_asked_again_is_answered_from_the_user_object_until_a_grant(casew
     user_assign_role(user=user, role=CUSTOMER)
     assert user_has_role(user, CUSTOMER) and not user_has_role(user, CASEWORKER)
     assert not user_has_role(None, CASEWORKER)
+
+
+def test_the_kept_answer_lives_on_the_user_behind_the_requests_lazy_wrapper(caseworker):
+    """request.user is a lazy wrapper: what `has_permission` keeps is on the user object itself, so
+    forgetting it through either the wrapper or the object works."""
+    from django.utils.functional import SimpleLazyObject
+
+    from kundefaktura.accounts.backends import ModelBackend
+    from kundefaktura.accounts.roles import CASEWORKER, CUSTOMER, user_has_role
+    from kundefaktura.accounts.services import user_assign_role
+
+    user = ModelBackend().get_user(caseworker.pk)
+    lazy = SimpleLazyObject(lambda: user)
+    assert user_has_role(lazy, CASEWORKER) and not user_has_role(lazy, CUSTOMER)
+    user_assign_role(user=user, role=CUSTOMER)  # the object itself, not the wrapper
+    assert user_has_role(lazy, CUSTOMER) and not user_has_role(lazy, CASEWORKER)
+    user_assign_role(user=lazy, role=CASEWORKER)  # and through the wrapper
+    assert user_has_role(user, CASEWORKER) and not user_has_role(user, CUSTOMER)
