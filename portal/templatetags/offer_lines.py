@@ -19,8 +19,8 @@ def offer_line_rows(lines) -> str:
     tests/portal/test_offer_lines.py renders lines both ways, in every language, and compares the bytes."""
     t = texts(("desc", "Beskrivelse"), ("qty", "Antall"), ("price", "Pris"), ("amount", "Beløp"), ("vat", "MVA"))
     rows = []
-    for ln in lines:
-        get = ln.get if isinstance(ln, dict) else lambda name, default, line=ln: getattr(line, name, default)
+    for ln in lines:  # the snapshot's dictionaries (billing.selectors.offer_snapshot)
+        get = ln.get
         rows.append(
             f'<tr><td class="col-desc card-title" data-label="{t["desc"]}">{escape(str(get("description", "")))}</td>'
             f'<td class="num col-qty" data-label="{t["qty"]}">{escape(qty(get("quantity", "")))} '
