@@ -16,7 +16,7 @@ from billing.formatting import nok, qty
 from kundefaktura.addresses import reverser
 from kundefaktura.choices import display
 
-from .money import status_chip
+from .money import release_chip, status_chip
 
 register = template.Library()
 
@@ -343,6 +343,171 @@ def actions_bar(context) -> str:
     return SafeString(  # nosec B703
         f'<div id="actions" class="actions"{oob}>\n  <h2 class="sr-only">{t["title"]}</h2>\n'
         f'  <div class="row">{out}\n</div>\n')
+
+
+def _included(context, name: str) -> str:
+    """`{% include name %}` with the tag's own context, for the forms a writer leaves to its template."""
+    return context.template.engine.get_template(name).render(context)
+
+
+@register.simple_tag(takes_context=True)
+def basis_head(context) -> str:
+    """The basis page's heading (the way back to the work list, number and title, status, work release and
+    how long the offer is valid), written in Python; `workspace/_basis_head.html` is the reference
+    (tests/billing/views/test_cards.py compares the bytes). Context: basis."""
+    basis = context["basis"]
+    number = escape(str(basis.number))
+    valid = ""
+    if basis.offer_valid_until and basis.status == "offer_sent":
+        valid = f'<span class="muted">{gettext("Tilbud gyldig til %(d)s") % {"d": _date(basis.offer_valid_until)}}</span>'
+    # Our own markup and escaped text only, as the autoescaping template writes it.
+    return SafeString(  # nosec B703
+        f'<p class="crumbs"><a href="{escape(reverse("billing:worklist"))}">{texts(("back", "Arbeidsliste"))["back"]}'
+        f"</a> › {number}</p>\n"
+        '<div class="basis-head row spread">\n'
+        f"  <h1>{number} · {escape(str(basis.title))}</h1>\n"
+        f'  <p class="row" id="basis-status">{status_chip(basis.status)} {release_chip(basis.work_release)}\n'
+        f"    {valid}</p>\n</div>\n")
+
+
+_FACTS_TEXTS = (("title", "Grunnlag"), ("customer", "Kunde"), ("no_customer", "Ingen kunde"),
+                ("no_email", "mangler e-post"), ("site", "Anlegg"), ("metering_point", "Målepunkt"),
+                ("ordered", "Bestilt"), ("prepayment", "Forskudd"), ("yes", "Ja"), ("no", "Nei"),
+                ("source", "Kilde"), ("created", "Opprettet"), ("edit", "Endre kunde og anlegg"),
+                ("open", "Åpne skjemaet"))
+
+
+@register.simple_tag(takes_context=True)
+def facts_card(context) -> str:
+    """The basis page's facts card: customer, site, metering point, order date, prepayment, source and who
+    made it, with the panel that edits them. The panel's form is loaded when it is opened
+    (billing.views.bases.basis_header_form); it is in the page, open, after a refused save and with
+    ?endre=1 (the link, for a browser without JavaScript) — then the template writes the card with the
+    form. Otherwise written in Python; `workspace/_facts.html` is the reference
+    (tests/billing/views/test_cards.py compares the bytes). Context: basis, basis_form."""
+    if context.get("basis_form"):
+        return _included(context, "workspace/_facts.html")
+    basis = context["basis"]
+    t = texts(*_FACTS_TEXTS)
+    customer = basis.customer
+    if customer:
+        who = f'{escape(str(customer.name))}<br><span class="muted">{escape(str(customer.email or t["no_email"]))}</span>'
+    else:
+        who = f'<span class="chip status-expired">{t["no_customer"]}</span>'
+    source = escape(basis.source_label) + (f" · {escape(str(basis.reference))}" if basis.reference else "")
+    created = _date(basis.created_at, "H:i")
+    if basis.created_by:
+        created += f" · {escape(basis.created_by.get_full_name() or basis.created_by.username)}"
+    form_url = escape(reverse("billing:basis_header_form", args=[basis.pk]))
+    # Our own markup and escaped text only, as the autoescaping template writes it.
+    return SafeString(  # nosec B703
+        '<section class="card" aria-labelledby="facts-h">\n'
+        f'  <h2 id="facts-h">{t["title"]}</h2>\n'
+        '  <dl class="facts">\n'
+        f'    <dt>{t["customer"]}</dt><dd>{who}</dd>\n'
+        f'    <dt>{t["site"]}</dt><dd>{", ".join(escape(x) for x in basis.site_lines) or "—"}</dd>\n'
+        f'    <dt>{t["metering_point"]}</dt><dd>{escape(str(basis.metering_point_id)) if basis.metering_point_id else "—"}</dd>\n'
+        f'    <dt>{t["ordered"]}</dt><dd>{_date(basis.order_date) or "—"}</dd>\n'
+        f'    <dt>{t["prepayment"]}</dt><dd>{t["yes" if basis.prepayment_required else "no"]}</dd>\n'
+        f'    <dt>{t["source"]}</dt><dd>{source}</dd>\n'
+        f'    <dt>{t["created"]}</dt><dd>{created}</dd>\n'
+        "  </dl>\n"
+        f'  <details id="header-edit" hx-get="{form_url}" hx-trigger="toggle once" hx-target="#header-form">\n'
+        f'    <summary>{t["edit"]}</summary>\n'
+        '    <div id="header-form">\n'
+        f'      <p><a href="?endre=1#header-edit">{t["open"]}</a></p></div>\n'
+        "  </details>\n</section>\n")
+
+
+_LINES_TEXTS = (("title", "Kostnadslinjer"), ("category", "Kategori"), ("description", "Beskrivelse"),
+                ("quantity", "Antall"), ("unit_price", "Enhetspris"), ("vat", "MVA"), ("amount", "Beløp"),
+                ("source", "Kilde"), ("actions", "Handlinger"), ("none", "Ingen kostnadslinjer ennå."),
+                ("new", "Ny linje"))
+
+
+@register.simple_tag(takes_context=True)
+def lines_card(context) -> str:
+    """The basis page's cost lines: the table (its rows written by billing.views.basis_page) and the form
+    for a new line, or why the lines cannot be changed. Written in Python while no form in it holds
+    what was typed; a line being edited or a refused new line is written by the template.
+    `workspace/_lines.html` is the reference (tests/billing/views/test_cards.py compares the bytes).
+    Context: basis, line_rows, line_rows_html, lines_editable, add_fields, add_form, line_error, csrf_token."""
+    rows_html, rows = context.get("line_rows_html"), context.get("line_rows")
+    if context.get("add_form") is not None or (rows and not rows_html):
+        return _included(context, "workspace/_lines.html")
+    basis = context["basis"]
+    t = texts(*_LINES_TEXTS)
+    error = context.get("line_error")
+    error = f'<p class="error-summary" role="alert">{escape(str(error))}</p>' if error else ""
+    body = rows_html or f'\n      <tr><td colspan="8" class="muted">{t["none"]}</td></tr>\n    '
+    if context.get("lines_editable"):
+        url = escape(reverse("billing:line_add", args=[basis.pk]))
+        token = context.get("csrf_token")
+        token = (f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(token))}">'
+                 if token and token != "NOTPROVIDED" else "")
+        tail = ("  \n"
+                f'  <form id="line-add" method="post" action="{url}" class="line-add"\n'
+                f'        hx-post="{url}" hx-target="#lines" hx-swap="outerHTML" novalidate>{token}\n'
+                f'    <h3>{t["new"]}</h3>\n'
+                f'    {context.get("add_fields", "")}\n'
+                "  </form>\n  \n")
+    else:
+        locked = gettext("Linjene kan ikke endres når status er «%(s)s».") % {"s": escape(basis.status_label)}
+        tail = f'  \n  <p class="muted">{locked}</p>\n  \n'
+    # Our own markup, escaped text and the rows' and form's own markup only, as the autoescaping template
+    # writes them.
+    return SafeString(  # nosec B703
+        '<section id="lines" class="card" aria-labelledby="lines-h">\n'
+        f'  <h2 id="lines-h">{t["title"]}</h2>\n'
+        f"  {error}\n"
+        '  <div class="table-wrap">\n'
+        '  <table class="lines responsive wide">\n'
+        "    <thead><tr>\n"
+        f'      <th scope="col">{t["category"]}</th><th scope="col">{t["description"]}</th>\n'
+        f'      <th scope="col" class="num">{t["quantity"]}</th>\n'
+        f'      <th scope="col" class="num">{t["unit_price"]}</th><th scope="col">{t["vat"]}</th>\n'
+        f'      <th scope="col" class="num">{t["amount"]}</th><th scope="col">{t["source"]}</th>\n'
+        f'      <th scope="col"><span class="sr-only">{t["actions"]}</span></th>\n'
+        "    </tr></thead>\n"
+        '    <tbody id="lines-body">\n'
+        f"    {body}\n"
+        "    </tbody>\n  </table>\n  </div>\n"
+        f"{tail}</section>\n")
+
+
+@register.simple_tag(takes_context=True)
+def related_cases_card(context) -> str:
+    """The basis page's related cases (with their installers) and the work release. Related cases belong
+    to integrations: its panel (integrations.views.basis_cases) replaces this card when the page has
+    loaded; this is what shows before, and without JavaScript. Written in Python;
+    `workspace/_related_cases.html` is the reference (tests/billing/views/test_cards.py compares the
+    bytes). Context: basis, related_cases."""
+    basis = context["basis"]
+    t = texts(("title", "Relaterte saker og installatør"), ("none", "Ingen relaterte saker."), ("work", "Arbeid:"),
+              ("link", "Knytt til sak og installatør"))
+    url = escape(reverse("integrations:basis_cases", args=[basis.pk]))
+    chip = release_chip(basis.work_release)
+    cases = context.get("related_cases")
+    if cases:
+        items = []
+        for rc in cases:
+            title = f" – {escape(str(rc.title))}" if rc.title else ""
+            installer = f' <span class="muted">({escape(str(rc.installer.name))})</span>' if rc.installer else ""
+            items.append(f"<li>{escape(display(rc, 'source'))} <strong>{escape(str(rc.external_id))}</strong>"
+                         f"{title}{installer} {chip}</li>\n    ")
+        listing = '<ul class="plain">\n    ' + "".join(items) + "</ul>\n  "
+    else:
+        listing = f'<p class="muted">{t["none"]}</p>'
+    released = (f' <span class="muted">{_date(basis.work_released_at, "H:i")}</span>'
+                if basis.work_released_at else "")
+    # Our own markup and escaped text only, as the autoescaping template writes it.
+    return SafeString(  # nosec B703
+        f'<section class="card" id="related-cases" aria-labelledby="rel-h"\n'
+        f'         hx-get="{url}" hx-trigger="load" hx-swap="outerHTML">\n'
+        f'  <h2 id="rel-h">{t["title"]}</h2>\n'
+        f"  {listing}\n"
+        f'  <p>{t["work"]} {chip}{released}</p>\n'
+        f'  <p><a href="{url}">{t["link"]}</a></p>\n</section>\n')
 
 
 @register.simple_tag
