@@ -4,7 +4,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 
 from billing.models import CheckoutAttempt, Invoice, InvoiceBasis, Payment
-from billing.selectors import invoices_with_outstanding
+from billing.selectors import invoices_with_outstanding, with_stamps
 from kundefaktura.compiled import compiled
 from kundefaktura.related import load_related, nonempty_flags
 
@@ -39,7 +39,8 @@ OFFER_PAGE_RELATIONS = {"acceptances": _answers, "invoices": _issued_invoices}
 def basis_for_user(user, pk, *, for_page: bool = False) -> InvoiceBasis:
     """One basis of this customer user (404 for anyone else's). `for_page`: with what the offer page shows
     (OFFER_PAGE_RELATIONS), one query per set that is not empty; `basis.invoices` then holds only
-    the issued invoices other than credit notes."""
+    the issued invoices other than credit notes; and on PostgreSQL `basis.reference_stamps`, the company
+    profile's stamp for `billing.selectors.reference("profile", stamps=…)`."""
     if user.pk is None:  # no customer user: nothing is theirs
         raise Http404
     found = (_page_basis if for_page else _basis)(user.pk, pk)
@@ -58,8 +59,8 @@ def _basis_query(user_id, pk):
 # The basis of the customer user `user_id`, alone or with the flags of OFFER_PAGE_RELATIONS; each compiled
 # once (kundefaktura/compiled.py).
 _basis = compiled(lambda user_id, pk: _basis_query(user_id, pk)[:1])
-_page_basis = compiled(lambda user_id, pk: _basis_query(user_id, pk).annotate(
-    nonempty=nonempty_flags(InvoiceBasis, OFFER_PAGE_RELATIONS))[:1])
+_page_basis = compiled(lambda user_id, pk: with_stamps(_basis_query(user_id, pk).annotate(
+    nonempty=nonempty_flags(InvoiceBasis, OFFER_PAGE_RELATIONS)), "profile")[:1])
 
 
 def customer_invoices(user):

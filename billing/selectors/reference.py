@@ -7,7 +7,8 @@ change only when an administrator edits them. On PostgreSQL one plain query read
 tables — the number of rows and the newest row version (`xmin`, which every insert and update
 renews) — and the rows are read again only when the stamp differs from the one they were read under.
 The stamp is read before the rows, so rows kept under a stamp are never older than it: a change after
-the stamp moves it, and the next request reads again. Inside a transaction (a service, a test) the rows
+the stamp moves it, and the next request reads again. A page that reads a row of its own first can
+carry the stamp in that row's query (`with_stamps`) and pass it on, which saves the stamp's own query. Inside a transaction (a service, a test) the rows
 are read plainly. Elsewhere (SQLite for `make run`) the rows are
 read on every call.
 
@@ -19,6 +20,8 @@ locks.
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import CharField, QuerySet
+from django.db.models.expressions import RawSQL
 
 from billing.models import CompanyProfile, CostCategory, VatCode
 
@@ -38,25 +41,41 @@ _READERS = {
 _kept: dict[tuple[str, str], tuple] = {}  # (database, part) → (stamp, rows)
 
 
-def _stamps(parts) -> tuple:
+def _stamp_columns(parts) -> list[str]:
     quote = connection.ops.quote_name
-    columns = [f"(SELECT count(*) || '.' || coalesce(max(xmin::text::bigint), 0) "  # nosec B608
-               f"FROM {quote(_READERS[part][0]._meta.db_table)})" for part in parts]
+    return [f"(SELECT count(*) || '.' || coalesce(max(xmin::text::bigint), 0) "  # nosec B608
+            f"FROM {quote(_READERS[part][0]._meta.db_table)})" for part in parts]
+
+
+def _stamps(parts) -> tuple:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(columns)}")
+        cursor.execute(f"SELECT {', '.join(_stamp_columns(parts))}")  # nosec B608
         return cursor.fetchone()
 
 
-def reference(*parts: str) -> Reference:
+_SEPARATOR = " "  # between the parts' stamps in `with_stamps`' column (a stamp is digits and a dot)
+
+
+def with_stamps(queryset: QuerySet, *parts: str) -> QuerySet:
+    """`queryset` with the stamp of `parts` (default all) as the column `reference_stamps`, on PostgreSQL;
+    pass it to `reference(…, stamps=row.reference_stamps)` with the same parts. Elsewhere unchanged."""
+    if connection.vendor != "postgresql":
+        return queryset
+    sql = f" || '{_SEPARATOR}' || ".join(_stamp_columns(parts or tuple(_READERS)))
+    return queryset.annotate(reference_stamps=RawSQL(sql, [], output_field=CharField()))  # nosec B611
+
+
+def reference(*parts: str, stamps: str | None = None) -> Reference:
     """The company profile (None before it is set up), every cost category and every VAT code, in their
-    models' order; only the `parts` asked for ("profile", "categories", "vat_codes"; default all)."""
+    models' order; only the `parts` asked for ("profile", "categories", "vat_codes"; default all).
+    `stamps`: their stamp as a row read just before carried it (`with_stamps`, the same parts)."""
     parts = parts or tuple(_READERS)
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         # Inside a transaction its own changes all carry one transaction id, so the stamp would not move
         # between two of them: read plainly (requests run outside one, so pages keep the rows).
         return Reference(**{part: _READERS[part][1]() for part in parts})
     found = {}
-    for part, stamp in zip(parts, _stamps(parts), strict=True):
+    for part, stamp in zip(parts, stamps.split(_SEPARATOR) if stamps else _stamps(parts), strict=True):
         kept = _kept.get((connection.alias, part))
         if kept is None or kept[0] != stamp:
             kept = (stamp, _READERS[part][1]())

@@ -42,7 +42,7 @@ from billing.models import (
     SharedCostParticipant,
     TenYearRefund,
 )
-from billing.selectors.reference import reference
+from billing.selectors.reference import reference, with_stamps
 from billing.status import Status
 from kundefaktura.compiled import compiled
 from kundefaktura.pgcursor import unprepared
@@ -494,8 +494,8 @@ BASIS_PAGE_RELATIONS = {
 
 @compiled
 def _basis_page_row(pk):
-    return (InvoiceBasis.objects.select_related("customer", "created_by")
-            .annotate(nonempty=nonempty_flags(InvoiceBasis, BASIS_PAGE_RELATIONS)).filter(pk=pk))
+    return with_stamps(InvoiceBasis.objects.select_related("customer", "created_by")
+                       .annotate(nonempty=nonempty_flags(InvoiceBasis, BASIS_PAGE_RELATIONS)).filter(pk=pk))
 
 
 def basis_detail(pk: int) -> InvoiceBasis:
@@ -528,7 +528,7 @@ def basis_detail(pk: int) -> InvoiceBasis:
         answers.setdefault(answer.offer_id, []).append(answer)
     for offer in offers.values():
         set_loaded(offer, "acceptances", answers.get(offer.pk, []))
-    catalog = reference()  # one stamp query for the three
+    catalog = reference(stamps=getattr(basis, "reference_stamps", None))  # stamped by the row's own query
     basis.page_categories, basis.page_vat_codes = catalog.categories, catalog.vat_codes  # shared: read only
     basis.page_profile = catalog.profile
     categories = {c.pk: c for c in basis.page_categories}

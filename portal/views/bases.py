@@ -62,7 +62,8 @@ def _offer_context(request, basis, accept_form=None, decline_form=None):
         "basis": basis, "offer": offer, "answer": answer, "expired": expired, "can_answer": can_answer,
         "revising": revising,
         # The terms shown next to the accept checkbox (documents/_offer_terms.html), only while it can be answered.
-        "company": billing_selectors.reference("profile").profile if can_answer else None,
+        "company": billing_selectors.reference("profile", stamps=getattr(basis, "reference_stamps", None)).profile
+        if can_answer else None,
         "next_step": next_step(basis.status), "invoices": invoices,
         "prepayment_invoices": [row for row in invoices if row["invoice"].kind == Invoice.Kind.PREPAYMENT],
         "lines": (offer.snapshot or {}).get("lines", []) if offer else [],

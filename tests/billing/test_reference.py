@@ -54,3 +54,25 @@ def test_rows_read_in_a_rolled_back_transaction_are_not_kept(role_groups, compan
 
 def test_no_profile_yet(role_groups):
     assert reference().profile is None
+
+
+def test_a_stamp_carried_by_a_rows_query_saves_the_stamps_own_query_and_sees_every_change(role_groups, company):
+    from billing.models import InvoiceBasis
+    from billing.selectors import with_stamps
+    from tests.support.factories import make_basis
+
+    pk = make_basis().pk
+
+    def page(*parts):  # a page's row query carrying the stamp, then the rows it needs
+        row = with_stamps(InvoiceBasis.objects.filter(pk=pk), *parts).get()
+        return reference(*parts, stamps=row.reference_stamps)
+
+    first = page()
+    again, n = _queries(page)
+    assert n == 1 and again.profile is first.profile and again.vat_codes is first.vat_codes  # the row's query only
+    CompanyProfile.objects.filter(pk=1).update(name="Vestnett AS")
+    VatCode.objects.create(code="X8", name="Prøvesats", rate=Decimal("12.00"))
+    assert page().profile.name == "Vestnett AS" and "X8" in {v.code for v in page().vat_codes}
+    assert page("profile").profile.name == "Vestnett AS" and page("profile").vat_codes == ()
+    CompanyProfile.objects.filter(pk=1).update(name="Fjordnett AS")
+    assert page("profile").profile.name == "Fjordnett AS"
