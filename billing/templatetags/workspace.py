@@ -4,7 +4,6 @@ import datetime as dt
 from html import escape  # what autoescape does, without Django's lazy-text wrapper
 
 from django import template
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.safestring import SafeString
@@ -13,7 +12,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from billing.formatting import nok, qty
-from kundefaktura.addresses import reverser
+from kundefaktura.addresses import address, reverser
 from kundefaktura.choices import display
 
 from .money import release_chip, status_chip
@@ -304,7 +303,7 @@ def actions_bar(context) -> str:
     t = texts(*_ACTION_TEXTS)
 
     def button(key, css, label):
-        url = escape(reverse("billing:basis_action", args=[basis.pk, key]))
+        url = escape(address("billing:basis_action", basis.pk, key))
         return f'\n    <a class="{css}" href="{url}" hx-get="{url}" hx-target="#action-panel">{label}</a>'
 
     out = ""
@@ -314,9 +313,9 @@ def actions_bar(context) -> str:
         if actions[key]:
             out += button(key, css, t[key])
     if basis.status in ("accepted", "invoiced", "paid"):
-        out += (f'\n    <a class="button" href="{escape(reverse("billing:changes", args=[basis.pk]))}">'
+        out += (f'\n    <a class="button" href="{escape(address("billing:changes", basis.pk))}">'
                 f'{t["changes"]}</a>'
-                f'\n    <a class="button" href="{escape(reverse("billing:settlement", args=[basis.pk]))}">'
+                f'\n    <a class="button" href="{escape(address("billing:settlement", basis.pk))}">'
                 f'{t["settlement"]}</a>')
     if actions["cancel"]:
         out += button("cancel", "button danger", t["cancel"])
@@ -362,7 +361,7 @@ def basis_head(context) -> str:
         valid = f'<span class="muted">{gettext("Tilbud gyldig til %(d)s") % {"d": _date(basis.offer_valid_until)}}</span>'
     # Our own markup and escaped text only, as the autoescaping template writes it.
     return SafeString(  # nosec B703
-        f'<p class="crumbs"><a href="{escape(reverse("billing:worklist"))}">{texts(("back", "Arbeidsliste"))["back"]}'
+        f'<p class="crumbs"><a href="{escape(address("billing:worklist"))}">{texts(("back", "Arbeidsliste"))["back"]}'
         f"</a> › {number}</p>\n"
         '<div class="basis-head row spread">\n'
         f"  <h1>{number} · {escape(str(basis.title))}</h1>\n"
@@ -398,7 +397,7 @@ def facts_card(context) -> str:
     created = _date(basis.created_at, "H:i")
     if basis.created_by:
         created += f" · {escape(basis.created_by.get_full_name() or basis.created_by.username)}"
-    form_url = escape(reverse("billing:basis_header_form", args=[basis.pk]))
+    form_url = escape(address("billing:basis_header_form", basis.pk))
     # Our own markup and escaped text only, as the autoescaping template writes it.
     return SafeString(  # nosec B703
         '<section class="card" aria-labelledby="facts-h">\n'
@@ -441,7 +440,7 @@ def lines_card(context) -> str:
     error = f'<p class="error-summary" role="alert">{escape(str(error))}</p>' if error else ""
     body = rows_html or f'\n      <tr><td colspan="8" class="muted">{t["none"]}</td></tr>\n    '
     if context.get("lines_editable"):
-        url = escape(reverse("billing:line_add", args=[basis.pk]))
+        url = escape(address("billing:line_add", basis.pk))
         token = context.get("csrf_token")
         token = (f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(token))}">'
                  if token and token != "NOTPROVIDED" else "")
@@ -485,7 +484,7 @@ def related_cases_card(context) -> str:
     basis = context["basis"]
     t = texts(("title", "Relaterte saker og installatør"), ("none", "Ingen relaterte saker."), ("work", "Arbeid:"),
               ("link", "Knytt til sak og installatør"))
-    url = escape(reverse("integrations:basis_cases", args=[basis.pk]))
+    url = escape(address("integrations:basis_cases", basis.pk))
     chip = release_chip(basis.work_release)
     cases = context.get("related_cases")
     if cases:
