@@ -67,7 +67,8 @@ def load_related(rows, relations: dict) -> None:
     `nonempty_flags` over the same names in the same order; `relations` maps each name to its lookup: the
     name itself, a `Prefetch` of it, or a function that returns one (called only when some row has rows
     there, so a set nobody has costs not even the building of its queryset). One query per relation that
-    any of the rows has rows in."""
+    any of the rows has rows in: for up to `COMPILED_ROWS` rows with SQL compiled once per process and
+    number of rows (kundefaktura/compiled.py), for more through `prefetch_related_objects`."""
     rows = [rows] if isinstance(rows, Model) else list(rows)
     if any(len(row.nonempty) != len(relations) for row in rows):
         raise ValueError("the flags do not match the relations")
@@ -78,26 +79,31 @@ def load_related(rows, relations: dict) -> None:
                 having.append(row)
             else:
                 mark_empty(row, name)
-        if len(having) == 1 and (load := _one_row_loader(type(having[0]), name, lookup)) is not None:
-            load(having[0])
+        if 0 < len(having) <= COMPILED_ROWS and (load := _rows_loader(type(having[0]), name, lookup)) is not None:
+            load(having)
         elif having:
             if callable(lookup):
                 lookup = lookup()
             prefetch_related_objects(having, lookup if isinstance(lookup, Prefetch) else Prefetch(name))
 
 
-# The compiled loaders of one row's relation, by lookup (a name or a function returning a Prefetch; a
+# Up to this many rows read a relation with a query compiled once per number of rows (a basis page's
+# invoices, the portal's rows); more go through Django's prefetch.
+COMPILED_ROWS = 4
+
+# The compiled loaders of a relation, by lookup (a name or a function returning a Prefetch; a
 # function's entries go with it) and then by (model, name).
 _NAMED_LOADERS: dict = {}
 _BUILT_LOADERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _one_row_loader(model, name: str, lookup):
-    """For one row: a function that loads its `name` rows with SQL compiled once (kundefaktura/compiled.py)
-    and records them as prefetch_related would (each related row's link back to the row set, the set
-    marked loaded). None where the lookup is not one this handles (a Prefetch object given as such, one
-    with `to_attr` or nested lookups): prefetch_related_objects loads those. A lookup function is called
-    once per process here: its queryset must not depend on the request, the day or the language."""
+def _rows_loader(model, name: str, lookup):
+    """For a few rows: a function that loads their `name` rows with SQL compiled once per number of rows
+    (kundefaktura/compiled.py) and records them as prefetch_related would (each related row's link back
+    to its row set, the sets marked loaded, in the queryset's order). None where the lookup is not one
+    this handles (a Prefetch object given as such, one with `to_attr` or nested lookups):
+    prefetch_related_objects loads those. A lookup function is called once per process here: its
+    queryset must not depend on the request, the day or the language."""
     if isinstance(lookup, str):
         loaders = _NAMED_LOADERS.setdefault(lookup, {})
     elif callable(lookup):
@@ -118,15 +124,36 @@ def _build_loader(model, name: str, prefetch: Prefetch):
     if queryset._prefetch_related_lookups:
         return None
     field, target = rel.field, rel.field.target_field.attname
+    queries: dict[int, object] = {}  # number of rows → the compiled query of their related rows
 
-    @compiled
-    def related_rows(key):
-        return queryset.filter(**{field.attname: key})
-
-    def load(row):
-        related = related_rows(getattr(row, target))
+    def load(rows):
+        keys = list(dict.fromkeys(getattr(row, target) for row in rows))
+        if len(keys) not in queries:
+            queries[len(keys)] = compiled(_IN_QUERIES[len(keys)](queryset, field.attname))
+        related = queries[len(keys)](*keys)
+        if len(rows) == 1:
+            for obj in related:
+                field.set_cached_value(obj, rows[0])
+            set_loaded(rows[0], name, related)
+            return
+        owner, found = {}, {key: [] for key in keys}
+        for row in rows:
+            owner.setdefault(getattr(row, target), row)
         for obj in related:
-            field.set_cached_value(obj, row)
-        set_loaded(row, name, related)
+            key = getattr(obj, field.attname)
+            field.set_cached_value(obj, owner[key])
+            found[key].append(obj)
+        for row in rows:
+            set_loaded(row, name, list(found[getattr(row, target)]))
 
     return load
+
+
+# The related rows of 1 … COMPILED_ROWS rows, as a function of their keys (compiled() reads the number of
+# arguments from the function).
+_IN_QUERIES = {
+    1: lambda qs, column: lambda k0: qs.filter(**{column: k0}),
+    2: lambda qs, column: lambda k0, k1: qs.filter(**{f"{column}__in": [k0, k1]}),
+    3: lambda qs, column: lambda k0, k1, k2: qs.filter(**{f"{column}__in": [k0, k1, k2]}),
+    4: lambda qs, column: lambda k0, k1, k2, k3: qs.filter(**{f"{column}__in": [k0, k1, k2, k3]}),
+}

@@ -71,3 +71,38 @@ def test_wrong_use_is_refused():
     row.nonempty = "1"
     with pytest.raises(ValueError):
         load_related(row, {"lines": "lines", "invoices": "invoices"})
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 5, 6])
+def test_several_rows_read_a_set_in_one_query_each_row_getting_its_own_in_order(company, count, monkeypatch):
+    from billing.models import Payment
+    from kundefaktura import related
+
+    prefetch = related.prefetch_related_objects
+
+    def only_for_many(rows, *lookups):  # up to COMPILED_ROWS rows are read by the compiled queries
+        assert len(rows) > related.COMPILED_ROWS
+        prefetch(rows, *lookups)
+
+    monkeypatch.setattr(related, "prefetch_related_objects", only_for_many)
+
+    invoices = [_issued(company)[-1] for _ in range(count)]
+    for k, invoice in enumerate(invoices):
+        for amount in range(k % 3):  # none, one or two payments each
+            services.payment_register(invoice=invoice, by=None, amount=f"{amount + 1}.00", method="manual")
+    relations = {"payments": lambda: Prefetch("payments", queryset=Payment.objects.order_by("-amount", "id")),
+                 "reminders": "reminders"}
+    rows = list(Invoice.objects.filter(pk__in=[i.pk for i in invoices]).order_by("pk")
+                .annotate(nonempty=nonempty_flags(Invoice, relations)))
+    rows.append(rows[0])  # the same row twice gets the same set
+    with CaptureQueriesContext(connection) as queries:
+        load_related(rows, relations)
+    assert len(queries) == 1  # the payments of every row that has any, whatever the number of rows
+    with CaptureQueriesContext(connection) as queries:
+        for row in rows:
+            expected = list(Payment.objects.filter(invoice=row).order_by("-amount", "id"))
+            got = list(row.payments.all())
+            assert got == expected and [p.amount for p in got] == [p.amount for p in expected]
+            assert all(p.invoice.pk == row.pk for p in got)  # known without a query (counted below)
+            assert list(row.reminders.all()) == []
+    assert len(queries) == len(rows)  # only the expected lists above
