@@ -197,7 +197,12 @@ def write_line_rows(rows) -> None:
     t = texts(("category", "Kategori"), ("description", "Beskrivelse"), ("quantity", "Antall"),
               ("unit_price", "Enhetspris"), ("vat", "MVA"), ("amount", "Beløp"), ("source", "Kilde"),
               ("change", "Endring"), ("actual", "Faktisk"), ("customer_caused", "Kundeforårsaket"),
-              ("manual", "Manuell"), ("edit", "Endre"), ("delete", "Slett"))
+              ("manual", "Manuell"), ("edit", "Endre"), ("delete", "Slett"),
+              ("on_invoice", "Står på en utstedt faktura"), ("accepted_offer", "Akseptert tilbud"),
+              ("accepted_offer_title", "Del av tilbudet kunden har akseptert; endringer legges inn som nye linjer "
+                                       "med endringsvarsel"),
+              ("accepted_change", "Akseptert endring"),
+              ("accepted_change_title", "Kunden har akseptert endringen; den endres ikke før den er fakturert"))
     lock = _lock_icon()
     cells: dict = {}  # a category's and a VAT code's cell, written once per page (lines share them)
     for row in rows:
@@ -226,16 +231,14 @@ def write_line_rows(rows) -> None:
         if line.customer_caused:
             chips += f' <span class="chip status-expired">{t["customer_caused"]}</span>'
         if row["locked"]:
-            source = (f'<span class="chip locked-chip" title="{_("Står på en utstedt faktura")}">{lock} '
+            source = (f'<span class="chip locked-chip" title="{t["on_invoice"]}">{lock} '
                       f'{_("Faktura %(n)s") % {"n": escape(str(line.invoice.number))}}</span>')
         elif row["accepted_offer"]:
-            title = _("Del av tilbudet kunden har akseptert; endringer legges inn som nye linjer med endringsvarsel")
-            source = (f'<span class="chip locked-chip" title="{title}">{lock} '
-                      f'{_("Akseptert tilbud")}</span>')
+            source = (f'<span class="chip locked-chip" title="{t["accepted_offer_title"]}">{lock} '
+                      f'{t["accepted_offer"]}</span>')
         elif accepted_change:
-            title = _("Kunden har akseptert endringen; den endres ikke før den er fakturert")
-            source = (f'<span class="chip locked-chip" title="{title}">{lock} '
-                      f'{_("Akseptert endring")}</span>')
+            source = (f'<span class="chip locked-chip" title="{t["accepted_change_title"]}">{lock} '
+                      f'{t["accepted_change"]}</span>')
         elif row["external"]:
             source = (f'<span class="chip source-chip">{escape(display(line, "source"))}</span> '
                       f'<span class="muted">{escape(line.source_reference)}</span>')
