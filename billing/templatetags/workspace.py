@@ -4,6 +4,7 @@ import datetime as dt
 from html import escape  # what autoescape does, without Django's lazy-text wrapper
 
 from django import template
+from django.template.defaulttags import CsrfTokenNode
 from django.utils import timezone
 from django.utils.formats import localize
 from django.utils.safestring import SafeString
@@ -344,6 +345,9 @@ def actions_bar(context) -> str:
         f'  <div class="row">{out}\n</div>\n')
 
 
+_CSRF_TOKEN = CsrfTokenNode()
+
+
 def _included(context, name: str) -> str:
     """`{% include name %}` with the tag's own context, for the forms a writer leaves to its template."""
     return context.template.engine.get_template(name).render(context)
@@ -441,9 +445,7 @@ def lines_card(context) -> str:
     body = rows_html or f'\n      <tr><td colspan="8" class="muted">{t["none"]}</td></tr>\n    '
     if context.get("lines_editable"):
         url = escape(address("billing:line_add", basis.pk))
-        token = context.get("csrf_token")
-        token = (f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(token))}">'
-                 if token and token != "NOTPROVIDED" else "")
+        token = _CSRF_TOKEN.render(context)  # `{% csrf_token %}`, as Django writes it
         tail = ("  \n"
                 f'  <form id="line-add" method="post" action="{url}" class="line-add"\n'
                 f'        hx-post="{url}" hx-target="#lines" hx-swap="outerHTML" novalidate>{token}\n'
