@@ -5,9 +5,10 @@ in Python reverse the same few patterns on every request with other ids: a basis
 offers, its actions and panels. `address(name, *args)` reverses a pattern once per script prefix, URL
 configuration, language and shape of its arguments — each integer argument (an id) replaced by a
 placeholder — keeps the address cut at the placeholders, and puts the call's ids in their places.
-Other arguments (a fixed word such as a document's kind) are part of the shape. A pattern whose
-address does not hold each placeholder exactly once (a converter that changes the number) is reversed by
-Django on every call. tests/kundefaktura/test_addresses.py holds the addresses to Django's own.
+Other arguments (a fixed word such as a document's kind) are part of the shape. An id is written as
+`str(id)`, as Django's `int` converter writes it (the application's patterns take ids only through it);
+a pattern whose address does not hold each placeholder exactly once is reversed by Django on every call.
+tests/kundefaktura/test_addresses.py holds the addresses to Django's own.
 """
 
 from collections.abc import Callable

@@ -8,9 +8,9 @@ tables — the number of rows and the newest row version (`xmin`, which every in
 renews) — and the rows are read again only when the stamp differs from the one they were read under.
 The stamp is read before the rows, so rows kept under a stamp are never older than it: a change after
 the stamp moves it, and the next request reads again. A page that reads a row of its own first can
-carry the stamp in that row's query (`with_stamps`) and pass it on, which saves the stamp's own query. Inside a transaction (a service, a test) the rows
-are read plainly. Elsewhere (SQLite for `make run`) the rows are
-read on every call.
+carry the stamp in that row's query (`with_stamps`) and pass it on, which saves the stamp's own query.
+Inside a transaction (a service, a test) the rows are read plainly. Elsewhere (SQLite for `make run`)
+the rows are read on every call.
 
 What is returned is shared between the requests of one process: read it, never change it. Services
 that act on these rows read them themselves (`CompanyProfile.load()` and the models), under their own

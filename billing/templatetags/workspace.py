@@ -394,7 +394,8 @@ def facts_card(context) -> str:
     t = texts(*_FACTS_TEXTS)
     customer = basis.customer
     if customer:
-        who = f'{escape(str(customer.name))}<br><span class="muted">{escape(str(customer.email or t["no_email"]))}</span>'
+        email = escape(str(customer.email)) if customer.email else t["no_email"]  # texts() are escaped already
+        who = f'{escape(str(customer.name))}<br><span class="muted">{email}</span>'
     else:
         who = f'<span class="chip status-expired">{t["no_customer"]}</span>'
     source = escape(basis.source_label) + (f" · {escape(str(basis.reference))}" if basis.reference else "")
