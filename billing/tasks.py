@@ -6,9 +6,10 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(name="billing.bulk_send_offer_item", acks_late=True)
+@shared_task(name="billing.bulk_send_offer_item", acks_late=True, ignore_result=True)
 def bulk_send_offer_item(item_id: int) -> str:
-    """Send the offer of one basis in a bulk job (the service claims the item, so redelivery is safe)."""
+    """Send the offer of one basis in a bulk job (the service claims the item, so redelivery is safe).
+    The outcome is on the job's item, so no result is stored in the result backend."""
     return services.bulk_offer_send_item(item_id=item_id)
 
 

@@ -62,6 +62,20 @@ def _reset_task_log_context(task_id=None, **kw):
         logs.reset(token)
 
 
+@task_prerun.connect
+@task_postrun.connect
+def _database_connection_rules(task=None, **kw):
+    """Around every task a worker runs: Django's rules for keeping a database connection, as around a
+    web request — a connection past CONN_MAX_AGE, broken, or left inside a transaction is closed, any
+    other is kept for the next task (settings.CELERY_DB_REUSE_MAX). A task run eagerly inside a request
+    or a test is left alone: its connection is the caller's."""
+    if getattr(getattr(task, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 @app.task(name="kundefaktura.ping")
 def ping(value="pong"):
     """Round-trip check used by /healthz tooling and the worker test."""

@@ -233,6 +233,12 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_U
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker keeps its database connection from task to task, under Django's own rules (CONN_MAX_AGE, the
+# health check, a connection left in a failed or open transaction is dropped): kundefaktura/celery.py
+# applies them around every task. Celery's Django fix-up would otherwise close the connection before
+# and after every task, so each task paid a new PostgreSQL connection and a backend with cold caches
+# (three per document of a bulk offer job). The fix-up still closes it after this many tasks.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=500)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A dead broker must not hang a web request: publishing gives up quickly and the outbox sweeper
 # delivers the row later.
