@@ -172,6 +172,32 @@ def test_issued_invoice_pdf_is_never_re_rendered(company, caseworker, oncommit, 
     assert hashlib.sha256(content).hexdigest() == sha
 
 
+def test_the_stylesheet_parsed_once_gives_the_same_pdf_as_the_self_contained_html(
+        company, caseworker, oncommit, monkeypatch):
+    import weasyprint
+
+    _, offer = _offer(caseworker, oncommit)
+    invoices = _invoiced(caseworker, oncommit)[1]
+    parsed = []
+    real_css = weasyprint.CSS
+
+    def counting_css(*args, **kwargs):
+        parsed.append(kwargs.get("string", "")[:20])
+        return real_css(*args, **kwargs)
+
+    monkeypatch.setattr(weasyprint, "CSS", counting_css)
+    renderer = renderers.WeasyPrintRenderer()
+    for kind, doc in (("offer", offer), ("invoice", invoices[0])):
+        decl = documents.document(kind)
+        context = documents.document_context(kind, doc)
+        self_contained = renderer.html(decl.template, context)
+        assert "<style>" in self_contained and "<style>" not in renderer.html(decl.template, context,
+                                                                             inline_css=False)
+        assert renderer.pdf(decl.template, context) == renderer.pdf_from_html(self_contained), kind
+    assert len(parsed) == 1, "document.css is parsed once per renderer, however many documents"
+    assert "<style>" not in renderer.html(decl.template, context, preview=True), "the preview links it"
+
+
 def test_documents_fetch_nothing_from_outside(company):
     renderer = renderers.WeasyPrintRenderer()
     html = ('<html><body><p>Hei</p><img src="http://198.51.100.1/x.png">'
