@@ -560,8 +560,9 @@ def document_pdf_bytes(kind: str, pk: int) -> tuple[str, bytes]:
     """(filename, bytes) of the stored PDF, rendering it first if missing. Draft invoices are rendered
     on the fly (marked as draft) and never stored."""
     decl = DOCUMENTS[kind]
-    document_pdf_ensure(kind, pk)
     doc = decl.queryset().get(pk=pk)
+    if not doc.pdf_sha256 and document_pdf_ensure(kind, pk) == "rendered":
+        doc = decl.queryset().get(pk=pk)
     if not doc.pdf_sha256:
         return document_filename(kind, doc), document_pdf(kind, doc)
     with getattr(doc, decl.file_field).open("rb") as fh:

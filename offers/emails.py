@@ -162,7 +162,8 @@ def offer_email_queue(*, offer_id: int) -> OutboundEmail | None:
     return email_queue(
         kind=OutboundEmail.Kind.CHANGE_NOTICE if change else OutboundEmail.Kind.OFFER,
         to=customer.email, subject=subject, template="offer", basis=basis,
-        context={"offer": offer, "customer": customer, "username": user.username if user else "",
+        context={"company": company, "offer": offer, "customer": customer,
+                 "username": user.username if user else "",
                  "set_password_url": set_password_link(user) if user and is_customer_account(user) else "",
                  "has_password": bool(user and user.has_usable_password()),
                  "link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
@@ -194,7 +195,7 @@ def invoice_email_queue(*, invoice_id: int) -> OutboundEmail | None:
     return email_queue(
         kind=OutboundEmail.Kind.CREDIT_NOTE if credit else OutboundEmail.Kind.INVOICE,
         to=to, subject=subject, template="invoice", basis=invoice.basis, invoice=invoice,
-        context={"is_credit_note": credit, "portal_url": portal_url(), "buyer": invoice.buyer},
+        context={"company": company, "is_credit_note": credit, "portal_url": portal_url(), "buyer": invoice.buyer},
         attachments=[{"document": "invoice", "pk": invoice.pk}], dedupe_key=key)
 
 
@@ -245,7 +246,7 @@ def acceptance_email_queue(*, basis_id: int, offer_version) -> OutboundEmail | N
 
     return email_queue(
         kind=OutboundEmail.Kind.ACCEPTANCE, to=to, subject=subject, template="acceptance_receipt", basis=basis,
-        context={"customer": basis.customer, "offer": offer, "is_change": False, "number": basis.number,
+        context={"company": company, "customer": basis.customer, "offer": offer, "is_change": False, "number": basis.number,
                  "version": offer.version, "gross": offer.gross, "accepted_at": _oslo_time(answer.at),
                  **_answer_context(channel=answer.channel, user=answer.user, customer=basis.customer),
                  "pdf_url": _site_url("portal:offer_pdf", offer.pk),
@@ -280,7 +281,7 @@ def change_answer_email_queue(*, notice_id: int) -> OutboundEmail | None:
 
     return email_queue(
         kind=OutboundEmail.Kind.ACCEPTANCE, to=to, subject=subject, template="acceptance_receipt", basis=basis,
-        context={"customer": basis.customer, "notice": notice, "is_change": True, "declined": not accepted,
+        context={"company": company, "customer": basis.customer, "notice": notice, "is_change": True, "declined": not accepted,
                  "number": basis.number, "version": notice.version, "gross": notice.gross,
                  "new_estimate_gross": notice.new_estimate_gross, "accepted_at": _oslo_time(notice.answered_at),
                  **_answer_context(channel=notice.answer_channel, user=notice.answered_by,
@@ -317,7 +318,7 @@ def payment_receipt_queue(*, payment_id: int) -> OutboundEmail | None:
     return email_queue(
         kind=OutboundEmail.Kind.RECEIPT, to=to, subject=subject, template="payment_receipt",
         basis=invoice.basis, invoice=invoice,
-        context={"buyer": invoice.buyer or {}, "payment": payment, "amount": payment.amount,
+        context={"company": company, "buyer": invoice.buyer or {}, "payment": payment, "amount": payment.amount,
                  "method": _later(lambda: payment.get_method_display().lower()),
                  "paid_at": _oslo_time(payment.confirmed_at or payment.created_at),
                  "owed": billing_selectors.amount_owed(invoice),

@@ -56,13 +56,15 @@ def email_queue(*, kind, to, subject, template, context, basis=None, invoice=Non
     so its words are translated in that language too.
     `attachments`: items as described on `OutboundEmail.attachments`. `dedupe_key`: when a row with
     this key exists already, it is returned and nothing new is queued (one e-mail per document).
+    `context["company"]`, when the caller has the company profile at hand, saves loading it again.
     """
     if dedupe_key:
         existing = OutboundEmail.objects.filter(dedupe_key=dedupe_key).first()
         if existing is not None:
             return existing
-    ctx = {"company": _company(), "site_url": settings.SITE_URL, "basis": basis, "invoice": invoice,
-           **(context or {})}
+    context = context or {}
+    ctx = {"company": context["company"] if "company" in context else _company(), "site_url": settings.SITE_URL,
+           "basis": basis, "invoice": invoice, **context}
     with translation.override(language or email_language(basis=basis, invoice=invoice)):
         subject = str(subject() if callable(subject) else subject)
         body_text = render_to_string(f"documents/email/{template}.txt", ctx)
@@ -95,8 +97,9 @@ def email_prepare(pk: int) -> str:
     row = OutboundEmail.objects.filter(pk=pk, status=OutboundEmail.Status.QUEUED).first()
     if row is None:
         return "skipped"
-    for kind, doc_pk in _unstored_documents(row):
-        documents.document_pdf_ensure(kind, doc_pk)
+    for item in row.attachments or []:
+        if item.get("document"):
+            documents.document_pdf_ensure(item["document"], item["pk"])  # nothing to do when stored
     enqueue(SEND_TASK, row.pk)
     return "prepared"
 

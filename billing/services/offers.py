@@ -51,7 +51,7 @@ def offer_send(*, basis, by, valid_until: dt.date | None = None) -> Offer:
     basis = lock_basis(basis)
     profile = CompanyProfile.load()
     valid_until = valid_until or (today() + dt.timedelta(days=profile.offer_validity_days))
-    refuse(offer_send_refusals(basis, valid_until))
+    refuse(offer_send_refusals(basis, valid_until, profile=profile))
     lines = offer_lines(basis)
     totals = basis_totals(basis, lines)
     snapshot = offer_snapshot(basis, lines)

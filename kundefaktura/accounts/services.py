@@ -16,15 +16,21 @@ def user_assign_role(*, user, role: str) -> None:
 
 
 def user_create(*, username: str, role: str, password: str | None = None, **fields):
+    """A new user with exactly the group of `role` (a new user is in no group yet)."""
     from .models import User
 
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
     user = User(username=username, **fields)
     if password:
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.save()
-    user_assign_role(user=user, role=role)
+    # No savepoint of its own: inside a caller's transaction, a failure here fails the caller's work too.
+    with transaction.atomic(savepoint=False):
+        user.save()
+        user.groups.add(Group.objects.get(name=ROLE_GROUP_NAMES[role]))
+    forget_permissions(user)
     return user
 
 

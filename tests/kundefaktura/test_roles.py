@@ -198,3 +198,23 @@ def test_the_kept_answer_lives_on_the_user_behind_the_requests_lazy_wrapper(case
     assert user_has_role(lazy, CUSTOMER) and not user_has_role(lazy, CASEWORKER)
     user_assign_role(user=lazy, role=CASEWORKER)  # and through the wrapper
     assert user_has_role(user, CASEWORKER) and not user_has_role(user, CUSTOMER)
+
+
+@pytest.mark.parametrize("role", ["caseworker", "customer", "installer"])
+def test_a_new_user_has_exactly_the_group_of_its_role(role):
+    from kundefaktura.accounts.roles import ROLE_GROUP_NAMES, ROLES, user_has_role
+    from kundefaktura.accounts.services import user_create
+
+    user = user_create(username=f"ny-{role}", role=role)
+    assert list(user.groups.values_list("name", flat=True)) == [ROLE_GROUP_NAMES[role]]
+    assert [r for r in ROLES if user_has_role(user, r)] == [role]
+    assert not user.has_usable_password()
+
+
+def test_an_unknown_role_creates_no_user():
+    from kundefaktura.accounts.models import User
+    from kundefaktura.accounts.services import user_create
+
+    with pytest.raises(ValueError):
+        user_create(username="ingen-rolle", role="admin")
+    assert not User.objects.filter(username="ingen-rolle").exists()
