@@ -561,8 +561,8 @@ def document_pdf_bytes(kind: str, pk: int) -> tuple[str, bytes]:
     on the fly (marked as draft) and never stored."""
     decl = DOCUMENTS[kind]
     doc = decl.queryset().get(pk=pk)
-    if not doc.pdf_sha256 and document_pdf_ensure(kind, pk) == "rendered":
-        doc = decl.queryset().get(pk=pk)
+    if not doc.pdf_sha256 and document_pdf_ensure(kind, pk) in ("rendered", "exists"):
+        doc = decl.queryset().get(pk=pk)  # stored now, by this call or by another process meanwhile
     if not doc.pdf_sha256:
         return document_filename(kind, doc), document_pdf(kind, doc)
     with getattr(doc, decl.file_field).open("rb") as fh:

@@ -198,6 +198,27 @@ def test_the_stylesheet_parsed_once_gives_the_same_pdf_as_the_self_contained_htm
     assert "<style>" not in renderer.html(decl.template, context, preview=True), "the preview links it"
 
 
+def test_a_pdf_stored_meanwhile_by_another_process_is_served_as_stored(company, caseworker, monkeypatch):
+    basis = make_basis(by=caseworker, **SITE)
+    example1_lines(basis, caseworker)
+    offer = services.offer_send(basis=basis, by=caseworker)  # no commit hooks: nothing rendered yet
+    assert not offer.pdf_sha256
+    real_ensure = documents.document_pdf_ensure
+
+    def boom(*args):
+        raise AssertionError("a stored PDF must be served as stored, not rendered again")
+
+    def another_process_stores_it_first(kind, pk):
+        assert real_ensure(kind, pk) == "rendered"
+        monkeypatch.setattr(documents, "document_pdf", boom)
+        return "exists"  # what this process's call sees after the other one's
+
+    monkeypatch.setattr(documents, "document_pdf_ensure", another_process_stores_it_first)
+    _, content = documents.document_pdf_bytes("offer", offer.pk)
+    offer.refresh_from_db()
+    assert hashlib.sha256(content).hexdigest() == offer.pdf_sha256
+
+
 def test_documents_fetch_nothing_from_outside(company):
     renderer = renderers.WeasyPrintRenderer()
     html = ('<html><body><p>Hei</p><img src="http://198.51.100.1/x.png">'
