@@ -246,8 +246,9 @@ def acceptance_email_queue(*, basis_id: int, offer_version) -> OutboundEmail | N
 
     return email_queue(
         kind=OutboundEmail.Kind.ACCEPTANCE, to=to, subject=subject, template="acceptance_receipt", basis=basis,
-        context={"company": company, "customer": basis.customer, "offer": offer, "is_change": False, "number": basis.number,
-                 "version": offer.version, "gross": offer.gross, "accepted_at": _oslo_time(answer.at),
+        context={"company": company, "customer": basis.customer, "offer": offer, "is_change": False,
+                 "number": basis.number, "version": offer.version, "gross": offer.gross,
+                 "accepted_at": _oslo_time(answer.at),
                  **_answer_context(channel=answer.channel, user=answer.user, customer=basis.customer),
                  "pdf_url": _site_url("portal:offer_pdf", offer.pk),
                  "detail_url": _site_url("portal:basis", basis.pk)},
@@ -281,8 +282,8 @@ def change_answer_email_queue(*, notice_id: int) -> OutboundEmail | None:
 
     return email_queue(
         kind=OutboundEmail.Kind.ACCEPTANCE, to=to, subject=subject, template="acceptance_receipt", basis=basis,
-        context={"company": company, "customer": basis.customer, "notice": notice, "is_change": True, "declined": not accepted,
-                 "number": basis.number, "version": notice.version, "gross": notice.gross,
+        context={"company": company, "customer": basis.customer, "notice": notice, "is_change": True,
+                 "declined": not accepted, "number": basis.number, "version": notice.version, "gross": notice.gross,
                  "new_estimate_gross": notice.new_estimate_gross, "accepted_at": _oslo_time(notice.answered_at),
                  **_answer_context(channel=notice.answer_channel, user=notice.answered_by,
                                    customer=basis.customer),
