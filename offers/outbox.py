@@ -62,9 +62,9 @@ def email_queue(*, kind, to, subject, template, context, basis=None, invoice=Non
         existing = OutboundEmail.objects.filter(dedupe_key=dedupe_key).first()
         if existing is not None:
             return existing
-    context = context or {}
-    ctx = {"company": context["company"] if "company" in context else _company(), "site_url": settings.SITE_URL,
-           "basis": basis, "invoice": invoice, **context}
+    ctx = {"site_url": settings.SITE_URL, "basis": basis, "invoice": invoice, **(context or {})}
+    if "company" not in ctx:
+        ctx["company"] = _company()
     with translation.override(language or email_language(basis=basis, invoice=invoice)):
         subject = str(subject() if callable(subject) else subject)
         body_text = render_to_string(f"documents/email/{template}.txt", ctx)

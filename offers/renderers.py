@@ -23,10 +23,6 @@ CSS_PATH = Path(settings.BASE_DIR) / "templates" / "documents" / "document.css"
 class Renderer:
     """Turns a document template + context into HTML (the preview) and PDF bytes (the evidence)."""
 
-    #: True when the renderer takes the document stylesheet (document.css) on its own instead of inline
-    #: in the HTML; `pdf()` then leaves it out of the HTML.
-    takes_stylesheet = False
-
     def html(self, template_name: str, context: dict, *, preview: bool = False,
              inline_css: bool = True) -> str:
         """The document's HTML. Self-contained (document.css inline) unless `preview` (the page links
@@ -41,9 +37,6 @@ class Renderer:
         raise NotImplementedError
 
     def pdf(self, template_name: str, context: dict) -> bytes:
-        if self.takes_stylesheet:
-            return self.pdf_from_html(self.html(template_name, context, inline_css=False),
-                                      document_stylesheet=True)
         return self.pdf_from_html(self.html(template_name, context))
 
 
@@ -83,8 +76,6 @@ class WeasyPrintRenderer(Renderer):
     being parsed again from every document's `<style>` (about 25 ms a document); the PDF is the same,
     byte for byte."""
 
-    takes_stylesheet = True
-
     def __init__(self):
         import weasyprint  # noqa: F401 - imported once, lazily (it is slow to import)
         from weasyprint.text.fonts import FontConfiguration
@@ -105,6 +96,9 @@ class WeasyPrintRenderer(Renderer):
             self._stylesheet = weasyprint.CSS(string=document_css(), base_url=self._base_url(),
                                               url_fetcher=self._fetcher, font_config=self._font_config)
         return self._stylesheet
+
+    def pdf(self, template_name: str, context: dict) -> bytes:
+        return self.pdf_from_html(self.html(template_name, context, inline_css=False), document_stylesheet=True)
 
     def pdf_from_html(self, html: str, *, document_stylesheet: bool = False) -> bytes:
         import weasyprint

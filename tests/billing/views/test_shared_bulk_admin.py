@@ -190,3 +190,31 @@ def test_issued_invoice_cannot_be_changed_or_deleted_in_the_admin(admin_client_,
     invoice = Invoice.objects.get(pk=invoice.pk)
     assert invoice.note == "" and invoice.gross_total == basis.invoices.get(pk=invoice.pk).gross_total
     assert InvoiceLine.objects.filter(pk=line.pk, description=line.description).exists()
+
+
+def _bulk_statements(caseworker, count: int, django_capture_on_commit_callbacks) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.support.factories import make_customer
+
+    bases = []
+    for i in range(count):
+        customer = make_customer(name=f"Kunde {count}-{i}", email=f"kunde{count}-{i}@example.com")
+        bases.append(make_basis(by=caseworker, customer=customer, title=f"Grunnlag {count}-{i}"))
+        add_line(bases[-1], caseworker)
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        job = services.bulk_offer_send_start(bases=bases, by=caseworker)
+    assert set(job.items.values_list("status", flat=True)) == {"done"}
+    return len(queries)
+
+
+def test_a_bulk_document_costs_a_fixed_number_of_statements(caseworker, company,
+                                                             django_capture_on_commit_callbacks):
+    """Claim, send, portal user, e-mail, render, store, deliver: the same statements for every document
+    of a job (a new customer each), and no more than counted when they were cut."""
+    one = _bulk_statements(caseworker, 1, django_capture_on_commit_callbacks)
+    three = _bulk_statements(caseworker, 3, django_capture_on_commit_callbacks)
+    per_document = (three - one) / 2
+    assert per_document == int(per_document), "every document costs the same"
+    assert per_document <= 53, "53 statements a document in the test database (about 55 in production's)"
