@@ -13,8 +13,8 @@ Phases:
 1. speed — for each size: seed N new invoices, then `export_run()` (claim + build) timed with
    perf_counter, NO tracemalloc (it slows allocation-heavy code 2–3× and distorts the figure).
    The process peak RSS (VmHWM, reset before each run through /proc/self/clear_refs) is recorded.
-2. memory — the same batches are built again (`export_build`, idempotent) under tracemalloc: the
-   peak of Python allocations must not grow with the number of documents (ratio largest/smallest).
+2. memory — the same batches are built again under tracemalloc (put back to "claimed", as after a
+   run that died before recording its files; `export_build` builds only a claimed batch): the peak of Python allocations must not grow with the number of documents (ratio largest/smallest).
 
 Last line: one JSON object with figures and targets; exit 1 when a target is missed.
 """
@@ -132,6 +132,9 @@ def speed_run():
 def memory_run(batch):
     """Build the batch again under tracemalloc: peak of Python allocations during the build, in MB."""
     from integrations.erp import services
+    from integrations.erp.models import ExportBatch
+
+    ExportBatch.objects.filter(pk=batch.pk).update(status=ExportBatch.Status.CLAIMED)
 
     gc.collect()
     tracemalloc.start()

@@ -85,6 +85,7 @@ class _Recorder:
 def test_documents_erp_exports_and_bank_files_live_in_the_object_store(
         s3_storage, s3_server, settings, tmp_path, company, caseworker, caseworker_client):
     from integrations.erp import adapters, services
+    from integrations.erp.models import ExportBatch
     from offers import documents
     from tests.integrations.erp.conftest import issue_every_kind
     from tests.integrations.erp.test_bank_and_adapters import camt054
@@ -144,6 +145,7 @@ def test_documents_erp_exports_and_bank_files_live_in_the_object_store(
     assert sent == receipts
     # Building the batch again (a crash before its names were recorded) stores new files beside the old.
     old_csv, old_zip, old_receipts = batch.csv_file, batch.ehf_archive, batch.receipts_archive
+    ExportBatch.objects.filter(pk=batch.pk).update(status=ExportBatch.Status.CLAIMED)  # as if never recorded
     rebuilt = services.export_build(batch=batch)
     assert rebuilt.csv_file != old_csv and rebuilt.ehf_archive != old_zip
     assert rebuilt.receipts_archive != old_receipts and s3_server.keys(s3_storage)[old_receipts] == receipts_bytes

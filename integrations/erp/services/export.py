@@ -12,7 +12,9 @@
    document, written incrementally; memory does not grow with the count. The batch's reminder fees
    follow as CSV records of their own (`reminder_fee`, no EHF), from one more streamed query. Each
    invoice carries the receipts of the customer's answers it rests on (`receipt_files`,
-   `receipt_sha256`; the PDFs in `receipts.zip`), loaded with one query per chunk.
+   `receipt_sha256`; the PDFs in `receipts.zip`), loaded with one query per chunk. The batch's row is
+   locked (SELECT … FOR UPDATE SKIP LOCKED) until the files are recorded: a second run at the same time
+   leaves the batch alone, and a run that dies releases it to the next.
 3. `export_deliver` — claims the batch for delivery with a conditional UPDATE, hands the files to
    the adapter; a failure is recorded (attempts, last error) and raised so the task retries.
 """
@@ -246,7 +248,24 @@ def _receipt_bytes(ref: ReceiptRef) -> bytes:
 def export_build(*, batch) -> ExportBatch:
     """Write the CSV, the EHF zip and — when an invoice rests on one — the zip of receipts of a claimed
     batch and store them with their SHA-256 (again, under fresh names, if an earlier run stored them and
-    crashed before recording them: stored files are never replaced)."""
+    crashed before recording them: stored files are never replaced).
+
+    One run builds a batch: the batch's row stays locked until its files are recorded. A run that finds
+    the row locked (another run is building it: the nightly export and one started by hand, or a task
+    delivered again while the first still runs) or the batch built already leaves it alone and returns
+    it as it stands. A run that dies releases the lock with its connection; the next run builds the
+    batch."""
+    with transaction.atomic():
+        claimed = (ExportBatch.objects.select_for_update(skip_locked=True)
+                   .filter(pk=batch.pk, status=ExportBatch.Status.CLAIMED).first())
+        if claimed is not None:
+            _write_files(claimed)
+    batch.refresh_from_db()
+    return batch
+
+
+def _write_files(batch) -> None:
+    """export_build's work, on the locked batch: stream the documents into the files, store them, record them."""
     rel_dir = f"erp/batch-{batch.pk}"
     counts = {"invoice": 0, "credit_note": 0}
     build, filename = ehf.build, ehf.filename
@@ -297,8 +316,6 @@ def export_build(*, batch) -> ExportBatch:
         gross_total=gross["invoice"], credit_total=gross["credit_note"],
         document_count=counts["invoice"] + counts["credit_note"], reminder_fee_count=fees["n"],
         reminder_fee_total=fees["s"] or 0, updated_at=timezone.now(), status=ExportBatch.Status.PENDING)
-    batch.refresh_from_db()
-    return batch
 
 
 class DeliveryFailed(Exception):

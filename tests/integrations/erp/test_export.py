@@ -1,5 +1,6 @@
-"""Export: exactly once (also under two concurrent runs on PostgreSQL), CSV + EHF files, delivery,
-retry and re-delivery, the log page and its downloads."""
+"""Export: exactly once (also under two concurrent runs on PostgreSQL), each batch built by one run
+(also when a run dies while building), CSV + EHF files, delivery, retry and re-delivery, the log page
+and its downloads."""
 
 import csv
 import io
@@ -83,6 +84,83 @@ def test_two_concurrent_exports_claim_each_document_exactly_once(make_user):
     total = Invoice.objects.filter(number__isnull=False).count()
     assert sum(b.document_count for b in batches) == total == ExportItem.objects.count()
     assert ExportItem.objects.values("invoice").distinct().count() == total
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claimed_batch_is_built_by_one_run_while_another_runs(make_user, monkeypatch):
+    """The nightly export and one started by hand (or a task delivered again while the first still runs):
+    the second run leaves the batch the first is building alone, so its files are stored once."""
+    require_service("PostgreSQL", postgres_ping)
+    import threading
+
+    from django.db import connection
+
+    from integrations.erp.services import export
+    from kundefaktura.accounts.roles import CASEWORKER
+    from tests.support.factories import make_company
+
+    make_company()
+    issue_every_kind(make_user(CASEWORKER))
+    batch = services.export_claim()
+    building, release, saved = threading.Event(), threading.Event(), []
+    store = export.stored_save
+
+    def slow_save(name, fh):  # the first file stored waits until the test lets the first run go on
+        saved.append(name := store(name, fh))
+        if len(saved) == 1:
+            building.set()
+            assert release.wait(30), "the test never let the first run go on"
+        return name
+
+    monkeypatch.setattr(export, "stored_save", slow_save)
+    first = {}
+
+    def build():
+        try:
+            first["batch"] = services.export_build(batch=batch)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=build)
+    worker.start()
+    try:
+        assert building.wait(30), "the first run never stored a file"
+        assert services.export_build(batch=batch).status == ExportBatch.Status.CLAIMED
+        assert services.export_run() is None, "nothing new to claim, and the batch being built is left alone"
+        assert len(saved) == 1, "the second run stored nothing"
+    finally:
+        release.set()
+        worker.join(60)
+    assert not worker.is_alive()
+    built = first["batch"]
+    assert built.status == ExportBatch.Status.PENDING and built.document_count == ExportItem.objects.count()
+    assert set(saved) == {built.csv_file, built.ehf_archive, built.receipts_archive} - {""}
+    assert services.export_build(batch=built).csv_file == built.csv_file, "a built batch is not built again"
+    assert len(saved) == len(set(saved))
+
+
+@pytest.mark.django_db
+def test_a_run_that_dies_while_building_leaves_the_batch_to_the_next_run(every_kind, monkeypatch):
+    from integrations.erp.services import export
+
+    store, saved = export.stored_save, []
+
+    def dies_after_one_file(name, fh):
+        if saved:
+            raise OSError("the worker died")
+        saved.append(store(name, fh))
+        return saved[-1]
+
+    monkeypatch.setattr(export, "stored_save", dies_after_one_file)
+    with pytest.raises(OSError):
+        services.export_run()
+    batch = ExportBatch.objects.get()
+    assert batch.status == ExportBatch.Status.CLAIMED and not batch.csv_file and not batch.built_at
+    monkeypatch.setattr(export, "stored_save", store)
+    assert services.export_run() is None, "nothing new to claim"
+    batch.refresh_from_db()
+    assert batch.status == ExportBatch.Status.PENDING and batch.document_count == len(every_kind)
+    assert batch.csv_file and batch.csv_file not in saved, "the next run stored its own files beside the first"
 
 
 @pytest.mark.django_db
