@@ -544,7 +544,7 @@ def document_pdf_ensure(kind: str, pk: int) -> str:
     if doc is None or doc.pdf_sha256:
         return "exists" if doc else "missing"
     with transaction.atomic():
-        doc = model.objects.select_for_update().get(pk=pk)
+        doc = decl.queryset().select_for_update(of=("self",)).get(pk=pk)  # its rows for the context, in one query
         if doc.pdf_sha256:
             return "exists"
         if not decl.storable(doc):
