@@ -9,7 +9,10 @@ What it does:
    makes, through the real services, a company profile, a case worker and 1 000 draft bases with 10 cost
    lines each, every one for its own customer with an e-mail address (as a bulk job in production).
 2. Bare WeasyPrint: one offer of the same shape is sent in this process; its HTML is rendered with
-   `weasyprint.HTML(string=html).write_pdf()` BENCH_RUNS times (default 10); renders/s = 1 / median.
+   `weasyprint.HTML(string=html).write_pdf()` BENCH_RUNS times (default 10) before the workers start
+   and as many times again after they stopped (step 4); renders/s = 1 / the median of all. On shared
+   CPUs a machine is faster or slower for minutes at a time: a baseline taken only in the seconds
+   before a two-minute run moved the ratio by ±0.1 on its own.
 3. Starts two `celery worker --pool=solo` processes on Redis (BENCH_REDIS_URL, default
    redis://127.0.0.1:6379/0, on a queue of its own) and waits until both answer a ping.
 4. Starts the bulk job as the work list's "Send offers" does (`services.bulk_offer_send_start`) and polls
@@ -95,8 +98,9 @@ def seed():
     return worker, ids
 
 
-def bare_renders_per_s(worker, basis_id) -> tuple[float, float]:
-    """Send one offer of the same shape and time bare WeasyPrint on its HTML: (renders/s, median ms)."""
+def bare_html(worker, basis_id) -> str:
+    """Send one offer of the same shape; its letter's HTML (self-contained, as a user would hand it to
+    WeasyPrint), after one warm-up render (fonts, imports)."""
     import weasyprint
     from django.db import transaction
 
@@ -107,15 +111,25 @@ def bare_renders_per_s(worker, basis_id) -> tuple[float, float]:
     with transaction.atomic():
         offer = services.offer_send(basis=InvoiceBasis.objects.get(pk=basis_id), by=worker)
     html = renderers.get_renderer().html(documents.document("offer").template, documents.offer_context(offer))
-    weasyprint.HTML(string=html).write_pdf()  # warm-up: fonts, imports
-    times, cpu = [], []
-    for _ in range(RUNS):
+    weasyprint.HTML(string=html).write_pdf()
+    return html
+
+
+def bare_renders(html, runs=RUNS) -> list[tuple[float, float]]:
+    """`runs` bare WeasyPrint renders of `html`: (wall seconds, CPU seconds) of each."""
+    import weasyprint
+
+    out = []
+    for _ in range(runs):
         t0, c0 = time.perf_counter(), time.process_time()
         weasyprint.HTML(string=html).write_pdf()
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    median = statistics.median(times)
-    return 1 / median, median * 1000, statistics.median(cpu) * 1000
+        out.append((time.perf_counter() - t0, time.process_time() - c0))
+    return out
+
+
+def median_ms(renders) -> tuple[float, float]:
+    """(median wall ms, median CPU ms) of bare renders."""
+    return (statistics.median(w for w, _c in renders) * 1000, statistics.median(c for _w, c in renders) * 1000)
 
 
 def cpu_seconds(procs) -> float:
@@ -202,10 +216,10 @@ def main() -> int:
     worker, ids = seed()
     print(f"seeded {N_BASES} bases with {len(LINES)} lines each in {time.perf_counter() - t0:.0f} s "
           f"(database {DB_URL.rsplit('/', 1)[-1]}, media {MEDIA})", flush=True)
-    bare_rps, bare_ms, bare_cpu_ms = bare_renders_per_s(worker, ids.pop())
-    print(f"bare WeasyPrint: median {bare_ms:.0f} ms ({bare_cpu_ms:.0f} ms CPU) per offer PDF, {bare_rps:.2f} "
-          f"renders/s ({RUNS} runs)", flush=True)
-    target = TARGET_SHARE * WORKERS * bare_rps
+    html = bare_html(worker, ids.pop())
+    bare_before = bare_renders(html)
+    print("bare WeasyPrint before the workers start: median {:.0f} ms ({:.0f} ms CPU) per offer PDF ({} runs)"
+          .format(*median_ms(bare_before), RUNS), flush=True)
     connections.close_all()
     procs = start_workers(MEDIA)
     try:
@@ -236,6 +250,15 @@ def main() -> int:
         stop_workers(procs)
     if done_at is None:
         raise RuntimeError(f"not finished within {TIMEOUT_S} s: {last}")
+    # The baseline brackets the run: as many bare renders after the workers stopped as before they
+    # started, so a machine that is faster or slower for a while (shared CPUs) moves both sides.
+    bare_after = bare_renders(html)
+    bare_ms, bare_cpu_ms = median_ms(bare_before + bare_after)
+    bare_rps = 1000 / bare_ms
+    target = TARGET_SHARE * WORKERS * bare_rps
+    print("bare WeasyPrint after the workers stopped: median {:.0f} ms ({:.0f} ms CPU) ({} runs); baseline: "
+          "median of all {} runs {:.0f} ms ({:.0f} ms CPU), {:.2f} renders/s".format(
+              *median_ms(bare_after), RUNS, 2 * RUNS, bare_ms, bare_cpu_ms, bare_rps), flush=True)
     docs_per_s = len(ids) / done_at
     # The load-independent view: the workers' CPU per document against bare WeasyPrint's CPU per render.
     cpu_per_doc_ms = worker_cpu / len(ids) * 1000
@@ -249,6 +272,8 @@ def main() -> int:
           f"worker", flush=True)
     print(json.dumps({"bench": "bulk_send", "bases": len(ids), "workers": WORKERS,
                       "bare_render_ms": round(bare_ms, 1), "bare_renders_per_s": round(bare_rps, 2),
+                      "bare_render_ms_before": round(median_ms(bare_before)[0], 1),
+                      "bare_render_ms_after": round(median_ms(bare_after)[0], 1),
                       "documents_per_s": round(docs_per_s, 2), "emails_queued_per_s": round(last["queued"] / done_at, 2),
                       "seconds": round(done_at, 1), "all_sent_seconds": round(sent_at, 1) if sent_at else None,
                       "failed": last["failed"], "target_documents_per_s": round(target, 2),
