@@ -86,7 +86,7 @@ class Invoice(models.Model):
 
     @property
     def display_number(self) -> str:
-        return str(self.number) if self.number else "(utkast)"
+        return str(self.number) if self.number else f"({_('utkast')})"
 
     @property
     def is_issued(self) -> bool:

@@ -74,3 +74,13 @@ def test_display_is_djangos_choice_label(language):
             for p in invoice.payments.all():
                 assert display(p, "method") == p.get_method_display()
                 assert display(p, "direction") == p.get_direction_display()
+
+
+def test_a_draft_invoice_is_called_a_draft_in_the_reader_s_language():
+    draft = Invoice(pk=9, basis_id=5, kind="ordinary", status="draft", number=None)
+    names = {}
+    for language in ("nb", "nn", "en"):
+        with translation.override(language):
+            names[language] = draft.display_number
+    assert names == {"nb": "(utkast)", "nn": "(utkast)", "en": "(draft)"}
+    assert _invoice(8).display_number == "20260048"
