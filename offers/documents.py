@@ -42,8 +42,8 @@ def _logo_data_uri(company) -> str:
     """The company logo inlined (data: URI), so neither the PDF nor the preview fetch anything."""
     if not company or not company.logo:
         return ""
-    try:
-        with company.logo.open("rb") as fh:
+    try:  # through the storage: the row may be shared between threads (billing.selectors.reference)
+        with company.logo.storage.open(company.logo.name, "rb") as fh:
             data = fh.read()
     except (OSError, ValueError):
         log.warning("company logo %s is missing", company.logo.name)
@@ -54,9 +54,9 @@ def _logo_data_uri(company) -> str:
 
 def company_context() -> dict:
     """The letterhead: the company profile and its logo."""
-    from billing.models import CompanyProfile
+    from billing.selectors import company_profile
 
-    company = CompanyProfile.objects.filter(pk=1).first()
+    company = company_profile()
     return {"company": company, "logo": _logo_data_uri(company)}
 
 

@@ -18,18 +18,14 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
+from billing.selectors import company_profile
+
 from .documents import change_notice_figures, portal_url, reminder_figures
 from .models import OutboundEmail
 from .outbox import email_language, email_queue
 from .services import portal_user_ensure
 
 log = logging.getLogger(__name__)
-
-
-def _company():
-    from billing.models import CompanyProfile
-
-    return CompanyProfile.objects.filter(pk=1).first()
 
 
 def _site_url(name: str, *args) -> str:
@@ -152,7 +148,7 @@ def offer_email_queue(*, offer_id: int) -> OutboundEmail | None:
         log.warning("offer %s: the customer has no e-mail address; no e-mail queued", offer.pk)
         return None
     user = portal_user_ensure(customer)
-    company = _company()
+    company = company_profile()
     change = offer.kind == "change"
 
     def subject():
@@ -187,7 +183,7 @@ def invoice_email_queue(*, invoice_id: int) -> OutboundEmail | None:
         log.warning("invoice %s: the buyer has no e-mail address; no e-mail queued", invoice.pk)
         return None
     credit = invoice.kind == Invoice.Kind.CREDIT_NOTE
-    company = _company()
+    company = company_profile()
 
     def subject():
         return _from(f"{invoice.get_kind_display()} {invoice.display_number}", company)
@@ -239,7 +235,7 @@ def acceptance_email_queue(*, basis_id: int, offer_version) -> OutboundEmail | N
     if not to:
         log.warning("offer %s accepted: the customer has no e-mail address; no confirmation queued", offer.pk)
         return None
-    company = _company()
+    company = company_profile()
 
     def subject():
         return _dash(_("Bekreftelse: tilbud %(number)s er akseptert") % {"number": basis.number}, company)
@@ -273,7 +269,7 @@ def change_answer_email_queue(*, notice_id: int) -> OutboundEmail | None:
         log.warning("change notice %s answered: the customer has no e-mail address; no confirmation queued",
                     notice.pk)
         return None
-    company = _company()
+    company = company_profile()
 
     def subject():
         text = (_("Bekreftelse: endringsvarsel for %(number)s er akseptert") if accepted
@@ -310,7 +306,7 @@ def payment_receipt_queue(*, payment_id: int) -> OutboundEmail | None:
     if not to:
         log.warning("payment %s: the buyer has no e-mail address; no receipt queued", payment.pk)
         return None
-    company = _company()
+    company = company_profile()
 
     def subject():
         return _dash(_("Kvittering for betaling av faktura %(number)s") % {"number": invoice.display_number},

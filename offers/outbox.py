@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from billing import textinput
+from billing.selectors import company_profile
 from kundefaktura.queue import enqueue, enqueue_on_commit
 
 from . import documents
@@ -26,12 +27,6 @@ log = logging.getLogger(__name__)
 
 SEND_TASK = "offers.email_send"
 PREPARE_TASK = "offers.email_prepare"
-
-
-def _company():
-    from billing.models import CompanyProfile
-
-    return CompanyProfile.objects.filter(pk=1).first()
 
 
 def email_language(*, basis=None, invoice=None, user=None) -> str:
@@ -64,7 +59,7 @@ def email_queue(*, kind, to, subject, template, context, basis=None, invoice=Non
             return existing
     ctx = {"site_url": settings.SITE_URL, "basis": basis, "invoice": invoice, **(context or {})}
     if "company" not in ctx:
-        ctx["company"] = _company()
+        ctx["company"] = company_profile()
     with translation.override(language or email_language(basis=basis, invoice=invoice)):
         subject = str(subject() if callable(subject) else subject)
         body_text = render_to_string(f"documents/email/{template}.txt", ctx)
@@ -171,7 +166,7 @@ def from_address(company) -> str:
 def _build_message(row: OutboundEmail):
     from django.core.mail import BadHeaderError, EmailMultiAlternatives
 
-    company = _company()
+    company = company_profile()
     reply_to = [company.email] if company and company.email else None
     msg = EmailMultiAlternatives(subject=row.subject, body=row.body_text, to=[row.to], reply_to=reply_to,
                                  from_email=from_address(company))

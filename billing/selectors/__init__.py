@@ -46,7 +46,7 @@ from .owed import (  # noqa: F401
     reminder_next,
     work_release_due,
 )
-from .reference import Reference, reference, with_stamps  # noqa: F401
+from .reference import Reference, company_profile, reference, with_stamps  # noqa: F401
 from .settlement import (  # noqa: F401
     settlement_calculation,
     settlement_preview,

@@ -15,6 +15,7 @@ from billing.errors import ConflictError, InvalidInput, Refusal, TransitionError
 from billing.models import ChangeNotice, CompanyProfile, CostCategory, CostLine, Invoice, Offer, VatCode
 from billing.selectors.overviews import change_lines_pending
 from billing.selectors.owed import invoice_credited_amount
+from billing.selectors.reference import company_profile
 from billing.selectors.totals import accepted_offer, change_line_accepted, current_offer, offer_outdated
 from billing.status import AFTER_ACCEPTANCE, can, target
 
@@ -47,7 +48,7 @@ UNSET = object()
 
 
 def _profile(profile=UNSET) -> CompanyProfile | None:
-    return CompanyProfile.objects.filter(pk=1).first() if profile is UNSET else profile
+    return company_profile() if profile is UNSET else profile
 
 
 def offer_guard_errors(basis, valid_until: dt.date | None = None, *, lines=None, profile=UNSET) -> list[str]:

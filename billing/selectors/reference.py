@@ -65,6 +65,12 @@ def with_stamps(queryset: QuerySet, *parts: str) -> QuerySet:
     return queryset.annotate(reference_stamps=RawSQL(sql, [], output_field=CharField()))  # nosec B611
 
 
+def company_profile() -> CompanyProfile | None:
+    """The company profile as documents, e-mails and pages show it (None before it is set up). Shared
+    like every row `reference` returns: read it, never change it; a form that edits it reads its own."""
+    return reference("profile").profile
+
+
 def reference(*parts: str, stamps: str | None = None) -> Reference:
     """The company profile (None before it is set up), every cost category and every VAT code, in their
     models' order; only the `parts` asked for ("profile", "categories", "vat_codes"; default all).

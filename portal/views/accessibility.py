@@ -2,12 +2,12 @@
 
 from django.shortcuts import render
 
-from billing.models import CompanyProfile
+from billing.selectors import company_profile
 
 
 def accessibility_statement(request):
     """Tilgjengelighetserklæringen: public, with the grid company's own contact address."""
-    company = CompanyProfile.objects.filter(pk=1).first()
+    company = company_profile()
     return render(request, "portal/accessibility.html", {"company": company})
 
 
