@@ -14,6 +14,9 @@ def test_picking_an_erp_hit_fills_the_customer(live_server, page, caseworker, co
     page.goto(f"{live_server.url}/arbeid/grunnlag/ny/")
     fill_login(page, caseworker.username)
     expect(page.get_by_role("heading", name="Nytt fakturagrunnlag")).to_be_visible()
+    # The heading can be painted before the deferred scripts ran; typed before htmx listens, the search
+    # would never be sent (as for a person typing that fast).
+    page.wait_for_load_state("load")
 
     page.get_by_label("Hent kunde fra ERP").fill("fjellheim")
     hit = page.locator("#erp-customer-hits button.erp-hit")
