@@ -336,6 +336,16 @@ PORTAL_STRIPE_MAX_NETWORK_RETRIES = env.int("PORTAL_STRIPE_MAX_NETWORK_RETRIES",
 ERP_HTTP_TIMEOUT = env.float("ERP_HTTP_TIMEOUT", default=10.0)
 ERP_DEMO_CUSTOMERS = env.str("ERP_DEMO_CUSTOMERS", default="")  # JSON list; default: the shipped fixture
 ERP_BANK_DROP_DIR = env.path("ERP_BANK_DROP_DIR", default=VAR_DIR / "bank-drop")
+# Beat books the files in the drop folder every ERP_BANK_DROP_INTERVAL seconds (0: never; then run
+# `manage.py bank_import --dir` from the host's scheduler). A file changed less than ERP_BANK_DROP_SETTLE
+# seconds ago waits for the next round: the bank may still be writing it.
+ERP_BANK_DROP_INTERVAL = env.int("ERP_BANK_DROP_INTERVAL", default=300)
+ERP_BANK_DROP_SETTLE = env.int("ERP_BANK_DROP_SETTLE", default=60)
+if ERP_BANK_DROP_INTERVAL < 0 or ERP_BANK_DROP_SETTLE < 0:
+    raise ImproperlyConfigured("ERP_BANK_DROP_INTERVAL and ERP_BANK_DROP_SETTLE are seconds, 0 or more.")
+if ERP_BANK_DROP_INTERVAL:
+    CELERY_BEAT_SCHEDULE["bank-drop"] = {"task": "integrations.bank_drop_sweep",
+                                         "schedule": float(ERP_BANK_DROP_INTERVAL)}
 # A bank file with more credits than this is booked by a Celery task; the import page shows progress.
 ERP_BANK_BACKGROUND_CREDITS = env.int("ERP_BANK_BACKGROUND_CREDITS", default=500)
 ERP_EXPORT_ZIP_COMPRESSION = env.str("ERP_EXPORT_ZIP_COMPRESSION", default="deflate")  # deflate | stored

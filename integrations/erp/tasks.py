@@ -1,6 +1,7 @@
 """Celery tasks for the ERP export. Thin: take ids, call one service, own the retry policy."""
 
 import logging
+from pathlib import Path
 
 from celery import shared_task
 
@@ -38,6 +39,19 @@ def erp_deliver(self, batch_id: int):
             return {"batch": batch_id, "status": "failed"}
         raise self.retry(exc=exc, countdown=min(30 * 2 ** self.request.retries, 3600)) from exc
     return {"batch": batch.pk, "status": batch.status}
+
+
+@shared_task(name="integrations.bank_drop_sweep", ignore_result=True)
+def bank_drop_sweep() -> int:
+    """Beat (every ERP_BANK_DROP_INTERVAL s): book the files the bank left in ERP_BANK_DROP_DIR, each
+    once it has not changed for ERP_BANK_DROP_SETTLE s. A machine without the folder has nothing to do.
+    Returns how many imports it recorded."""
+    from django.conf import settings
+
+    directory = settings.ERP_BANK_DROP_DIR
+    if not directory or not Path(directory).is_dir():
+        return 0
+    return len(services.bank_import_dir(directory=directory, settle_s=settings.ERP_BANK_DROP_SETTLE))
 
 
 @shared_task(name="integrations.bank_import_process")

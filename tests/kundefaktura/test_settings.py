@@ -24,6 +24,7 @@ print(json.dumps({
     "payment_provider": settings.PAYMENT_PROVIDER,
     "cache": settings.CACHES["default"]["BACKEND"], "cache_location": settings.CACHES["default"].get("LOCATION"),
     "page_cache": settings.PAGE_CACHE_ENABLED,
+    "bank_drop": settings.CELERY_BEAT_SCHEDULE.get("bank-drop"),
 }))
 """
 
@@ -116,3 +117,11 @@ def test_the_text_document_renderer_is_refused_outside_tests_and_development():
     proc = run_python(PRINT_SETTINGS, **production_env(), DOCUMENT_RENDERER="fast")
     assert proc.returncode != 0 and "DOCUMENT_RENDERER must be" in proc.stderr
     assert read_settings(DEBUG="true", DOCUMENT_RENDERER="text")["debug"] is True
+
+
+def test_the_bank_drop_folder_is_read_every_five_minutes_unless_switched_off():
+    assert read_settings(DEBUG="true")["bank_drop"] == {"task": "integrations.bank_drop_sweep", "schedule": 300.0}
+    assert read_settings(DEBUG="true", ERP_BANK_DROP_INTERVAL="60")["bank_drop"]["schedule"] == 60.0
+    assert read_settings(DEBUG="true", ERP_BANK_DROP_INTERVAL="0")["bank_drop"] is None
+    proc = run_python(PRINT_SETTINGS, DEBUG="true", ERP_BANK_DROP_SETTLE="-5")
+    assert proc.returncode != 0 and "ERP_BANK_DROP_SETTLE" in proc.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -210,15 +211,59 @@ def _move(path: Path, folder: Path) -> Path:
     return target
 
 
-def bank_import_dir(*, directory, by=None) -> list[BankImport]:
+PROCESSING = "processing"  # a drop folder's file while one run imports it
+STALE_CLAIM_S = 3600  # a file left that long in processing/ was left by a run that died: it is taken again
+
+
+def _claim(path: Path, processing: Path) -> Path | None:
+    """Take a file of the drop folder for this run: moved into processing/ (one rename, so two runs at
+    once — the beat job and the command, or a task handed out twice — never both take it) and touched,
+    so a claim left behind by a run that died is known by its age. None when another run took it."""
+    try:
+        claimed = _move(path, processing)
+    except FileNotFoundError:
+        return None
+    os.utime(claimed)
+    return claimed
+
+
+def _release_stale_claims(processing: Path, directory: Path) -> None:
+    """Files a run that died left in processing/ go back to the folder to be imported again (credits
+    already booked are recognised as duplicates)."""
+    if not processing.is_dir():
+        return
+    now = time.time()
+    for path in processing.iterdir():
+        try:
+            if path.is_file() and now - path.stat().st_mtime > STALE_CLAIM_S:
+                _move(path, directory)
+                log.warning("bank import: %s was left in %s/ by a run that stopped; taken again", path.name,
+                            PROCESSING)
+        except FileNotFoundError:  # another run moved it meanwhile
+            continue
+
+
+def bank_import_dir(*, directory, by=None, settle_s: float = 0) -> list[BankImport]:
     """Import every file in a drop directory: a booked file is moved to done/, a file that cannot be
-    imported to failed/ with the reason next to it (<file>.reason.txt), and the next file follows."""
+    imported to failed/ with the reason next to it (<file>.reason.txt), and the next file follows.
+    Each file is claimed first (processing/), so runs at the same time import each file once. A file
+    changed less than `settle_s` seconds ago is left for the next run: the bank may still be writing it."""
     directory = Path(directory)
+    processing = directory / PROCESSING
+    _release_stale_claims(processing, directory)
     imports = []
     for path in sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")):
+        try:
+            if settle_s and time.time() - path.stat().st_mtime < settle_s:
+                continue
+        except FileNotFoundError:  # taken by another run
+            continue
+        claimed = _claim(path, processing)
+        if claimed is None:
+            continue
         bank_import, reason = None, ""
         try:
-            bank_import = bank_import_file(data=path.read_bytes(), filename=path.name, by=by)
+            bank_import = bank_import_file(data=claimed.read_bytes(), filename=path.name, by=by)
             reason = bank_import.error if bank_import.status == BankImport.Status.FAILED else ""
         except BankFileInvalid as exc:
             reason, bank_import = str(exc.message), exc.bank_import
@@ -228,11 +273,11 @@ def bank_import_dir(*, directory, by=None) -> list[BankImport]:
         if bank_import is not None:
             imports.append(bank_import)
         if reason:
-            moved = _move(path, directory / "failed")
+            moved = _move(claimed, directory / "failed")
             moved.with_name(moved.name + ".reason.txt").write_text(reason + "\n", encoding="utf-8")
             log.warning("bank import: %s moved to failed/: %s", path.name, reason)
         else:
-            _move(path, directory / "done")
+            _move(claimed, directory / "done")
     return imports
 
 

@@ -194,3 +194,59 @@ def test_drop_folder_moves_a_bad_file_aside_and_imports_the_rest(every_kind, tmp
     assert (good.status, good.matched_count, good.rejected_count) == ("done", 1, 1)
     paid.refresh_from_db()
     assert paid.status == "paid"
+
+
+def test_the_beat_job_books_a_settled_file_once_and_waits_for_one_still_being_written(every_kind, tmp_path,
+                                                                                   settings):
+    import os
+    import time
+
+    from integrations.erp.tasks import bank_drop_sweep
+
+    settings.ERP_BANK_DROP_DIR = tmp_path
+    settings.ERP_BANK_DROP_SETTLE = 60
+    paid = every_kind["ordinary_O"]
+    settled, fresh = tmp_path / "settled.xml", tmp_path / "fresh.xml"
+    settled.write_bytes(camt054([("BEAT-1", "57392.90", paid.kid)]))
+    fresh.write_bytes(camt054([("BEAT-2", "10.00", "1" * 20)]))
+    an_hour_ago = time.time() - 3600
+    os.utime(settled, (an_hour_ago, an_hour_ago))
+    assert bank_drop_sweep.delay().get() == 1, "one file booked"
+    assert sorted(p.name for p in (tmp_path / "done").iterdir()) == ["settled.xml"]
+    assert fresh.exists(), "a file changed less than a minute ago waits: the bank may still be writing it"
+    assert list(BankImport.objects.values_list("filename", "status")) == [("settled.xml", "done")]
+    paid.refresh_from_db()
+    assert paid.status == "paid"
+    os.utime(fresh, (an_hour_ago, an_hour_ago))
+    bank_drop_sweep.delay()
+    assert sorted(p.name for p in (tmp_path / "done").iterdir()) == ["fresh.xml", "settled.xml"]
+    assert not list((tmp_path / "processing").iterdir())
+
+
+def test_a_file_another_run_holds_is_left_to_it_and_one_left_by_a_dead_run_is_taken_again(every_kind, tmp_path):
+    import os
+    import time
+
+    paid = every_kind["ordinary_O"]
+    data = camt054([("HELD-1", "57392.90", paid.kid)])
+    processing = tmp_path / "processing"
+    processing.mkdir()
+    (processing / "held.xml").write_bytes(data)  # claimed a moment ago by a run still importing it
+    assert services.bank_import_dir(directory=tmp_path) == []
+    assert (processing / "held.xml").exists() and not BankImport.objects.exists()
+
+    services.bank_import_file(data=data, filename="held.xml")  # that run booked it, then died before moving it
+    two_hours_ago = time.time() - 7200
+    os.utime(processing / "held.xml", (two_hours_ago, two_hours_ago))
+    (again,) = services.bank_import_dir(directory=tmp_path)
+    assert (again.status, again.duplicate_count, again.matched_count) == ("done", 1, 0), "nothing booked twice"
+    assert Payment.objects.filter(provider="bank").count() == 1
+    assert [p.name for p in (tmp_path / "done").iterdir()] == ["held.xml"] and not list(processing.iterdir())
+
+
+def test_the_beat_job_has_nothing_to_do_on_a_machine_without_the_folder(tmp_path, settings):
+    from integrations.erp.tasks import bank_drop_sweep
+
+    settings.ERP_BANK_DROP_DIR = tmp_path / "not-here"
+    assert bank_drop_sweep() == 0
+    assert not (tmp_path / "not-here").exists()
