@@ -17,5 +17,6 @@ urlpatterns = [
     path("eksport/<int:pk>/ehf/<str:name>", views.export_download_xml, name="export_xml"),
     path("bank/", views.bank_imports, name="bank_imports"),
     path("bank/<int:pk>/", views.bank_import_detail, name="bank_import_detail"),
+    path("bank/<int:pk>/fil/", views.bank_import_download, name="bank_import_download"),
     path("bank/transaksjon/<int:pk>/behandlet/", views.bank_transaction_resolve, name="bank_transaction_resolve"),
 ]

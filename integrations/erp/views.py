@@ -1,5 +1,6 @@
 """ERP pages for case workers: customer search (htmx), export log, bank payment import."""
 
+import re
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -210,6 +211,18 @@ def bank_imports(request):
     return render(request, "erp/bank_imports.html", {"form": form, "imports": imports,
                                                      "attention": services.attention_transactions()[:200]},
                   status=status)
+
+
+@caseworker_required
+@require_GET
+def bank_import_download(request, pk):
+    """The bank file as it was received, byte for byte (its SHA-256 is on the import), under a name made
+    safe for a download whatever the uploaded name held."""
+    bank_import = get_object_or_404(BankImport, pk=pk)
+    if not bank_import.file:
+        raise Http404
+    safe = re.sub(r"[^\w.-]+", "_", bank_import.filename, flags=re.ASCII).strip("._")[:100] or "bankfil"
+    return _file(bank_import.file, f"bankimport-{bank_import.pk}-{safe}", "application/octet-stream")
 
 
 @caseworker_required

@@ -250,3 +250,24 @@ def test_the_beat_job_has_nothing_to_do_on_a_machine_without_the_folder(tmp_path
     settings.ERP_BANK_DROP_DIR = tmp_path / "not-here"
     assert bank_drop_sweep() == 0
     assert not (tmp_path / "not-here").exists()
+
+
+def test_the_case_worker_downloads_the_bank_file_as_it_arrived_and_nobody_else_can(
+        company, caseworker_client, customer_client, installer_client, client):
+    data = camt054([("DL-1", "10.00", "1" * 20)])
+    imp = services.bank_import_file(data=data, filename='juni "2026"\r\nSet-Cookie: x=1;../../evil.xml')
+    url = reverse("erp:bank_import_download", args=[imp.pk])
+    response = caseworker_client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == data
+    assert response["Content-Type"] == "application/octet-stream"
+    disposition = response["Content-Disposition"]
+    assert disposition == f'attachment; filename="bankimport-{imp.pk}-juni_2026_Set-Cookie_x_1_.._.._evil.xml"'
+    assert "Set-Cookie" not in {k.lower() for k in response.headers} - {"content-disposition"}
+    page = caseworker_client.get(reverse("erp:bank_import_detail", args=[imp.pk])).content.decode()
+    assert f'href="{url}"' in page
+    for other in (customer_client, installer_client):
+        assert other.get(url).status_code == 403
+    assert client.get(url).status_code == 302, "to the login page"
+    BankImport.objects.filter(pk=imp.pk).update(file="")
+    assert caseworker_client.get(url).status_code == 404
+    assert caseworker_client.get(reverse("erp:bank_import_download", args=[imp.pk + 999])).status_code == 404
