@@ -14,7 +14,8 @@ Phases:
    perf_counter, NO tracemalloc (it slows allocation-heavy code 2–3× and distorts the figure).
    The process peak RSS (VmHWM, reset before each run through /proc/self/clear_refs) is recorded.
 2. memory — the same batches are built again under tracemalloc (put back to "claimed", as after a
-   run that died before recording its files; `export_build` builds only a claimed batch): the peak of Python allocations must not grow with the number of documents (ratio largest/smallest).
+   run that died before recording its files; `export_build` builds only a claimed batch): the peak
+   of Python allocations must not grow with the number of documents (ratio largest/smallest).
 
 Last line: one JSON object with figures and targets; exit 1 when a target is missed.
 """
